@@ -1,0 +1,147 @@
+"""External attention (Guo et al. 2021, "Beyond Self-attention: External Attention using Two Linear
+Layers for Visual Tasks").
+
+Attention against a small learnable memory shared by all samples: ``A = M_k x`` (S memory units),
+normalised twice - softmax over the N tokens, then L1 over the S units - and ``y = M_v A``.
+Linear in N. Three forms, all from the official code (EANet, EAMLP):
+
+* :class:`ExternalAttention` - the multi-head mixer of EAMLP blocks, (B, N, C) -> (B, N, C):
+  ``trans_dims`` widens C to e*C (e = 4), split into e*H heads of width C/H, memory S = 64 per
+  head, ``proj`` back to C.
+* :class:`EATokenLayer` - the single-head token layer of EAMLP's tokens-to-token stem.
+* :class:`ExternalAttention2d` - the EA unit on feature maps (B, C, H, W) of EANet's
+  segmentation head: 1x1 conv, EA with S = 64, 1x1 conv + BN, residual, ReLU.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+from mmengine.registry import MODELS
+
+from ..layers.mlp import Mlp
+from ..registry import register_mixer
+
+
+def double_normalize(attn: torch.Tensor, token_dim: int, memory_dim: int = -1, eps: float = 1e-9) -> torch.Tensor:
+    """EA's double normalisation: softmax over the token axis, then L1 over the memory axis."""
+    attn = attn.softmax(dim=token_dim)
+    return attn / (eps + attn.sum(dim=memory_dim, keepdim=True))
+
+
+@register_mixer
+class ExternalAttention(nn.Module):
+    """Multi-head external attention (EAMLP), (B, N, C) -> (B, N, C).
+
+    Args:
+        dim: channels C.
+        num_heads: H; the layer uses ``expansion * H`` heads of width C / H.
+        memory: memory units S per head (64 in EAMLP).
+        expansion: width expansion e of ``trans_dims`` (4 in EAMLP; 1 keeps C).
+        attn_drop: dropout on the normalised map.
+        proj_drop: dropout after ``proj``.
+    """
+
+    def __init__(self, dim: int, num_heads: int = 8, memory: int = 64, expansion: int = 4,
+                 attn_drop: float = 0.0, proj_drop: float = 0.0) -> None:
+        super().__init__()
+        if dim % num_heads:
+            raise ValueError(f"ExternalAttention: dim {dim} is not divisible by num_heads {num_heads}")
+        self.heads, self.head_dim = num_heads * expansion, dim // num_heads
+        self.trans_dims = nn.Linear(dim, dim * expansion)
+        self.linear_0 = nn.Linear(self.head_dim, memory)
+        self.linear_1 = nn.Linear(memory, self.head_dim)
+        self.attn_drop = nn.Dropout(attn_drop)
+        self.proj = nn.Linear(dim * expansion, dim)
+        self.proj_drop = nn.Dropout(proj_drop)
+        self.record_attention = False
+        self.attention: torch.Tensor | None = None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, N, C) -> (B, N, C); heads stay in the (B, N, heads, d) layout, so no permutes."""
+        b, n, _ = x.shape
+        attn = self.linear_0(self.trans_dims(x).view(b, n, self.heads, self.head_dim))  # (B, N, h, S)
+        attn = self.attn_drop(double_normalize(attn, token_dim=1))
+        if self.record_attention:
+            self.attention = attn.detach().permute(0, 2, 1, 3)  # (B, h, N, S)
+        return self.proj_drop(self.proj(self.linear_1(attn).view(b, n, -1)))
+
+
+class EATokenAttention(nn.Module):
+    """EAMLP's single-head EA of the token layers: ``q = q_linear(x)``, ``y = proj(M_v A(q))``, ``q + y``."""
+
+    def __init__(self, in_dim: int, dim: int, memory: int = 128, drop: float = 0.0) -> None:
+        super().__init__()
+        self.q_linear = nn.Linear(in_dim, dim)
+        self.linear_0 = nn.Linear(dim, memory, bias=False)
+        self.linear_1 = nn.Linear(memory, dim)
+        with torch.no_grad():
+            self.linear_1.weight.copy_(self.linear_0.weight.t())
+        self.attn_drop = nn.Dropout(drop)
+        self.proj = nn.Linear(dim, dim)
+        self.proj_drop = nn.Dropout(drop)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, N, in_dim) -> (B, N, dim)."""
+        q = self.q_linear(x)
+        attn = self.attn_drop(double_normalize(self.linear_0(q), token_dim=1))
+        return q + self.proj_drop(self.proj(self.linear_1(attn)))
+
+
+class EATokenLayer(nn.Module):
+    """Token layer of the tokens-to-token stem: ``x = attn(norm1(x))``; ``x = x + mlp(norm2(x))``.
+
+    Args:
+        in_dim: input width (unfolded patch size).
+        dim: output width (64 in EAMLP).
+        memory: memory units S (128 in EAMLP).
+        drop: dropout in the attention (0.1 in EAMLP).
+    """
+
+    def __init__(self, in_dim: int, dim: int = 64, memory: int = 128, drop: float = 0.1) -> None:
+        super().__init__()
+        self.norm1 = nn.LayerNorm(in_dim)
+        self.attn = EATokenAttention(in_dim, dim, memory, drop)
+        self.norm2 = nn.LayerNorm(dim)
+        self.mlp = Mlp(dim, dim)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, N, in_dim) -> (B, N, dim)."""
+        x = self.attn(self.norm1(x))
+        return x + self.mlp(self.norm2(x))
+
+
+@MODELS.register_module()
+class ExternalAttention2d(nn.Module):
+    """EANet's EA unit on feature maps, (B, C, H, W) -> (B, C, H, W).
+
+    ``idn = x``; ``x = conv1(x)``; ``A = linear_0(x)`` over the n = H*W positions; softmax over n,
+    L1 over the S units; ``x = linear_1(A)``; ``x = conv2(x)`` (1x1 conv + norm); ``relu(x + idn)``.
+    At init ``linear_1`` is ``linear_0`` transposed, as in the official code.
+
+    Args:
+        channels: C.
+        memory: memory units S (64 in EANet).
+        norm_cfg: norm after the output conv (mmcv config; BN by default, SyncBN for multi-GPU).
+    """
+
+    def __init__(self, channels: int, memory: int = 64, norm_cfg: dict | None = None) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(channels, channels, 1)
+        self.linear_0 = nn.Conv1d(channels, memory, 1, bias=False)
+        self.linear_1 = nn.Conv1d(memory, channels, 1, bias=False)
+        with torch.no_grad():
+            self.linear_1.weight.copy_(self.linear_0.weight.permute(1, 0, 2))
+        from mmcv.cnn import build_norm_layer  # mmcv is heavy: imported only where a norm config is built
+
+        norm = build_norm_layer(norm_cfg or dict(type="BN"), channels)[1]
+        self.conv2 = nn.Sequential(nn.Conv2d(channels, channels, 1, bias=False), norm)
+        self.relu = nn.ReLU(inplace=True)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, C, H, W) -> (B, C, H, W)."""
+        idn = x
+        x = self.conv1(x)
+        b, c, h, w = x.shape
+        attn = double_normalize(self.linear_0(x.view(b, c, h * w)), token_dim=2, memory_dim=1)  # (B, S, n)
+        x = self.linear_1(attn).view(b, c, h, w)
+        return self.relu(self.conv2(x) + idn)

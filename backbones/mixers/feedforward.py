@@ -1,0 +1,99 @@
+"""Feed-forward over patches (FF-only; Melas-Kyriazi 2021, "Do You Even Need Attention? A Stack of
+Feed-Forward Layers Does Surprisingly Well on ImageNet").
+
+Attention is replaced by an MLP over the token axis: for tokens x (B, N, C),
+``y = fc2(GELU(fc1(LN_N(x^T))))^T`` where LN_N normalises over the N tokens (class token
+included) of each channel and fc1 maps N -> 4N. The layer therefore needs N at build time.
+
+Resize rule (opt-in, ``token_resize='bilinear'``): for another patch grid, every N-indexed weight
+(LayerNorm affine, fc1 input columns, fc2 output rows and bias) is resized like a position embedding:
+the class-token entry is kept and the grid part is interpolated bilinearly (align_corners=False) from
+the build grid to the new grid; fc1's grid columns are also multiplied by (h w) / (h' w') so that a
+sum over tokens keeps its magnitude. The hidden width stays 4N. The parameters therefore always keep
+the build geometry (e.g. ImageNet's 197 tokens): to fine-tune a converted checkpoint at another
+resolution, keep the backbone's ``img_size`` at the checkpoint's and set ``token_resize='bilinear'``;
+inputs of any size divisible by the patch then run. Without the rule another N is an error.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from ..registry import register_mixer
+
+
+def resize_token_axis(t: torch.Tensor, dim: int, grid: tuple[int, int], new_grid: tuple[int, int],
+                      num_extra: int) -> torch.Tensor:
+    """Resize axis ``dim`` of ``t`` (num_extra + h*w entries) to num_extra + h'*w' entries."""
+    t = t.movedim(dim, -1)
+    lead = t.shape[:-1]
+    extra, g = t[..., :num_extra], t[..., num_extra:].reshape(-1, 1, *grid)
+    g = F.interpolate(g.float(), size=tuple(new_grid), mode="bilinear", align_corners=False).to(t.dtype)
+    out = torch.cat([extra, g.reshape(*lead, -1)], dim=-1)
+    return out.movedim(-1, dim)
+
+
+@register_mixer
+class FeedForwardMixer(nn.Module):
+    """Token MLP of FF-only, (B, N, C) -> (B, N, C); N is fixed at build time.
+
+    Args:
+        num_tokens: N the layer is built for (class token included).
+        grid_size: the patch grid (h, w) of those tokens; ``num_tokens - h*w`` leading extra tokens.
+        mlp_ratio: hidden width = int(N * mlp_ratio).
+        proj_drop: dropout inside the MLP (FF-only trains with 0.1).
+        norm_eps: LayerNorm epsilon.
+        token_resize: ``None`` (another N is an error) or ``'bilinear'`` (the resize rule above).
+    """
+
+    #: the block must not put a LayerNorm over channels in front of this mixer: it normalises over N.
+    channel_prenorm = False
+    #: the block passes the current patch grid to forward().
+    wants_grid = True
+
+    def __init__(self, num_tokens: int, grid_size: tuple[int, int] | None = None, mlp_ratio: float = 4.0,
+                 proj_drop: float = 0.0, norm_eps: float = 1e-6, token_resize: str | None = None) -> None:
+        super().__init__()
+        if token_resize not in (None, "bilinear"):
+            raise ValueError(f"FeedForwardMixer: token_resize must be None or 'bilinear', got {token_resize!r}")
+        self.num_tokens = num_tokens
+        self.grid = tuple(grid_size) if grid_size is not None else None
+        self.num_extra = num_tokens - (self.grid[0] * self.grid[1] if self.grid else num_tokens)
+        self.token_resize = token_resize
+        hidden = int(num_tokens * mlp_ratio)
+        self.norm = nn.LayerNorm(num_tokens, eps=norm_eps)
+        self.fc1 = nn.Linear(num_tokens, hidden)
+        self.act = nn.GELU()
+        self.fc2 = nn.Linear(hidden, num_tokens)
+        self.drop = nn.Dropout(proj_drop)
+
+    def _check_resizable(self, n: int, grid: tuple[int, int] | None) -> tuple[int, int]:
+        if self.token_resize is None or self.grid is None or grid is None:
+            raise ValueError(
+                f"FeedForwardMixer was built for {self.num_tokens} tokens but got {n}; build the backbone for "
+                f"this input size (img_size) or opt in to token_resize='bilinear'")
+        if self.num_extra + grid[0] * grid[1] != n:
+            raise ValueError(f"FeedForwardMixer: {n} tokens do not match grid {grid} + {self.num_extra} extra")
+        return grid
+
+    def resized_weights(self, grid: tuple[int, int]) -> list[torch.Tensor]:
+        """LayerNorm weight/bias, fc1 weight, fc2 weight/bias resized to ``grid`` (the rule above)."""
+        r = lambda t, d: resize_token_axis(t, d, self.grid, grid, self.num_extra)  # noqa: E731
+        w1 = r(self.fc1.weight, 1)
+        ratio = (self.grid[0] * self.grid[1]) / (grid[0] * grid[1])
+        w1 = torch.cat([w1[:, :self.num_extra], w1[:, self.num_extra:] * ratio], dim=1)
+        return [r(self.norm.weight, 0), r(self.norm.bias, 0), w1, r(self.fc2.weight, 0), r(self.fc2.bias, 0)]
+
+    def forward(self, x: torch.Tensor, grid: tuple[int, int] | None = None) -> torch.Tensor:
+        """(B, N, C) -> (B, N, C), computed in the (B, N, C) layout without transposes."""
+        n = x.shape[1]
+        if n == self.num_tokens:
+            ln_w, ln_b, w1, w2, b2 = self.norm.weight, self.norm.bias, self.fc1.weight, self.fc2.weight, self.fc2.bias
+        else:
+            grid = self._check_resizable(n, grid)
+            ln_w, ln_b, w1, w2, b2 = self.resized_weights(grid)
+        var, mean = torch.var_mean(x, dim=1, keepdim=True, correction=0)
+        xn = torch.addcmul(ln_b[:, None], (x - mean) * torch.rsqrt(var + self.norm.eps), ln_w[:, None])
+        h = self.drop(self.act(torch.matmul(w1, xn) + self.fc1.bias[:, None]))  # (B, hidden, C)
+        return self.drop(torch.matmul(w2, h) + b2[:, None])

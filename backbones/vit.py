@@ -1,0 +1,201 @@
+"""One generic ViT-style backbone whose token mixer is a config.
+
+``MixerViT`` = stem -> [class token] -> position embedding -> blocks (each with its own mixer)
+-> final LayerNorm. It reproduces ViT/DeiT, FF-only, DeepViT and EAMLP from the preset table
+(:mod:`backbones.presets`) and runs any mixer on any preset geometry. Outputs follow the OpenMMLab
+backbone contract: a tuple with one entry per ``out_indices``.
+"""
+from __future__ import annotations
+
+import copy
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+import torch.nn as nn
+from mmengine.model import BaseModule
+from mmengine.registry import MODELS
+
+from . import stems  # noqa: F401  (registers the stems)
+from .layers import Block, GridPosEmbed, LearnedPosEmbed, SinusoidalPosEmbed
+from .presets import PRESETS
+from .registry import build_mixer
+
+POS_EMBEDS = {"learned": LearnedPosEmbed, "grid": GridPosEmbed, "sinusoidal": SinusoidalPosEmbed}
+OUT_TYPES = ("cls_token", "featmap", "avg_featmap", "raw")
+ARCH_KEYS = {"embed_dims", "depth", "num_heads", "mlp_ratio", "mixer", "stem", "pos_embed", "pos_grid",
+             "norm_eps", "qkv_bias", "scale_adjustment", "mixer_first", "params"}
+
+
+def resolve_arch(arch: str | dict) -> dict:
+    """A preset name or a dict (optionally ``dict(preset=name, **overrides)``) -> full arch dict."""
+    if isinstance(arch, str):
+        if arch not in PRESETS:
+            raise KeyError(f"unknown arch {arch!r}; presets: {sorted(PRESETS)}")
+        return copy.deepcopy(PRESETS[arch])
+    arch = dict(arch)
+    base = resolve_arch(arch.pop("preset")) if "preset" in arch else {}
+    unknown = set(arch) - ARCH_KEYS
+    if unknown:
+        raise KeyError(f"unknown arch keys {sorted(unknown)}; valid keys: {sorted(ARCH_KEYS)}")
+    base.update(arch)
+    missing = {"embed_dims", "depth", "mixer", "stem"} - set(base)
+    if missing:
+        raise KeyError(f"arch dict lacks {sorted(missing)}")
+    return base
+
+
+@MODELS.register_module()
+class MixerViT(BaseModule):
+    """Generic token-mixer vision transformer (ViT/DeiT, FF-only, DeepViT, EAMLP and any hybrid).
+
+    Args:
+        arch: preset name (see ``PRESETS``) or arch dict (``dict(preset='deit-small', depth=6)``).
+        img_size: input size the position table (and FF-only's token count) is built for.
+        in_channels: image channels.
+        mixer: override the preset's mixer: one spec (name / dict / class) for all blocks, or a list
+            with one per block.
+        out_indices: blocks whose outputs are returned (negative counts from the end).
+        out_type: 'cls_token' (B, C), 'featmap' (B, C, h, w), 'avg_featmap' (B, C) or 'raw' (B, N, C).
+        with_cls_token: prepend a class token.
+        final_norm: apply the final LayerNorm to the last block's output.
+        drop_rate: dropout after the position embedding and inside MLPs / mixer projections.
+        attn_drop_rate: dropout on attention maps.
+        drop_path_rate: stochastic depth, linearly increasing over blocks.
+        token_resize: FF-only's resize rule for inputs of another size (None or 'bilinear').
+        frozen_stages: freeze the stem, embeddings and the first ``frozen_stages`` blocks (-1: none).
+        norm_eval: keep BatchNorm layers (CNN stem, Re-attention) in eval mode during training.
+        pretrained: checkpoint path, shorthand for ``init_cfg=dict(type='Pretrained', checkpoint=...)``.
+        init_cfg: mmengine initialisation config.
+    """
+
+    def __init__(self, arch: str | dict = "deit-small", img_size: int | Sequence[int] = 224, in_channels: int = 3,
+                 mixer: Any = None, out_indices: int | Sequence[int] = -1, out_type: str = "cls_token",
+                 with_cls_token: bool = True, final_norm: bool = True, drop_rate: float = 0.0,
+                 attn_drop_rate: float = 0.0, drop_path_rate: float = 0.0, token_resize: str | None = None,
+                 frozen_stages: int = -1, norm_eval: bool = False, pretrained: str | None = None,
+                 init_cfg: dict | list | None = None) -> None:
+        if pretrained is not None:
+            if init_cfg is not None:
+                raise ValueError("MixerViT: give either pretrained= or init_cfg=, not both")
+            init_cfg = dict(type="Pretrained", checkpoint=pretrained)
+        super().__init__(init_cfg=init_cfg)
+        a = resolve_arch(arch)
+        self.arch = a
+        self.embed_dims = dim = a["embed_dims"]
+        self.depth = depth = a["depth"]
+        self.img_size = (img_size, img_size) if isinstance(img_size, int) else tuple(img_size)
+        if out_type not in OUT_TYPES:
+            raise ValueError(f"out_type must be one of {OUT_TYPES}, got {out_type!r}")
+        if out_type == "cls_token" and not with_cls_token:
+            raise ValueError("out_type='cls_token' needs with_cls_token=True")
+        self.out_type, self.with_cls_token, self.final_norm = out_type, with_cls_token, final_norm
+        self.out_indices = self._check_out_indices(out_indices, depth)
+        self.frozen_stages, self.norm_eval = frozen_stages, norm_eval
+
+        self.stem = MODELS.build(dict(a["stem"], dim=dim, in_channels=in_channels))
+        grid = self.stem.grid_size(self.img_size)
+        self.num_extra = int(with_cls_token)
+        self.cls_token = nn.Parameter(torch.zeros(1, 1, dim)) if with_cls_token else None
+        pos_kind = a.get("pos_embed", "learned")
+        if pos_kind not in POS_EMBEDS:
+            raise ValueError(f"pos_embed must be one of {sorted(POS_EMBEDS)}, got {pos_kind!r}")
+        self.pos_embed = POS_EMBEDS[pos_kind](dim, tuple(a.get("pos_grid") or grid), with_cls_token)
+        self.pos_drop = nn.Dropout(drop_rate)
+
+        specs = mixer if mixer is not None else a["mixer"]
+        specs = list(specs) if isinstance(specs, (list, tuple)) else [specs] * depth
+        if len(specs) != depth:
+            raise ValueError(f"got {len(specs)} mixer specs for {depth} blocks")
+        context = dict(dim=dim, num_heads=a.get("num_heads", 1), num_tokens=self.num_extra + grid[0] * grid[1],
+                       grid_size=grid, qkv_bias=a.get("qkv_bias", True), attn_drop=attn_drop_rate,
+                       proj_drop=drop_rate)
+        dpr = torch.linspace(0, drop_path_rate, depth).tolist()
+        self.blocks = nn.ModuleList()
+        for i, spec in enumerate(specs):
+            if token_resize is not None and isinstance(spec, dict) and spec.get("type") == "FeedForwardMixer":
+                spec = dict(spec, token_resize=token_resize)
+            self.blocks.append(Block(dim, build_mixer(spec, **context), a.get("mlp_ratio", 4.0), drop_rate,
+                                     dpr[i], a.get("norm_eps", 1e-6), a.get("scale_adjustment", 1.0),
+                                     a.get("mixer_first", True)))
+        self.norm = nn.LayerNorm(dim, eps=a.get("norm_eps", 1e-6)) if final_norm else nn.Identity()
+        self._init_weights()
+        self._freeze()
+
+    @staticmethod
+    def _check_out_indices(out_indices: int | Sequence[int], depth: int) -> tuple[int, ...]:
+        idx = [out_indices] if isinstance(out_indices, int) else list(out_indices)
+        if not idx:
+            raise ValueError("out_indices is empty")
+        out = []
+        for i in idx:
+            if not isinstance(i, int) or not -depth <= i < depth:
+                raise ValueError(f"out_indices entry {i!r} is out of range for {depth} blocks "
+                                 f"(valid: {-depth}..{depth - 1})")
+            out.append(i % depth)
+        return tuple(out)
+
+    def _init_weights(self) -> None:
+        """timm-style init: trunc-normal(0.02) linear weights, zero biases, unit LayerNorms."""
+        for m in self.modules():
+            if isinstance(m, nn.Linear):
+                nn.init.trunc_normal_(m.weight, std=0.02)
+                if m.bias is not None:
+                    nn.init.zeros_(m.bias)
+            elif isinstance(m, nn.LayerNorm):
+                nn.init.ones_(m.weight)
+                nn.init.zeros_(m.bias)
+        if self.cls_token is not None:
+            nn.init.trunc_normal_(self.cls_token, std=0.02)
+
+    def _freeze(self) -> None:
+        if self.frozen_stages < 0:
+            return
+        frozen = [self.stem, self.pos_embed] + list(self.blocks[: self.frozen_stages])
+        if self.frozen_stages >= self.depth:
+            frozen.append(self.norm)
+        for m in frozen:
+            m.eval()
+            for p in m.parameters():
+                p.requires_grad = False
+        if self.cls_token is not None:
+            self.cls_token.requires_grad = False
+
+    def train(self, mode: bool = True) -> MixerViT:
+        """Set train mode, keeping frozen stages and (with ``norm_eval``) BatchNorms in eval mode."""
+        super().train(mode)
+        self._freeze()
+        if mode and self.norm_eval:
+            for m in self.modules():
+                if isinstance(m, nn.modules.batchnorm._BatchNorm):
+                    m.eval()
+        return self
+
+    def forward_tokens(self, x: torch.Tensor) -> tuple[torch.Tensor, tuple[int, int]]:
+        """Images (B, C_in, H, W) -> embedded tokens (B, N, C) and the patch grid."""
+        x, grid = self.stem(x)
+        if self.cls_token is not None:
+            x = torch.cat([self.cls_token.expand(x.shape[0], -1, -1), x], dim=1)
+        return self.pos_drop(self.pos_embed(x, grid)), grid
+
+    def _format(self, x: torch.Tensor, grid: tuple[int, int]) -> torch.Tensor:
+        if self.out_type == "raw":
+            return x
+        if self.out_type == "cls_token":
+            return x[:, 0]
+        patches = x[:, self.num_extra:]
+        if self.out_type == "avg_featmap":
+            return patches.mean(dim=1)
+        return patches.transpose(1, 2).reshape(x.shape[0], -1, grid[0], grid[1])
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """Images (B, C_in, H, W) -> tuple of features, one per ``out_indices`` entry."""
+        x, grid = self.forward_tokens(x)
+        outs = []
+        for i, blk in enumerate(self.blocks):
+            x = blk(x, grid)
+            if i == self.depth - 1:
+                x = self.norm(x)
+            if i in self.out_indices:
+                outs.append(self._format(x, grid))
+        return tuple(outs)

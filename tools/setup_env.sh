@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Create (or reuse) the project's virtual environment in .venv/ and install the pinned stack.
+#
+# Idempotent: a stamp file records the hash of requirements.txt and this script; when it matches,
+# nothing is reinstalled. The known traps of the stack (see README "Set-up notes") are handled here:
+#   * mmcv 2.1.0 has no wheel for torch 2.14: it is compiled from source with ops, with a compiler
+#     wrapper that turns its hard-coded -std=c++17 into -std=c++20 (torch 2.14's headers need it).
+#     pip caches the built wheel, so only the first build on a machine costs ~12 minutes.
+#   * open3d needs libusb-1.0 at import time: installed with apt-get when missing and possible.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+venv="$root/.venv"
+py="${PYTHON:-python3.11}"
+command -v "$py" >/dev/null 2>&1 || py=python3
+stamp="$venv/.stack-stamp"
+want="$(cat "$root/requirements.txt" "$root/tools/setup_env.sh" "$root/setup.py" | sha256sum | cut -d' ' -f1)"
+
+if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && "$venv/bin/python" -c "import backbones" 2>/dev/null; then
+  exit 0
+fi
+
+if ! ldconfig -p 2>/dev/null | grep -q 'libusb-1.0.so.0'; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "[setup] installing libusb-1.0-0 (needed by open3d)"
+    (apt-get install -y -qq libusb-1.0-0 >/dev/null 2>&1 || { apt-get update -qq >/dev/null && apt-get install -y -qq libusb-1.0-0 >/dev/null; })
+  else
+    echo "[setup] WARNING: libusb-1.0.so.0 is missing and cannot be installed automatically;" \
+         "open3d will not import. Install the system package libusb-1.0-0." >&2
+  fi
+fi
+
+[ -x "$venv/bin/python" ] || "$py" -m venv "$venv"
+pip=("$venv/bin/python" -m pip --disable-pip-version-check -q)
+
+# torch first (the local wheels), then the build tools mmcv's setup.py needs.
+"${pip[@]}" install "torch==2.14.1" "torchvision==0.29.1" "setuptools==80.9.0" wheel ninja "numpy>=2,<3"
+
+if ! "$venv/bin/python" -c "import mmcv, mmcv.ops" 2>/dev/null; then
+  echo "[setup] building mmcv 2.1.0 with ops (first time on this machine: ~12 min; cached by pip afterwards)"
+  wrap="$venv/bin/cxx20"
+  cat > "$wrap" <<'WRAP'
+#!/usr/bin/env bash
+args=()
+for a in "$@"; do [ "$a" = "-std=c++17" ] && a="-std=c++20"; args+=("$a"); done
+exec g++ "${args[@]}"
+WRAP
+  chmod +x "$wrap"
+  CC="$wrap" CXX="$wrap" MMCV_WITH_OPS=1 MAX_JOBS=2 PATH="$venv/bin:$PATH" \
+    "${pip[@]}" install --no-build-isolation "mmcv==2.1.0"
+fi
+
+"${pip[@]}" install -r "$root/requirements.txt"
+"${pip[@]}" install --no-build-isolation --no-deps -e "$root"
+echo "$want" > "$stamp"
+echo "[setup] environment ready in $venv"

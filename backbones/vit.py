@@ -106,11 +106,12 @@ class MixerViT(BaseModule):
         specs = mixer if mixer is not None else a["mixer"]
         specs = list(specs) if isinstance(specs, (list, tuple)) else [specs] * depth
         if len(specs) != depth:
-            raise ValueError(f"got {len(specs)} mixer specs for {depth} blocks")
+            raise ValueError(f"got {len(specs)} mixer specs for {depth} blocks; give one spec for all blocks "
+                             f"or a list of {depth} (mixer=...)")
         context = dict(dim=dim, num_heads=a.get("num_heads", 1), num_tokens=self.num_extra + grid[0] * grid[1],
                        grid_size=grid, qkv_bias=a.get("qkv_bias", True), attn_drop=attn_drop_rate,
                        proj_drop=drop_rate)
-        dpr = torch.linspace(0, drop_path_rate, depth).tolist()
+        dpr = [drop_path_rate * i / max(depth - 1, 1) for i in range(depth)]
         self.blocks = nn.ModuleList()
         for i, spec in enumerate(specs):
             if token_resize is not None and isinstance(spec, dict) and spec.get("type") == "FeedForwardMixer":

@@ -1,0 +1,122 @@
+"""Every registered token mixer keeps the (B, N, C) contract, is deterministic and trains every parameter."""
+from __future__ import annotations
+
+import pytest
+import torch
+
+from backbones import MIXERS, ExternalAttention2d, build_mixer
+
+CONTEXT = dict(dim=32, num_heads=4, num_tokens=17, grid_size=(4, 4), qkv_bias=True, attn_drop=0.0, proj_drop=0.0)
+
+
+@pytest.mark.parametrize("name", sorted(MIXERS))
+def test_shape_determinism_and_gradients(name: str) -> None:
+    torch.manual_seed(0)
+    mixer = build_mixer(name, **CONTEXT)
+    x = torch.randn(3, 17, 32, requires_grad=True)
+    kw = {"grid": (4, 4)} if getattr(mixer, "wants_grid", False) else {}
+    y = mixer(x, **kw)
+    assert y.shape == x.shape
+    mixer.eval()
+    with torch.no_grad():
+        assert torch.equal(mixer(x, **kw), mixer(x, **kw))
+    mixer.train()
+    mixer(x, **kw).square().sum().backward()
+    assert x.grad is not None and x.grad.abs().sum() > 0
+    for pname, p in mixer.named_parameters():
+        assert p.grad is not None and p.grad.abs().sum() > 0, f"{name}.{pname} got no gradient"
+
+
+@pytest.mark.parametrize("name", sorted(MIXERS))
+def test_mixer_mixes_tokens(name: str) -> None:
+    """Changing one token changes the output of other tokens: the layer really mixes along N."""
+    torch.manual_seed(0)
+    mixer = build_mixer(name, **CONTEXT).eval()
+    kw = {"grid": (4, 4)} if getattr(mixer, "wants_grid", False) else {}
+    x = torch.randn(1, 17, 32)
+    x2 = x.clone()
+    x2[:, 5] += 1.0
+    with torch.no_grad():
+        d = (mixer(x, **kw) - mixer(x2, **kw)).abs()
+    assert d[:, [0, 1, 9]].max() > 1e-6
+
+
+def test_unknown_mixer_lists_valid_names() -> None:
+    with pytest.raises(KeyError) as err:
+        build_mixer("NoSuchAttention", **CONTEXT)
+    for name in MIXERS:
+        assert name in str(err.value)
+
+
+def test_mixer_spec_kinds_agree() -> None:
+    """A name, a dict and a class reach the same mixer; dict keys override the context."""
+    import functools
+
+    from backbones import ReAttention
+
+    for spec in ("ReAttention", dict(type="ReAttention"), ReAttention, functools.partial(ReAttention, num_heads=2)):
+        m = build_mixer(spec, **CONTEXT)
+        assert isinstance(m, ReAttention)
+    assert build_mixer(dict(type="ReAttention", num_heads=2), **CONTEXT).num_heads == 2
+    assert build_mixer(functools.partial(ReAttention, num_heads=2), **CONTEXT).num_heads == 2
+    with pytest.raises(TypeError):
+        build_mixer(dict(type="ReAttention", no_such_arg=1), **CONTEXT)
+
+
+def test_feedforward_wrong_token_count_names_both() -> None:
+    mixer = build_mixer("FeedForwardMixer", **CONTEXT)
+    with pytest.raises(ValueError, match=r"built for 17 tokens but got 26"):
+        mixer(torch.randn(2, 26, 32), grid=(5, 5))
+
+
+def test_feedforward_resize_rule() -> None:
+    """With token_resize the layer runs on another grid; on its own grid the resize is the identity."""
+    torch.manual_seed(0)
+    mixer = build_mixer(dict(type="FeedForwardMixer", token_resize="bilinear"), **CONTEXT).eval()
+    y = mixer(torch.randn(2, 26, 32), grid=(5, 5))
+    assert y.shape == (2, 26, 32) and torch.isfinite(y).all()
+    same = mixer.resized_weights((4, 4))
+    own = [mixer.norm.weight, mixer.norm.bias, mixer.fc1.weight, mixer.fc2.weight, mixer.fc2.bias]
+    for a, b in zip(same, own):
+        torch.testing.assert_close(a, b)
+    with pytest.raises(ValueError, match="do not match grid"):
+        mixer(torch.randn(2, 26, 32), grid=(4, 4))
+
+
+def test_reattention_folding_matches_training_path() -> None:
+    """Eval-mode folding of BatchNorm and scale into the head-mixing matrix gives the unfolded result."""
+    torch.manual_seed(0)
+    m = build_mixer(dict(type="ReAttention", transform_scale=True), **CONTEXT)
+    with torch.no_grad():
+        m.head_norm.running_mean.uniform_(-0.1, 0.1)
+        m.head_norm.running_var.uniform_(0.5, 2.0)
+        m.head_norm.weight.uniform_(0.5, 1.5)
+        m.head_norm.bias.uniform_(-0.1, 0.1)
+    m.eval()
+    attn = torch.rand(2, 4, 17, 17).softmax(-1)
+    w, b = m.head_mix.weight, m.head_mix.bias
+    mixed = torch.einsum("gh,bhnm->bgnm", w, attn) + b[None, :, None, None]
+    want = m.head_norm(mixed) * m.reatten_scale
+    torch.testing.assert_close(m.transform_attention(attn), want, rtol=1e-5, atol=1e-6)
+
+
+def test_external_attention_double_normalisation() -> None:
+    """Each memory row of the EA map sums to one over S after the softmax over tokens."""
+    m = build_mixer("ExternalAttention", **CONTEXT).eval()
+    m.record_attention = True
+    m(torch.randn(2, 17, 32))
+    a = m.attention  # (B, heads, N, S)
+    torch.testing.assert_close(a.sum(-1), torch.ones_like(a.sum(-1)))
+    assert a.shape == (2, 16, 17, 64)
+
+
+def test_external_attention_2d_unit() -> None:
+    torch.manual_seed(0)
+    unit = ExternalAttention2d(16)
+    torch.testing.assert_close(unit.linear_1.weight[:, :, 0], unit.linear_0.weight[:, :, 0].t())
+    x = torch.randn(2, 16, 5, 7, requires_grad=True)
+    y = unit(x)
+    assert y.shape == x.shape and (y >= 0).all()
+    y.sum().backward()
+    for name, p in unit.named_parameters():
+        assert p.grad is not None and p.grad.abs().sum() > 0, name

@@ -1,0 +1,37 @@
+"""Convert an official checkpoint into this zoo's mmpretrain ``ImageClassifier`` layout.
+
+Usage:
+    python tools/convert_checkpoint.py FORMAT SRC DST [--arch PRESET]
+
+FORMAT is one of ``timm``, ``ff``, ``deepvit``, ``eamlp``. The preset is detected from the keys and
+shapes (or forced with ``--arch``); the output loads with ``strict=True`` into the model of the
+preset's config (see model-index.yml) and is written atomically.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from backbones.converters import FORMATS, ConversionError, convert_checkpoint
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point; returns the exit code."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("format", choices=sorted(FORMATS), help="layout of SRC")
+    parser.add_argument("src", help="official checkpoint file")
+    parser.add_argument("dst", help="output checkpoint file")
+    parser.add_argument("--arch", default=None, help="force this preset instead of detecting it")
+    args = parser.parse_args(argv)
+    try:
+        arch, state = convert_checkpoint(args.format, args.src, args.dst, args.arch)
+    except ConversionError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    classes = state["head.fc.weight"].shape[0] if "head.fc.weight" in state else "no"
+    print(f"{args.src} -> {args.dst}: preset {arch}, {len(state)} tensors, {classes}-class head")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

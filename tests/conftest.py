@@ -11,6 +11,7 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # tools/ and tests/ helpers import as top-level modules
 sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "tools"))
 torch.set_num_threads(int(os.environ.get("TEST_THREADS", "2")))
 
 

@@ -1,0 +1,81 @@
+"""Converted official checkpoints give the official logits (relative max error < 1e-4, float32).
+
+For self-attention presets the source is timm's model; for FF-only, DeepViT and EAMLP it is an
+independent reference written from REFERENCE.md (tests/reference_models.py) with the official key
+names. Each source model gets random weights and BatchNorm statistics, is saved in its official
+container, converted by tools/convert_checkpoint.py, loaded with strict=True into the model built
+from the preset's config (found through model-index.yml), and compared in eval mode.
+"""
+from __future__ import annotations
+
+import convert_checkpoint  # tools/convert_checkpoint.py
+import pytest
+import torch
+import yaml
+from conftest import ROOT, build_classifier, load_cfg
+from reference_models import randomize_, ref_deepvit, ref_eamlp, ref_ff
+
+TIMM = {"vit-tiny": "vit_tiny_patch16_224", "deit-small": "deit_small_patch16_224",
+        "deit-base": "deit_base_patch16_224"}
+
+
+def source_model(arch: str) -> tuple[str, torch.nn.Module]:
+    """(format, official-layout model with random weights) for a preset."""
+    family, _, size = arch.partition("-")
+    if arch in TIMM:
+        import timm
+
+        return "timm", randomize_(timm.create_model(TIMM[arch], pretrained=False))
+    factory = {"ff": ref_ff, "deepvit": ref_deepvit, "eamlp": ref_eamlp}[family]
+    return family, randomize_(factory(size))
+
+
+def container(fmt: str, state: dict) -> dict:
+    """Wrap a state dict as the official training code saves it."""
+    if fmt == "timm":
+        return state
+    if fmt == "ff":  # DeiT-style
+        return {"model": state, "epoch": 3}
+    # timm CheckpointSaver (DeepViT, EAMLP): DataParallel prefix in the raw weights, EMA weights preferred
+    noise = {"module." + k: v + 1.0 if v.is_floating_point() else v for k, v in state.items()}
+    return {"state_dict": noise, "state_dict_ema": state, "epoch": 3}
+
+
+def config_of(arch: str) -> str:
+    models = yaml.safe_load((ROOT / "model-index.yml").read_text())["Models"]
+    return str(ROOT / next(m["Config"] for m in models if m["Name"] == arch))
+
+
+FAST = ["vit-tiny", "deit-small", "ff-tiny", "deepvit-16b", "deepvit-s", "eamlp-7", "eamlp-14"]
+SLOW = ["deit-base", "ff-base", "ff-large", "deepvit-24b", "deepvit-32b", "deepvit-l", "eamlp-19", "eamlp-24"]
+
+
+@pytest.mark.parametrize("arch", FAST + [pytest.param(a, marks=pytest.mark.slow) for a in SLOW])
+def test_converted_checkpoint_gives_official_logits(arch: str, tmp_path) -> None:  # noqa: ANN001
+    from mmengine.runner import load_checkpoint
+
+    torch.manual_seed(0)
+    fmt, ref = source_model(arch)
+    ref.eval()
+    src, dst = tmp_path / "official.pth", tmp_path / "converted.pth"
+    torch.save(container(fmt, ref.state_dict()), src)
+    assert convert_checkpoint.main([fmt, str(src), str(dst)]) == 0
+
+    model = build_classifier(load_cfg(config_of(arch)))
+    load_checkpoint(model, str(dst), map_location="cpu", strict=True)
+    model.eval()
+    x = torch.randn(2, 3, 224, 224)
+    with torch.no_grad():
+        want = ref(x)
+        got = model(x, mode="tensor")
+    err = ((got - want).abs().max() / want.abs().max()).item()
+    assert err < 1e-4, f"{arch}: relative max error {err:.2e}"
+    assert torch.load(dst, weights_only=True)["meta"]["arch"] == arch
+
+
+def test_detected_preset_is_reported(tmp_path, capsys) -> None:  # noqa: ANN001
+    fmt, ref = source_model("eamlp-7")
+    src = tmp_path / "ea.pth"
+    torch.save(container(fmt, ref.state_dict()), src)
+    assert convert_checkpoint.main([fmt, str(src), str(tmp_path / "out.pth")]) == 0
+    assert "preset eamlp-7" in capsys.readouterr().out

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# The project's two entry points. Each sets up .venv/ (idempotent; see tools/setup_env.sh) first.
+#   bash tools/run.sh main   the main job
+#   bash tools/run.sh test   ruff + the whole test suite
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+bash tools/setup_env.sh
+py="$root/.venv/bin/python"
+case "${1:-}" in
+  main)
+    "$py" tools/demo.py
+    ;;
+  test)
+    "$py" -m ruff check .
+    "$py" -m pytest -q -n 2 --durations=15 "${@:2}"
+    ;;
+  *)
+    echo "usage: bash tools/run.sh main|test [pytest args]" >&2
+    exit 2
+    ;;
+esac

@@ -44,7 +44,9 @@ def test_mmseg_encoder_decoder_passes_pretrained(tmp_path) -> None:  # noqa: ANN
     scopes()
     src = backbones.MixerViT(**{k: v for k, v in SMALL.items() if k != "type"})
     torch.save({"state_dict": src.state_dict()}, tmp_path / "bb.pth")
-    cfg = dict(
+    from mmengine.config import ConfigDict
+
+    cfg = ConfigDict(
         type="EncoderDecoder",
         pretrained=str(tmp_path / "bb.pth"),
         data_preprocessor=dict(type="SegDataPreProcessor", size=(32, 32)),

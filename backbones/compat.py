@@ -19,8 +19,7 @@ def allow_mmengine_checkpoints() -> None:
     types: list = [HistoryBuffer, np.ndarray, np.dtype, builtins.getattr]
     core = getattr(np, "_core", None) or np.core
     types += [core.multiarray._reconstruct, core.multiarray.scalar]
-    types += [type(np.dtype(t)) for t in ("float16", "float32", "float64", "int8", "int16", "int32", "int64",
-                                          "uint8", "bool")]
+    types += [getattr(np.dtypes, name) for name in dir(np.dtypes) if name.endswith("DType")]
     torch.serialization.add_safe_globals(types)
 
 

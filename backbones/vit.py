@@ -149,6 +149,33 @@ class MixerViT(BaseModule):
         if self.cls_token is not None:
             nn.init.trunc_normal_(self.cls_token, std=0.02)
 
+    def init_weights(self) -> None:
+        """Load ``init_cfg=dict(type='Pretrained', checkpoint=..., prefix=...)`` strictly; else mmengine's init.
+
+        mmengine's ``PretrainedInit`` loads with ``strict=False`` and only logs unmatched keys. Here every
+        backbone key must be matched (position tables of another size are resized by their load hooks);
+        missing or unexpected keys raise an error naming them. ``strict=False`` in the init_cfg restores
+        the lenient behaviour.
+        """
+        cfg = self.init_cfg
+        if not (isinstance(cfg, dict) and cfg.get("type") == "Pretrained"):
+            return super().init_weights()
+        from mmengine.runner.checkpoint import _load_checkpoint
+
+        ckpt = _load_checkpoint(cfg["checkpoint"], map_location="cpu")
+        state = ckpt.get("state_dict", ckpt) if isinstance(ckpt, dict) else ckpt
+        prefix = cfg.get("prefix")
+        if prefix:
+            prefix = prefix if prefix.endswith(".") else prefix + "."
+            state = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
+            if not state:
+                raise KeyError(f"{cfg['checkpoint']}: no keys start with prefix {prefix!r}")
+        missing, unexpected = self.load_state_dict(state, strict=False)
+        if (missing or unexpected) and cfg.get("strict", True):
+            raise KeyError(f"{cfg['checkpoint']}: backbone keys not matched - missing {missing[:10]}, "
+                           f"unexpected {unexpected[:10]} (set init_cfg.strict=False to allow)")
+        self._is_init = True
+
     def _freeze(self) -> None:
         if self.frozen_stages < 0:
             return

@@ -1,0 +1,36 @@
+# scikit-learn's handwritten digits as an mmpretrain CustomDataset (class-per-folder), 32x32 RGB.
+# Build it with: python tools/data/prepare_digits.py data/digits
+# Any folder of images with one sub-folder per class (train/ and val/ inside data_root) trains by changing
+# only data_root: num_classes='auto' is resolved from the class folders by tools/train.py / tools/test.py.
+dataset_type = 'ImageFolderDataset'
+data_root = 'data/digits'
+data_preprocessor = dict(num_classes='auto', mean=[127.5, 127.5, 127.5], std=[127.5, 127.5, 127.5], to_rgb=True)
+
+train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='RandomResizedCrop', scale=32, crop_ratio_range=(0.7, 1.0), aspect_ratio_range=(0.85, 1.15)),
+    dict(type='PackInputs'),
+]
+test_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='ResizeEdge', scale=32, edge='short'),
+    dict(type='CenterCrop', crop_size=32),
+    dict(type='PackInputs'),
+]
+train_dataloader = dict(
+    batch_size=64,
+    num_workers=2,
+    persistent_workers=True,
+    dataset=dict(type=dataset_type, data_root=data_root, data_prefix='train', pipeline=train_pipeline),
+    sampler=dict(type='DefaultSampler', shuffle=True),
+)
+val_dataloader = dict(
+    batch_size=128,
+    num_workers=2,
+    persistent_workers=True,
+    dataset=dict(type=dataset_type, data_root=data_root, data_prefix='val', pipeline=test_pipeline),
+    sampler=dict(type='DefaultSampler', shuffle=False),
+)
+val_evaluator = dict(type='Accuracy', topk=(1,))
+test_dataloader = val_dataloader
+test_evaluator = val_evaluator

@@ -1,0 +1,128 @@
+"""End to end: the shared train/test tools on the digits set (few iterations), resume, AMP, 2 processes."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from conftest import ROOT
+
+import backbones  # noqa: F401  (allow-lists mmengine checkpoint types for torch.load)
+
+DIGITS_CFG = ROOT / "configs/classification/digits/selfattention_p4-w96-d4_1xb64_digits.py"
+
+
+@pytest.fixture(scope="session")
+def digits(tmp_path_factory) -> Path:  # noqa: ANN001
+    from data.prepare_digits import prepare
+
+    return prepare(tmp_path_factory.mktemp("data") / "digits")
+
+
+def small_config(tmp_path: Path, data_root: Path, base: Path = DIGITS_CFG, extra: str = "",
+                 train_images: int = 128, epochs: int = 2) -> Path:
+    """A config inheriting ``base`` that trains a few iterations in-process (no workers)."""
+    cfg = tmp_path / "small.py"
+    cfg.write_text(f"""
+_base_ = ['{base}']
+data_root = '{data_root}'
+loader = dict(num_workers=0, persistent_workers=False)
+train_dataloader = dict(batch_size=32, dataset=dict(data_root=data_root, indices={train_images}), **loader)
+val_dataloader = dict(batch_size=64, dataset=dict(data_root=data_root, indices=64), **loader)
+test_dataloader = val_dataloader
+train_cfg = dict(max_epochs={epochs}, val_interval={epochs})
+default_hooks = dict(logger=dict(interval=1), checkpoint=dict(interval=1, max_keep_ckpts=-1, save_best=None))
+{extra}
+""")
+    return cfg
+
+
+def run_tool(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    proc = subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True,
+                          env={**os.environ, **(env or {})})
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return proc
+
+
+def test_prepare_digits_is_deterministic(tmp_path, digits) -> None:  # noqa: ANN001
+    from data.prepare_digits import prepare
+
+    again = prepare(tmp_path / "again")
+    a, b = json.loads((digits / "dataset.json").read_text()), json.loads((again / "dataset.json").read_text())
+    assert a["sha256"] == b["sha256"] and (a["train"], a["val"]) == (1438, 359)
+    for c in range(10):  # stratified: every class is split about 80 / 20
+        n_train = len(list((digits / "train" / str(c)).iterdir()))
+        n_val = len(list((digits / "val" / str(c)).iterdir()))
+        assert 0.15 < n_val / (n_train + n_val) < 0.25
+    assert not (tmp_path / "again.partial").exists()
+
+
+def test_train_then_test_with_outputs(tmp_path, digits) -> None:  # noqa: ANN001
+    cfg = small_config(tmp_path, digits)
+    work = tmp_path / "work"
+    run_tool("tools/train.py", str(cfg), "--work-dir", str(work))
+    ckpt = work / "epoch_2.pth"
+    assert ckpt.exists() and Path((work / "last_checkpoint").read_text().strip()) == ckpt
+    assert not list(work.glob(".*.tmp"))  # atomic writes leave no temporary files
+    state = torch.load(ckpt, weights_only=True)  # loads under torch's safe default (compat allow-list)
+    assert "rng_state" in state and state["meta"]["epoch"] == 2
+    out, show = tmp_path / "preds.pkl", tmp_path / "show"
+    proc = run_tool("tools/test.py", str(cfg), str(ckpt), "--work-dir", str(tmp_path / "t"), "--out", str(out),
+                    "--show-dir", str(show))
+    assert "accuracy/top1" in proc.stdout + proc.stderr
+    import pickle
+
+    preds = pickle.loads(out.read_bytes())
+    assert len(preds) == 64 and preds[0]["pred_score"].shape == (10,)
+    assert len(list(show.rglob("*.png"))) == 64
+
+
+def test_resume_is_exact(tmp_path, digits) -> None:  # noqa: ANN001
+    """2 epochs straight == 1 epoch + --resume + 1 epoch: identical weights and optimizer state."""
+    extra = "model = dict(backbone=dict(drop_path_rate=0.2))\nrandomness = dict(seed=3)"
+    cfg = small_config(tmp_path, digits, extra=extra)
+    straight, split = tmp_path / "straight", tmp_path / "split"
+    run_tool("tools/train.py", str(cfg), "--work-dir", str(straight))
+    run_tool("tools/train.py", str(cfg), "--work-dir", str(split), "--cfg-options", "train_cfg.max_epochs=1")
+    run_tool("tools/train.py", str(cfg), "--work-dir", str(split), "--resume")
+    a = torch.load(straight / "epoch_2.pth", weights_only=True)
+    b = torch.load(split / "epoch_2.pth", weights_only=True)
+    for k, v in a["state_dict"].items():
+        assert torch.equal(v, b["state_dict"][k]), k
+    sa, sb = a["optimizer"]["state"], b["optimizer"]["state"]
+    assert sa.keys() == sb.keys()
+    for i in sa:
+        for k in sa[i]:
+            assert torch.equal(torch.as_tensor(sa[i][k]), torch.as_tensor(sb[i][k])), (i, k)
+    # the first epoch really changed the weights (the comparison is not trivially true)
+    first = torch.load(split / "epoch_1.pth", weights_only=True)["state_dict"]
+    assert not all(torch.equal(v, first[k]) for k, v in a["state_dict"].items())
+
+
+def test_resume_from_explicit_checkpoint_and_amp(tmp_path, digits) -> None:  # noqa: ANN001
+    cfg = small_config(tmp_path, digits, epochs=1)
+    work = tmp_path / "w"
+    run_tool("tools/train.py", str(cfg), "--work-dir", str(work), "--amp")
+    run_tool("tools/train.py", str(cfg), "--work-dir", str(tmp_path / "w2"), "--amp", "--resume",
+             str(work / "epoch_1.pth"), "--cfg-options", "train_cfg.max_epochs=2")
+    assert (tmp_path / "w2" / "epoch_2.pth").exists()
+    bad = subprocess.run([sys.executable, "tools/train.py", str(cfg), "--resume", str(tmp_path / "nope.pth")],
+                         cwd=ROOT, capture_output=True, text=True)
+    assert bad.returncode != 0 and "nope.pth does not exist" in bad.stderr
+
+
+def test_two_processes_agree(tmp_path, digits) -> None:  # noqa: ANN001
+    """tools/dist_train.sh: 2 CPU processes (gloo) train and end with identical weights."""
+    cfg = small_config(tmp_path, digits, extra="custom_hooks = [dict(type='WeightsConsistencyHook')]", epochs=1)
+    work = tmp_path / "dist"
+    env = {**os.environ, "PORT": "29533", "PYTHON": sys.executable, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run(["bash", "tools/dist_train.sh", str(cfg), "2", "--work-dir", str(work)], cwd=ROOT,
+                          capture_output=True, text=True, env=env, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    report = json.loads((work / "weights_consistency.json").read_text())
+    assert report["world_size"] == 2 and report["consistent"]
+    assert report["checksums"][0] == report["checksums"][1]

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 import yaml
 from conftest import ROOT, build_classifier, load_cfg
+from test_classification_e2e import digits  # noqa: F401  (fixture)
 
 from backbones import PRESETS
 
@@ -28,8 +29,13 @@ def test_model_index_lists_every_config_and_preset() -> None:
 
 
 @pytest.mark.parametrize("path", CONFIGS, ids=lambda p: str(p.relative_to(ROOT / "configs")))
-def test_config_builds(path: Path) -> None:
+def test_config_builds(path: Path, digits) -> None:  # noqa: ANN001, F811
+    from backbones.engine.config import resolve_auto_num_classes
+
     cfg = load_cfg(path)
+    if "train_dataloader" in cfg and cfg.train_dataloader.dataset.get("data_root") == "data/digits":
+        cfg.train_dataloader.dataset.data_root = str(digits)  # num_classes='auto' reads the class folders
+    resolve_auto_num_classes(cfg)
     model = build_classifier(cfg)
     n = sum(p.numel() for p in model.parameters())
     entry = next((m for m in INDEX if m["Config"] == str(path.relative_to(ROOT))), None)

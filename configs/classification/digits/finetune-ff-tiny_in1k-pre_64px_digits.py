@@ -4,10 +4,9 @@
 # FF-only's token MLP was built for 197 tokens: token_resize='bilinear' resizes it (and the position grid)
 # for 64 px inputs.
 _base_ = [
-    '../../_base_/datasets/digits_32px.py',
-    '../../_base_/schedules/digits_adamw_40e.py',
+    '../../_base_/datasets/digits_64px.py',
+    '../../_base_/schedules/digits_finetune_10e.py',
 ]
-img = 64
 model = dict(
     type='ImageClassifier',
     backbone=dict(
@@ -27,24 +26,3 @@ model = dict(
         topk=(1,),
     ),
 )
-data_preprocessor = dict(mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375])  # ImageNet statistics
-train_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='RandomResizedCrop', scale=img, crop_ratio_range=(0.7, 1.0), aspect_ratio_range=(0.85, 1.15)),
-    dict(type='PackInputs'),
-]
-test_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='ResizeEdge', scale=img, edge='short'),
-    dict(type='CenterCrop', crop_size=img),
-    dict(type='PackInputs'),
-]
-train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
-val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
-test_dataloader = val_dataloader
-optim_wrapper = dict(optimizer=dict(lr=5e-4))
-param_scheduler = [
-    dict(type='LinearLR', start_factor=0.01, by_epoch=True, end=1, convert_to_iter_based=True),
-    dict(type='CosineAnnealingLR', eta_min=1e-6, by_epoch=True, begin=1, end=10, convert_to_iter_based=True),
-]
-train_cfg = dict(max_epochs=10, val_interval=2)

@@ -15,6 +15,8 @@ import yaml
 from conftest import ROOT, build_classifier, load_cfg
 from reference_models import randomize_, ref_deepvit, ref_eamlp, ref_ff
 
+from backbones import PRESETS
+
 TIMM = {"vit-tiny": "vit_tiny_patch16_224", "deit-small": "deit_small_patch16_224",
         "deit-base": "deit_base_patch16_224"}
 
@@ -46,11 +48,7 @@ def config_of(arch: str) -> str:
     return str(ROOT / next(m["Config"] for m in models if m["Name"] == arch))
 
 
-FAST = ["vit-tiny", "deit-small", "ff-tiny", "deepvit-16b", "deepvit-s", "eamlp-7", "eamlp-14"]
-SLOW = ["deit-base", "ff-base", "ff-large", "deepvit-24b", "deepvit-32b", "deepvit-l", "eamlp-19", "eamlp-24"]
-
-
-@pytest.mark.parametrize("arch", FAST + [pytest.param(a, marks=pytest.mark.slow) for a in SLOW])
+@pytest.mark.parametrize("arch", sorted(PRESETS))
 def test_converted_checkpoint_gives_official_logits(arch: str, tmp_path) -> None:  # noqa: ANN001
     from mmengine.runner import load_checkpoint
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The project's two entry points. Each sets up .venv/ (idempotent; see tools/setup_env.sh) first.
-#   bash tools/run.sh main   the main job
-#   bash tools/run.sh test   ruff + the whole test suite
+#   bash tools/run.sh main   the main job: train + evaluate the default digits model, print where its outputs are
+#   bash tools/run.sh test   ruff + the test suite (tests marked slow are skipped; add `-m slow` to run them)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -9,11 +9,11 @@ bash tools/setup_env.sh
 py="$root/.venv/bin/python"
 case "${1:-}" in
   main)
-    "$py" tools/demo.py
+    "$py" tools/train_digits.py --mixers "${MAIN_MIXER:-selfattention}"
     ;;
   test)
     "$py" -m ruff check .
-    "$py" -m pytest -q -n 2 --durations=15 "${@:2}"
+    "$py" -m pytest -q -n 2 --durations=15 -p no:dash -m "not slow" "${@:2}"
     ;;
   *)
     echo "usage: bash tools/run.sh main|test [pytest args]" >&2

@@ -1,0 +1,75 @@
+"""The engine layer: atomic writes, the RNG-state hook, CPU autocast, num_classes='auto'."""
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+import torch
+from mmengine.config import Config
+
+import backbones  # noqa: F401  (installs atomic writes)
+from backbones.engine import CPUAutocastOptimWrapper, RNGStateHook
+from backbones.engine.config import resolve_auto_num_classes
+
+
+def test_interrupted_checkpoint_write_keeps_the_old_file(tmp_path, monkeypatch) -> None:  # noqa: ANN001
+    """mmengine's save_checkpoint goes through the atomic backend: dying mid-write changes nothing."""
+    from mmengine.runner.checkpoint import save_checkpoint
+
+    from backbones.engine import atomic
+
+    target = tmp_path / "epoch_1.pth"
+    save_checkpoint({"state_dict": {"w": torch.ones(3)}}, str(target))
+    before = target.read_bytes()
+
+    def killed(fd: int) -> None:  # the process dies after the bytes are written, before the rename
+        raise OSError("killed")
+
+    monkeypatch.setattr(atomic.os, "fsync", killed)
+    with pytest.raises(OSError, match="killed"):
+        save_checkpoint({"state_dict": {"w": torch.zeros(1000)}}, str(target))
+    assert target.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["epoch_1.pth"]  # no temporary file left
+    monkeypatch.undo()
+    save_checkpoint({"state_dict": {"w": torch.zeros(1000)}}, str(target))
+    assert torch.load(target, weights_only=True)["state_dict"]["w"].shape == (1000,)
+
+
+def test_rng_state_roundtrip() -> None:
+    hook, ckpt = RNGStateHook(), {}
+    torch.manual_seed(1)
+    np.random.seed(1)
+    random.seed(1)
+    hook.before_save_checkpoint(None, ckpt)
+    want = (torch.rand(3), np.random.rand(3), random.random())
+    torch.manual_seed(2)
+    np.random.seed(2)
+    random.seed(2)
+    hook.after_load_checkpoint(None, ckpt)
+    got = (torch.rand(3), np.random.rand(3), random.random())
+    assert torch.equal(want[0], got[0]) and np.array_equal(want[1], got[1]) and want[2] == got[2]
+
+
+def test_cpu_autocast_wrapper_runs_in_bfloat16() -> None:
+    model = torch.nn.Linear(4, 4)
+    wrapper = CPUAutocastOptimWrapper(optimizer=torch.optim.SGD(model.parameters(), lr=0.1))
+    with wrapper.optim_context(model):
+        y = model(torch.randn(2, 4))
+    assert y.dtype == torch.bfloat16
+    wrapper.update_params(y.float().sum())
+
+
+def test_auto_num_classes(tmp_path) -> None:  # noqa: ANN001
+    for c in ("a", "b", "c"):
+        (tmp_path / "train" / c).mkdir(parents=True)
+    cfg = Config(dict(model=dict(head=dict(num_classes="auto"), data_preprocessor=dict(num_classes="auto")),
+                      train_dataloader=dict(dataset=dict(type="RepeatDataset", times=2, dataset=dict(
+                          data_root=str(tmp_path), data_prefix="train")))))
+    assert resolve_auto_num_classes(cfg) == 3
+    assert cfg.model.head.num_classes == 3 and cfg.model.data_preprocessor.num_classes == 3
+    fixed = Config(dict(model=dict(head=dict(num_classes=5)), train_dataloader=dict(dataset=dict(data_root="x"))))
+    assert resolve_auto_num_classes(fixed) is None and fixed.model.head.num_classes == 5
+    listed = Config(dict(model=dict(head=dict(num_classes="auto")),
+                         train_dataloader=dict(dataset=dict(data_root="x", classes=["p", "q"]))))
+    assert resolve_auto_num_classes(listed) == 2

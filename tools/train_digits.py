@@ -13,6 +13,7 @@ the ``digits-table`` markers of that file.
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import subprocess
 import sys
@@ -35,16 +36,19 @@ def config_for(mixer: str) -> Path:
     return found[0]
 
 
-def count_params(config: Path) -> int:
-    """Parameters of a config's model."""
+def count_params(config: Path, data: str = "data/digits") -> int:
+    """Parameters of a config's model (its classes counted in ``data``)."""
     import mmpretrain.models  # noqa: F401
     from mmengine.config import Config
     from mmengine.registry import DefaultScope
 
     import backbones  # noqa: F401
+    from backbones.engine.config import resolve_auto_num_classes
     from backbones.registry import MODELS
 
     cfg = Config.fromfile(str(config))
+    cfg.train_dataloader.dataset.data_root = data
+    resolve_auto_num_classes(cfg)
     with DefaultScope.overwrite_default_scope(cfg.default_scope):
         model = MODELS.build(cfg.model)
     return sum(p.numel() for p in model.parameters())
@@ -59,26 +63,27 @@ def run(cmd: list[str], log: Path) -> None:
         raise SystemExit(f"error: {' '.join(cmd)} failed (exit {proc.returncode}); see {log}:\n{tail}")
 
 
-def train_and_test(mixer: str, work_root: Path) -> dict:
-    """Train + test one mixer; returns its result row."""
+def train_and_test(mixer: str, work_root: Path, data: str = "data/digits") -> dict:
+    """Train + test one mixer on the digits folder ``data``; returns its result row."""
     from analysis.plot_curves import plot_curves
 
     config = config_for(mixer)
     work = work_root / config.stem
     work.mkdir(parents=True, exist_ok=True)
     py = sys.executable
+    opts = ["--cfg-options", *[f"{d}_dataloader.dataset.data_root={data}" for d in ("train", "val", "test")]]
     start = time.perf_counter()
-    run([py, "tools/train.py", str(config), "--work-dir", str(work)], work / "train.out")
+    run([py, "tools/train.py", str(config), "--work-dir", str(work), *opts], work / "train.out")
     minutes = (time.perf_counter() - start) / 60
     ckpt = Path((work / "last_checkpoint").read_text().strip())
     run([py, "tools/test.py", str(config), str(ckpt), "--work-dir", str(work / "test"),
-         "--out", str(work / "predictions.pkl")], work / "test.out")
+         "--out", str(work / "predictions.pkl"), *opts], work / "test.out")
     m = re.findall(r"accuracy/top1: ([0-9.]+)", (work / "test.out").read_text())
     if not m:
         raise SystemExit(f"error: no accuracy/top1 in {work / 'test.out'}")
     plot = plot_curves(work)
     logs = sorted(work.glob("*/*.log"))
-    return dict(mixer=mixer, config=str(config.relative_to(ROOT)), params=count_params(config),
+    return dict(mixer=mixer, config=str(config.relative_to(ROOT)), params=count_params(config, data),
                 top1=float(m[-1]), minutes=minutes, checkpoint=str(ckpt), log=str(logs[-1]) if logs else "",
                 plot=str(plot), predictions=str(work / "predictions.pkl"))
 
@@ -105,16 +110,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--mixers", nargs="+", default=MIXERS, choices=MIXERS)
     parser.add_argument("--work-root", default="work_dirs/digits")
-    parser.add_argument("--data", default="data/digits")
+    parser.add_argument("--data", default="data/digits", help="digits folder (built here if missing)")
     parser.add_argument("--readme", default=None, help="write the results table into this markdown file")
     args = parser.parse_args(argv)
+    os.chdir(ROOT)  # configs name data/digits relative to the repository
     from data.prepare_digits import prepare
 
     prepare(ROOT / args.data)
     rows = []
     for mixer in args.mixers:
         print(f"[digits] training {mixer} ...", flush=True)
-        row = train_and_test(mixer, ROOT / args.work_root)
+        row = train_and_test(mixer, ROOT / args.work_root, args.data)
         rows.append(row)
         print(f"[digits] {mixer}: top-1 {row['top1']:.2f}% in {row['minutes']:.1f} min\n"
               f"  checkpoint:  {row['checkpoint']}\n  log:         {row['log']}\n"

@@ -12,6 +12,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # tools/ and tests/ helpers import as top-level modules
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "tools"))
+sys.path.insert(0, str(ROOT / "tools" / "analysis"))
 torch.set_num_threads(int(os.environ.get("TEST_THREADS", "2")))
 
 

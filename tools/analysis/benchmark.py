@@ -1,0 +1,289 @@
+"""Measure the zoo: throughput, latency, peak memory, FLOPs and the fraction of this machine's GEMM roofline.
+
+Usage:
+    python tools/analysis/benchmark.py PRESET_OR_CONFIG [...] [--batch 16] [--img 224] [--threads 2]
+        [--train] [--compare] [--rounds 5] [--json out.json] [--markdown out.md]
+    python tools/analysis/benchmark.py --sweep-tokens [--dim 192] [--heads 3] [--plot sweep.png]
+
+* The float32 GEMM rate of this machine is measured in the same run (a 2048^3 matmul); FLOPs of the
+  forward (counted by ``torch.utils.flop_counter``) divided by that rate is the time floor, and
+  ``roofline %`` = floor / measured time.
+* ``--compare`` times the same model in its baseline form in the same run, interleaved round by round:
+  timm's ViT for self-attention presets, and for FF-only, DeepViT and EAMLP the straightforward
+  implementations of the papers' equations in the official code's shape (tests/reference_models.py,
+  the references of the parity tests). ``ratio`` = baseline time / our time (> 1: we are faster).
+* ``--sweep-tokens`` times one layer of each mixer against the token count N and fits the exponent of
+  time ~ N^k on the largest sizes (EA should be ~1, self-attention approaching 2).
+Peak memory is the process's peak resident set while the measured call runs (VmHWM, reset before).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+import torch.nn as nn
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+
+TIMM = {"vit-tiny": "vit_tiny_patch16_224", "deit-small": "deit_small_patch16_224",
+        "deit-base": "deit_base_patch16_224"}
+
+
+def gemm_rate(n: int = 2048, repeat: int = 10) -> float:
+    """Measured float32 matmul rate (FLOP/s) of this machine with the current thread count."""
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    for _ in range(3):
+        a @ b
+    best = min(_timed(lambda: a @ b) for _ in range(repeat))
+    return 2 * n ** 3 / best
+
+
+def _timed(fn: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def _rss_kb(field: str) -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field):
+            return int(line.split()[1])
+    return 0
+
+
+def peak_memory_mb(fn: Callable[[], object]) -> float:
+    """Peak resident memory (MB) of the whole process while ``fn`` runs (Linux VmHWM, reset before).
+
+    It includes the weights and whatever the allocator keeps, as a CPU user sees it.
+    """
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        return float("nan")
+    fn()
+    return _rss_kb("VmHWM") / 1024
+
+
+def count_flops(model: nn.Module, x: torch.Tensor) -> int:
+    """FLOPs (2 per multiply-add) of one forward pass."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with FlopCounterMode(display=False) as counter, torch.no_grad():
+        model(x)
+    return counter.get_total_flops()
+
+
+def build_ours(target: str, img: int) -> nn.Module:
+    """Our classifier for a preset (backbone + 1000-class head) or a config's model."""
+    if target.endswith(".py"):
+        sys.path.insert(0, str(ROOT / "tests"))
+        from conftest import build_classifier, load_cfg
+
+        model = build_classifier(load_cfg(target))
+        return _Logits(model)
+    from backbones import MixerViT
+
+    backbone = MixerViT(target, img_size=img)
+    return nn.Sequential(_First(backbone), nn.Linear(backbone.embed_dims, 1000))
+
+
+class _First(nn.Module):
+    def __init__(self, m: nn.Module) -> None:
+        super().__init__()
+        self.m = m
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.m(x)[-1]
+
+
+class _Logits(nn.Module):
+    def __init__(self, m: nn.Module) -> None:
+        super().__init__()
+        self.m = m
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.m(x, mode="tensor")
+
+
+def build_baseline(target: str) -> nn.Module | None:
+    """The baseline of a preset's family (see the module docstring), or None."""
+    if target in TIMM:
+        import timm
+
+        return timm.create_model(TIMM[target], pretrained=False)
+    from reference_models import ref_deepvit, ref_eamlp, ref_ff
+
+    family, _, size = target.partition("-")
+    factory = {"ff": ref_ff, "deepvit": ref_deepvit, "eamlp": ref_eamlp}.get(family)
+    return factory(size) if factory else None
+
+
+def step_fn(model: nn.Module, x: torch.Tensor, train: bool) -> Callable[[], object]:
+    """One inference forward, or one training step (forward, cross-entropy, backward, AdamW)."""
+    if not train:
+        model.eval()
+
+        def infer() -> object:
+            with torch.inference_mode():
+                return model(x)
+        return infer
+    model.train()
+    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-4)
+    y = torch.randint(0, 1000, (x.shape[0],))
+
+    def train_step() -> object:
+        opt.zero_grad(set_to_none=True)
+        loss = nn.functional.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+        return loss
+    return train_step
+
+
+def interleaved(fns: dict[str, Callable[[], object]], rounds: int, warmup: int = 2) -> dict[str, float]:
+    """Median seconds of each function, timed round-robin so that machine noise hits all alike."""
+    for fn in fns.values():
+        for _ in range(warmup):
+            fn()
+    times: dict[str, list[float]] = {k: [] for k in fns}
+    for _ in range(rounds):
+        for k, fn in fns.items():
+            times[k].append(_timed(fn))
+    return {k: statistics.median(v) for k, v in times.items()}
+
+
+def measure(target: str, args: argparse.Namespace, rate: float) -> dict:
+    """All figures of one preset or config."""
+    torch.manual_seed(0)
+    ours = build_ours(target, args.img)
+    x = torch.randn(args.batch, 3, args.img, args.img)
+    row = dict(model=target, params=sum(p.numel() for p in ours.parameters()),
+               gflops=count_flops(ours.eval(), x) / 1e9)
+    fns = {"ours": step_fn(ours, x, False)}
+    base = build_baseline(target) if args.compare else None
+    if base is not None:
+        fns["baseline"] = step_fn(base, x, False)
+    t = interleaved(fns, args.rounds)
+    row.update(infer_img_s=args.batch / t["ours"], roofline=row["gflops"] * 1e9 / rate / t["ours"])
+    row["latency_ms"] = 1000 * interleaved({"b1": step_fn(ours, x[:1], False)}, args.rounds)["b1"]
+    row["peak_mb"] = peak_memory_mb(fns["ours"])
+    if base is not None:
+        row["baseline_img_s"] = args.batch / t["baseline"]
+        row["infer_ratio"] = t["baseline"] / t["ours"]
+    if args.train:
+        tfns = {"ours": step_fn(ours, x, True)}
+        if base is not None:
+            tfns["baseline"] = step_fn(base, x, True)
+        tt = interleaved(tfns, max(2, args.rounds // 2), warmup=1)
+        row["train_img_s"] = args.batch / tt["ours"]
+        if base is not None:
+            row["train_ratio"] = tt["baseline"] / tt["ours"]
+    return row
+
+
+COLUMNS = [("model", "{}"), ("params", "{:,}"), ("gflops", "{:.2f}"), ("infer_img_s", "{:.1f}"),
+           ("latency_ms", "{:.1f}"), ("peak_mb", "{:.0f}"), ("roofline", "{:.0%}"), ("baseline_img_s", "{:.1f}"),
+           ("infer_ratio", "{:.2f}x"), ("train_img_s", "{:.1f}"), ("train_ratio", "{:.2f}x")]
+
+
+def markdown(rows: list[dict], header: str) -> str:
+    """The result rows as a markdown table (columns present in any row)."""
+    cols = [(k, f) for k, f in COLUMNS if any(k in r for r in rows)]
+    lines = [header, "", "| " + " | ".join(k for k, _ in cols) + " |", "|" + "---|" * len(cols)]
+    for r in rows:
+        lines.append("| " + " | ".join(f.format(r[k]) if k in r else "" for k, f in cols) + " |")
+    return "\n".join(lines)
+
+
+def sweep_tokens(args: argparse.Namespace) -> list[dict]:
+    """Time and peak memory of one layer of each mixer against N; fitted exponents; optional plot."""
+    from backbones import MIXERS, build_mixer
+
+    sizes = args.tokens
+    rows = []
+    for name in sorted(MIXERS):
+        for n in sizes:
+            if name == "FeedForwardMixer" and n > 4096:
+                continue  # its weights grow as 4 N^2
+            torch.manual_seed(0)
+            layer = build_mixer(name, dim=args.dim, num_heads=args.heads, num_tokens=n, grid_size=None).eval()
+            x = torch.randn(1, n, args.dim)
+            fn = step_fn(layer, x, False)
+            sec = interleaved({"t": fn}, args.rounds, warmup=1)["t"]
+            rows.append(dict(mixer=name, tokens=n, ms=sec * 1000, peak_mb=peak_memory_mb(fn)))
+    for name in sorted(MIXERS):
+        pts = [(math.log(r["tokens"]), math.log(r["ms"])) for r in rows if r["mixer"] == name][-3:]
+        k = (pts[-1][1] - pts[0][1]) / (pts[-1][0] - pts[0][0])
+        print(f"{name:<20} time ~ N^{k:.2f} (largest three sizes)")
+        for r in rows:
+            if r["mixer"] == name:
+                r["exponent"] = k
+    if args.plot:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        fig, ax = plt.subplots(figsize=(6, 4))
+        for name in sorted(MIXERS):
+            mine = [r for r in rows if r["mixer"] == name]
+            ax.loglog([r["tokens"] for r in mine], [r["ms"] for r in mine], "o-",
+                      label=f"{name} (k = {mine[0]['exponent']:.2f})")
+        ax.set_xlabel("tokens N")
+        ax.set_ylabel("forward ms (1 layer, batch 1)")
+        ax.legend()
+        fig.tight_layout()
+        fig.savefig(args.plot, dpi=100)
+        print(f"plot: {args.plot}")
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("targets", nargs="*", help="preset names or config files")
+    parser.add_argument("--batch", type=int, default=16)
+    parser.add_argument("--img", type=int, default=224)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--train", action="store_true", help="also time a training step")
+    parser.add_argument("--compare", action="store_true", help="also time the family's baseline, interleaved")
+    parser.add_argument("--sweep-tokens", action="store_true")
+    parser.add_argument("--tokens", type=int, nargs="+", default=[196, 400, 784, 1600, 2500, 4096, 6400])
+    parser.add_argument("--dim", type=int, default=192)
+    parser.add_argument("--heads", type=int, default=3)
+    parser.add_argument("--plot", default=None)
+    parser.add_argument("--json", default=None)
+    parser.add_argument("--markdown", default=None)
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    if args.sweep_tokens:
+        rows = sweep_tokens(args)
+        for r in rows:
+            print(f"{r['mixer']:<20} N={r['tokens']:>5}  {r['ms']:9.2f} ms  peak {r['peak_mb']:7.1f} MB")
+    else:
+        if not args.targets:
+            parser.error("give presets or configs (or --sweep-tokens)")
+        rate = gemm_rate()
+        print(f"float32 GEMM rate: {rate / 1e9:.1f} GFLOP/s ({args.threads} threads)")
+        rows = [measure(t, args, rate) for t in args.targets]
+        text = markdown(rows, f"batch {args.batch}, {args.img} px, {args.threads} threads, float32, "
+                              f"GEMM {rate / 1e9:.1f} GFLOP/s")
+        print(text)
+        if args.markdown:
+            Path(args.markdown).write_text(text + "\n")
+    if args.json:
+        Path(args.json).write_text(json.dumps(rows, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

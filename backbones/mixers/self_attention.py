@@ -58,7 +58,7 @@ class SelfAttention(nn.Module):
         b, n, c = x.shape
         q, k, v = self.qkv(x).view(b, n, 3, self.num_heads, self.head_dim).permute(2, 0, 3, 1, 4).unbind(0)
         if self.needs_map:
-            attn = self.attn_drop((q @ k.transpose(-2, -1) * self.scale).softmax(dim=-1))
+            attn = self.attn_drop(((q * self.scale) @ k.transpose(-2, -1)).softmax(dim=-1))
             attn = self.transform_attention(attn)
             if self.record_attention:
                 self.attention = attn.detach()

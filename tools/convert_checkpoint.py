@@ -5,7 +5,8 @@ Usage:
 
 FORMAT is one of ``timm``, ``ff``, ``deepvit``, ``eamlp``. The preset is detected from the keys and
 shapes (or forced with ``--arch``); the output loads with ``strict=True`` into the model of the
-preset's config (see model-index.yml) and is written atomically.
+preset's config (see model-index.yml) and is written atomically. The official checkpoints pickle
+Python objects (their training arguments), so SRC is fully unpickled: convert only files you trust.
 """
 from __future__ import annotations
 

@@ -54,7 +54,7 @@ def load_source(path: str) -> tuple[dict[str, torch.Tensor], str]:
     """
     if not os.path.isfile(path):
         raise ConversionError(f"{path}: no such checkpoint file")
-    try:
+    try:  # official training checkpoints pickle their argparse namespace: full unpickling, trusted files only
         obj = torch.load(path, map_location="cpu", weights_only=False)
     except Exception as e:  # noqa: BLE001 - any unpickling failure is a corrupt file to the user
         raise ConversionError(f"{path}: not a readable PyTorch checkpoint ({type(e).__name__}: {e})") from e

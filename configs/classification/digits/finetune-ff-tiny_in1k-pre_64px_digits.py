@@ -4,12 +4,13 @@
 # FF-only's token MLP was built for 197 tokens: token_resize='bilinear' resizes it (and the position grid)
 # for 64 px inputs.
 _base_ = [
+    '../../_base_/models/mixervit_digits.py',
     '../../_base_/datasets/digits_64px.py',
     '../../_base_/schedules/digits_finetune_10e.py',
 ]
 model = dict(
-    type='ImageClassifier',
     backbone=dict(
+        _delete_=True,
         type='MixerViT',
         arch='ff-tiny',
         img_size=224,  # keep the checkpoint's geometry: FF-only's token MLP is resized per input (token_resize)
@@ -17,12 +18,5 @@ model = dict(
         drop_path_rate=0.1,
         init_cfg=dict(type='Pretrained', checkpoint='checkpoints/ff-tiny_in1k.pth', prefix='backbone.'),
     ),
-    neck=None,
-    head=dict(
-        type='LinearClsHead',
-        num_classes='auto',
-        in_channels=192,
-        loss=dict(type='LabelSmoothLoss', label_smooth_val=0.1, mode='original'),
-        topk=(1,),
-    ),
+    head=dict(in_channels=192),
 )

@@ -36,7 +36,7 @@ pip=("$venv/bin/python" -m pip --disable-pip-version-check -q)
 "${pip[@]}" install "torch==2.14.1" "torchvision==0.29.1" "setuptools==80.9.0" wheel ninja "numpy>=2,<3"
 
 if ! "$venv/bin/python" -c "import mmcv, mmcv.ops" 2>/dev/null; then
-  echo "[setup] building mmcv 2.1.0 with ops (first time on this machine: ~12 min; cached by pip afterwards)"
+  echo "[setup] installing mmcv 2.1.0 with ops (compiled the first time on a machine, ~12 min; then from pip's cache)"
   wrap="$venv/bin/cxx20"
   cat > "$wrap" <<'WRAP'
 #!/usr/bin/env bash

@@ -120,3 +120,18 @@ def test_external_attention_2d_unit() -> None:
     y.sum().backward()
     for name, p in unit.named_parameters():
         assert p.grad is not None and p.grad.abs().sum() > 0, name
+
+
+def test_external_attention_folding_matches() -> None:
+    """The inference fold (two GEMMs instead of four) equals the layer-by-layer path, and follows updates."""
+    torch.manual_seed(0)
+    m = build_mixer("ExternalAttention", **CONTEXT).eval()
+    x = torch.randn(2, 17, 32)
+    with torch.no_grad():
+        folded = m(x)
+    torch.testing.assert_close(folded, m(x), rtol=1e-5, atol=1e-6)  # grad enabled: unfolded path
+    with torch.no_grad():
+        m.linear_0.weight.mul_(2.0)  # an in-place update must invalidate the cached fold
+        refolded = m(x)
+    torch.testing.assert_close(refolded, m(x), rtol=1e-5, atol=1e-6)
+    assert not torch.allclose(refolded, folded)

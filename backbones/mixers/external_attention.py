@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 from mmengine.registry import MODELS
 
 from ..layers.mlp import Mlp
@@ -55,14 +56,43 @@ class ExternalAttention(nn.Module):
         self.proj_drop = nn.Dropout(proj_drop)
         self.record_attention = False
         self.attention: torch.Tensor | None = None
+        self._folded: tuple | None = None
+
+    def folded_weights(self) -> tuple[torch.Tensor, ...]:
+        """Inference weights with ``linear_0`` folded into ``trans_dims`` and ``linear_1`` into ``proj``.
+
+        Both memories are shared by all heads, so ``linear_0(trans_dims(x))`` is one Linear C -> h*S and
+        ``proj(linear_1(A))`` one Linear h*S -> C: two GEMMs per layer instead of four. Cached until a
+        parameter changes (tensor versions).
+        """
+        params = (self.trans_dims.weight, self.trans_dims.bias, self.linear_0.weight, self.linear_0.bias,
+                  self.linear_1.weight, self.linear_1.bias, self.proj.weight, self.proj.bias)
+        key = tuple((p.data_ptr(), p._version) for p in params)
+        if self._folded is None or self._folded[0] != key:
+            t_w, t_b, w0, b0, w1, b1, p_w, p_b = (p.detach() for p in params)
+            h, d = self.heads, self.head_dim
+            t_w, p_w = t_w.view(h, d, -1), p_w.view(-1, h, d)
+            in_w = torch.einsum("sd,hdc->hsc", w0, t_w).reshape(h * w0.shape[0], -1)
+            in_b = (torch.einsum("sd,hd->hs", w0, t_b.view(h, d)) + b0).reshape(-1)
+            out_w = torch.einsum("chd,ds->chs", p_w, w1).reshape(p_w.shape[0], -1)
+            out_b = torch.einsum("chd,d->c", p_w, b1) + p_b
+            self._folded = (key, in_w, in_b, out_w, out_b)
+        return self._folded[1:]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(B, N, C) -> (B, N, C); heads stay in the (B, N, heads, d) layout, so no permutes."""
         b, n, _ = x.shape
-        attn = self.linear_0(self.trans_dims(x).view(b, n, self.heads, self.head_dim))  # (B, N, h, S)
+        folded = not (self.training or torch.is_grad_enabled())
+        if folded:
+            in_w, in_b, out_w, out_b = self.folded_weights()
+            attn = F.linear(x, in_w, in_b).view(b, n, self.heads, -1)  # (B, N, h, S)
+        else:
+            attn = self.linear_0(self.trans_dims(x).view(b, n, self.heads, self.head_dim))  # (B, N, h, S)
         attn = self.attn_drop(double_normalize(attn, token_dim=1))
         if self.record_attention:
             self.attention = attn.detach().permute(0, 2, 1, 3)  # (B, h, N, S)
+        if folded:
+            return self.proj_drop(F.linear(attn.reshape(b, n, -1), out_w, out_b))
         return self.proj_drop(self.proj(self.linear_1(attn).view(b, n, -1)))
 
 

@@ -1,0 +1,82 @@
+"""The attention-collapse measure: identical blocks give similarity 1, random blocks do not."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+from conftest import ROOT
+from test_classification_e2e import digits  # noqa: F401  (fixture)
+
+from backbones import MixerViT
+from backbones.analysis import block_similarity, collect_maps, similar_blocks, token_affinity
+
+DIGITS_RA = ROOT / "configs/classification/digits/reattention_p4-w96-d4_1xb64_digits.py"
+
+
+def test_similarity_of_identical_and_random_maps() -> None:
+    torch.manual_seed(0)
+    a = torch.rand(2, 3, 10, 10).softmax(-1)
+    sim = block_similarity([a, a.clone(), a.clone()])
+    torch.testing.assert_close(sim, torch.ones(3, 3))
+    assert similar_blocks(sim) == 2
+    rand = block_similarity([torch.rand(2, 3, 10, 10).softmax(-1) for _ in range(3)])
+    assert rand[0, 1] < 0.99 and similar_blocks(rand, threshold=0.999) == 0
+
+
+@pytest.mark.parametrize("mixer,attr", [("SelfAttention", "qkv"), ("ReAttention", "qkv"),
+                                        ("ExternalAttention", "trans_dims")])
+def test_model_with_collapsed_blocks(mixer: str, attr: str) -> None:
+    """Zeroing the map-producing weights makes every block's map the same: similarity 1 everywhere."""
+    torch.manual_seed(0)
+    arch = dict(embed_dims=32, depth=3, num_heads=2, mixer=mixer, stem=dict(type="PatchStem", patch_size=8))
+    model = MixerViT(arch, img_size=32).eval()
+    x = torch.randn(4, 3, 32, 32)
+    with torch.no_grad():  # trained-like weights (the 0.02 init gives near-uniform maps everywhere)
+        for blk in model.blocks:
+            for w in blk.mixer.parameters():
+                if w.dim() == 2:
+                    w.normal_(0, 0.5)
+    random_sim = block_similarity(collect_maps(model, x))
+    assert random_sim[0, 1] < 0.99
+    with torch.no_grad():  # identical mixers whose maps do not depend on the input
+        getattr(model.blocks[0].mixer, attr).weight.zero_()
+        getattr(model.blocks[0].mixer, attr).bias.zero_()
+        for blk in model.blocks[1:]:
+            blk.mixer.load_state_dict(model.blocks[0].mixer.state_dict())
+    sim = block_similarity(collect_maps(model, x))
+    torch.testing.assert_close(sim, torch.ones(3, 3), rtol=0, atol=1e-5)
+    assert similar_blocks(sim) == 2
+
+
+def test_ff_has_no_attention_map() -> None:
+    model = MixerViT(dict(preset="ff-tiny", depth=1), img_size=32)
+    with pytest.raises(ValueError, match="no mixer with an attention map"):
+        collect_maps(model, torch.randn(1, 3, 32, 32))
+
+
+def test_external_affinity_rows_sum_to_one() -> None:
+    aff = token_affinity(torch.rand(2, 4, 9, 5))
+    assert aff.shape == (2, 4, 9, 9)
+    torch.testing.assert_close(aff.sum(-1), torch.ones(2, 4, 9))
+
+
+def test_analysis_tools_end_to_end(tmp_path, digits) -> None:  # noqa: ANN001, F811
+    """attention_similarity.py, vis_attention.py and get_flops.py on a digits config and checkpoint."""
+    import attention_similarity
+    import get_flops
+    import vis_attention
+    from _load import load_model
+    from test_classification_e2e import small_config
+
+    cfg_path = small_config(tmp_path, digits, base=DIGITS_RA)
+    _, model = load_model(str(cfg_path), None)
+    ckpt = tmp_path / "model.pth"
+    torch.save({"state_dict": model.state_dict()}, ckpt)
+    result = attention_similarity.main([str(cfg_path), str(ckpt), "--images", "8", "--out", str(tmp_path / "s.png")])
+    assert len(result["adjacent"]) == 3 and result["images"] == 8 and (tmp_path / "s.png").stat().st_size > 0
+    image = next((digits / "val" / "3").iterdir())
+    out = vis_attention.main([str(cfg_path), str(ckpt), str(image), "--out", str(tmp_path / "v.png")])
+    assert Path(out).stat().st_size > 0
+    rows = get_flops.main([str(cfg_path), "--shape", "32", "32"])
+    assert rows[0]["params"] == sum(p.numel() for p in model.parameters()) and rows[0]["gflops"] > 0

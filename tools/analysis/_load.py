@@ -1,0 +1,51 @@
+"""Shared loading for the analysis tools: a config's model with a checkpoint, and images through its pipeline."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path[:0] = [str(ROOT), str(ROOT / "tools")]
+
+
+def load_model(config: str, checkpoint: str | None):  # noqa: ANN201
+    """(cfg, model in eval mode) for a config of the zoo, with ``checkpoint`` loaded strictly if given."""
+    from mmengine.config import Config
+    from mmengine.registry import DefaultScope
+    from mmengine.runner import load_checkpoint
+
+    import backbones  # noqa: F401
+    from backbones.engine.config import resolve_auto_num_classes
+    from backbones.registry import MODELS
+
+    cfg = Config.fromfile(config)
+    resolve_auto_num_classes(cfg)
+    with DefaultScope.overwrite_default_scope(cfg.default_scope):
+        import mmpretrain.models  # noqa: F401
+
+        model = MODELS.build(cfg.model)
+    if checkpoint:
+        load_checkpoint(model, checkpoint, map_location="cpu", strict=True)
+    return cfg, model.eval()
+
+
+def load_images(cfg, model, paths: list[str]) -> torch.Tensor:  # noqa: ANN001
+    """Images through the config's test pipeline and the model's data preprocessor: (I, 3, H, W)."""
+    from mmengine.dataset import Compose
+    from mmengine.registry import DefaultScope
+
+    with DefaultScope.overwrite_default_scope(cfg.default_scope):
+        pipeline = Compose(cfg.test_dataloader.dataset.pipeline)
+        inputs = [pipeline(dict(img_path=p))["inputs"] for p in paths]
+    return model.data_preprocessor(dict(inputs=inputs), False)["inputs"]
+
+
+def dataset_images(cfg, count: int) -> list[str]:  # noqa: ANN001
+    """The first ``count`` image paths of the config's test set."""
+    from mmengine.registry import DATASETS, DefaultScope
+
+    with DefaultScope.overwrite_default_scope(cfg.default_scope):
+        dataset = DATASETS.build(cfg.test_dataloader.dataset)
+    return [dataset.get_data_info(i)["img_path"] for i in range(min(count, len(dataset)))]

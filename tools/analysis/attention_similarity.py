@@ -1,0 +1,70 @@
+"""DeepViT's attention-collapse measure for a trained model: block-to-block attention similarity.
+
+Usage:
+    python tools/analysis/attention_similarity.py CONFIG CHECKPOINT [--images 32] [--threshold 0.9]
+        [--out similarity.png] [--json similarity.json]
+
+Runs the first ``--images`` images of the config's test set, records every block's attention map
+(self-attention, Re-attention) or memory map (External attention, compared through the token
+affinities A A^T it induces; see backbones/analysis.py), prints the similarity of each block to the
+next and the number of "similar blocks" (similarity above the threshold), and writes a heat map.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _load import dataset_images, load_images, load_model  # noqa: E402
+
+
+def plot(sim, path: str, title: str) -> None:  # noqa: ANN001
+    """Heat map of the (L, L) similarity matrix."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5, 4.3))
+    im = ax.imshow(sim.numpy(), vmin=0, vmax=1, cmap="viridis")
+    ax.set_xlabel("block")
+    ax.set_ylabel("block")
+    ax.set_title(title)
+    fig.colorbar(im, ax=ax, label="cosine similarity")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def main(argv: list[str] | None = None) -> dict:
+    """Command-line entry point; returns the figures."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("config")
+    parser.add_argument("checkpoint")
+    parser.add_argument("--images", type=int, default=32)
+    parser.add_argument("--threshold", type=float, default=0.9)
+    parser.add_argument("--out", default="attention_similarity.png")
+    parser.add_argument("--json", default=None)
+    args = parser.parse_args(argv)
+    from backbones.analysis import block_similarity, collect_maps, similar_blocks
+
+    cfg, model = load_model(args.config, args.checkpoint)
+    images = load_images(cfg, model, dataset_images(cfg, args.images))
+    sim = block_similarity(collect_maps(model.backbone, images))
+    adjacent = sim.diagonal(offset=1).tolist()
+    count = similar_blocks(sim, args.threshold)
+    for i, s in enumerate(adjacent):
+        print(f"block {i:2d} -> {i + 1:2d}: similarity {s:.3f}")
+    print(f"similar blocks (> {args.threshold}): {count} of {len(adjacent)}")
+    plot(sim, args.out, f"{Path(args.config).stem}\n{count} similar blocks (> {args.threshold})")
+    print(f"heat map: {args.out}")
+    result = dict(adjacent=adjacent, similar_blocks=count, matrix=sim.tolist(), images=len(images))
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
+    return result
+
+
+if __name__ == "__main__":
+    main()

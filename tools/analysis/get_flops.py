@@ -1,0 +1,63 @@
+"""Parameters and FLOPs of a config's model (or of every preset) at an input shape.
+
+Usage:
+    python tools/analysis/get_flops.py CONFIG [--shape 224 224]
+    python tools/analysis/get_flops.py --presets [--shape 224 224]
+
+FLOPs count 2 per multiply-add (torch.utils.flop_counter) for one image; papers usually quote
+multiply-adds ("FLOPs" = MACs), i.e. half of this figure, listed as GMACs.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _load import load_model  # noqa: E402
+
+
+def flops_of(model: torch.nn.Module, shape: tuple[int, int], forward=None) -> int:  # noqa: ANN001
+    """FLOPs (2 per multiply-add) of one forward at (1, 3, H, W)."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    x = torch.randn(1, 3, *shape)
+    with FlopCounterMode(display=False) as counter, torch.inference_mode():
+        (forward or model)(x)
+    return counter.get_total_flops()
+
+
+def main(argv: list[str] | None = None) -> list[dict]:
+    """Command-line entry point; returns the rows."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("config", nargs="?")
+    parser.add_argument("--presets", action="store_true", help="every preset with a 1000-class head")
+    parser.add_argument("--shape", type=int, nargs=2, default=(224, 224))
+    args = parser.parse_args(argv)
+    rows = []
+    if args.presets:
+        from backbones import PRESETS, MixerViT
+
+        for name in PRESETS:
+            bb = MixerViT(name, img_size=tuple(args.shape)).eval()
+            head = torch.nn.Linear(bb.embed_dims, 1000)
+            fl = flops_of(bb, args.shape, lambda x, bb=bb, head=head: head(bb(x)[-1]))
+            params = sum(p.numel() for m in (bb, head) for p in m.parameters())
+            rows.append(dict(model=name, params=params, gflops=fl / 1e9))
+    elif args.config:
+        _, model = load_model(args.config, None)
+        fl = flops_of(model, args.shape, lambda x: model(x, mode="tensor"))
+        rows.append(dict(model=Path(args.config).stem, params=sum(p.numel() for p in model.parameters()),
+                         gflops=fl / 1e9))
+    else:
+        parser.error("give a CONFIG or --presets")
+    print(f"input {args.shape[0]}x{args.shape[1]}\n| model | params | GFLOPs | GMACs |\n|---|---:|---:|---:|")
+    for r in rows:
+        print(f"| {r['model']} | {r['params']:,} | {r['gflops']:.2f} | {r['gflops'] / 2:.2f} |")
+    return rows
+
+
+if __name__ == "__main__":
+    main()

@@ -14,7 +14,8 @@ Usage:
   the references of the parity tests). ``ratio`` = baseline time / our time (> 1: we are faster).
 * ``--sweep-tokens`` times one layer of each mixer against the token count N and fits the exponent of
   time ~ N^k on the largest sizes (EA should be ~1, self-attention approaching 2).
-Peak memory is the process's peak resident set while the measured call runs (VmHWM, reset before).
+Peak memory is the peak resident set of a new process that builds the model and runs one inference
+batch (weights included), so that earlier measurements do not leak into it.
 """
 from __future__ import annotations
 
@@ -70,6 +71,16 @@ def peak_memory_mb(fn: Callable[[], object]) -> float:
         return float("nan")
     fn()
     return _rss_kb("VmHWM") / 1024
+
+
+def peak_in_fresh_process(target: str, args: argparse.Namespace) -> float:
+    """Peak resident MB of one inference of ``target`` in a new process (nothing else allocated there)."""
+    import subprocess
+
+    cmd = [sys.executable, __file__, target, "--peak-only", "--batch", str(args.batch), "--img", str(args.img),
+           "--threads", str(args.threads)]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout.strip().splitlines()
+    return float(out[-1])
 
 
 def count_flops(model: nn.Module, x: torch.Tensor) -> int:
@@ -168,13 +179,13 @@ def measure(target: str, args: argparse.Namespace, rate: float) -> dict:
     row = dict(model=target, params=sum(p.numel() for p in ours.parameters()),
                gflops=count_flops(ours.eval(), x) / 1e9)
     fns = {"ours": step_fn(ours, x, False)}
+    row["peak_mb"] = peak_in_fresh_process(target, args)
     base = build_baseline(target) if args.compare else None
     if base is not None:
         fns["baseline"] = step_fn(base, x, False)
     t = interleaved(fns, args.rounds)
     row.update(infer_img_s=args.batch / t["ours"], roofline=row["gflops"] * 1e9 / rate / t["ours"])
     row["latency_ms"] = 1000 * interleaved({"b1": step_fn(ours, x[:1], False)}, args.rounds)["b1"]
-    row["peak_mb"] = peak_memory_mb(fns["ours"])
     if base is not None:
         row["baseline_img_s"] = args.batch / t["baseline"]
         row["infer_ratio"] = t["baseline"] / t["ours"]
@@ -257,6 +268,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--train", action="store_true", help="also time a training step")
     parser.add_argument("--compare", action="store_true", help="also time the family's baseline, interleaved")
     parser.add_argument("--sweep-tokens", action="store_true")
+    parser.add_argument("--peak-only", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--tokens", type=int, nargs="+", default=[196, 400, 784, 1600, 2500, 4096, 6400])
     parser.add_argument("--dim", type=int, default=192)
     parser.add_argument("--heads", type=int, default=3)
@@ -265,6 +277,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--markdown", default=None)
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
+    if args.peak_only:  # used by peak_in_fresh_process
+        ours = build_ours(args.targets[0], args.img)
+        print(peak_memory_mb(step_fn(ours, torch.randn(args.batch, 3, args.img, args.img), False)))
+        return 0
     if args.sweep_tokens:
         rows = sweep_tokens(args)
         for r in rows:

@@ -2,7 +2,7 @@
 
 Usage:
     python tools/analysis/benchmark.py PRESET_OR_CONFIG [...] [--batch 16] [--img 224] [--threads 2]
-        [--train] [--compare] [--rounds 5] [--json out.json] [--markdown out.md]
+        [--train] [--compare] [--compile] [--rounds 5] [--json out.json] [--markdown out.md]
     python tools/analysis/benchmark.py --sweep-tokens [--dim 192] [--heads 3] [--plot sweep.png]
 
 * The float32 GEMM rate of this machine is measured in the same run (a 2048^3 matmul); FLOPs of the
@@ -12,6 +12,7 @@ Usage:
   timm's ViT for self-attention presets, and for FF-only, DeepViT and EAMLP the straightforward
   implementations of the papers' equations in the official code's shape (tests/reference_models.py,
   the references of the parity tests). ``ratio`` = baseline time / our time (> 1: we are faster).
+* ``--compile`` times our model's inference through ``torch.compile`` (compiled once, before timing).
 * ``--sweep-tokens`` times one layer of each mixer against the token count N and fits the exponent of
   time ~ N^k on the largest sizes (EA should be ~1, self-attention approaching 2).
 Peak memory is the peak resident set of a new process that builds the model and runs one inference
@@ -176,9 +177,9 @@ def measure(target: str, args: argparse.Namespace, rate: float) -> dict:
     torch.manual_seed(0)
     ours = build_ours(target, args.img)
     x = torch.randn(args.batch, 3, args.img, args.img)
-    row = dict(model=target, params=sum(p.numel() for p in ours.parameters()),
-               gflops=count_flops(ours.eval(), x) / 1e9)
-    fns = {"ours": step_fn(ours, x, False)}
+    row = dict(model=target + (" (compiled)" if args.compile else ""),
+               params=sum(p.numel() for p in ours.parameters()), gflops=count_flops(ours.eval(), x) / 1e9)
+    fns = {"ours": step_fn(torch.compile(ours) if args.compile else ours, x, False)}
     row["peak_mb"] = peak_in_fresh_process(target, args)
     base = build_baseline(target) if args.compare else None
     if base is not None:
@@ -267,6 +268,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--train", action="store_true", help="also time a training step")
     parser.add_argument("--compare", action="store_true", help="also time the family's baseline, interleaved")
+    parser.add_argument("--compile", action="store_true", help="time our model through torch.compile (inference)")
     parser.add_argument("--sweep-tokens", action="store_true")
     parser.add_argument("--peak-only", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--tokens", type=int, nargs="+", default=[196, 400, 784, 1600, 2500, 4096, 6400])

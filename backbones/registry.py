@@ -17,9 +17,6 @@ from mmengine.registry import MODELS
 #: Names of the registered token mixers, in registration order.
 MIXERS: dict[str, type[nn.Module]] = {}
 
-#: Keyword arguments a backbone may offer every mixer; a mixer receives those its constructor names.
-CONTEXT_KEYS = ("dim", "num_heads", "num_tokens", "qkv_bias", "attn_drop", "proj_drop", "grid_size")
-
 
 def register_mixer(cls: type[nn.Module]) -> type[nn.Module]:
     """Class decorator: register a token mixer in the root ``MODELS`` registry and in :data:`MIXERS`."""
@@ -58,7 +55,9 @@ def build_mixer(spec: Any, **context: Any) -> nn.Module:
 
     Args:
         spec: mixer name, ``dict(type=name, **kwargs)``, module class or ``functools.partial``.
-        **context: keys among :data:`CONTEXT_KEYS`.
+        **context: what the backbone knows of the block (``dim``, ``num_heads``, ``num_tokens``,
+            ``grid_size``, ``qkv_bias``, ``attn_drop``, ``proj_drop``); a mixer receives those its
+            constructor names.
 
     Returns:
         The mixer module, mapping (B, N, C) to (B, N, C).

@@ -111,11 +111,11 @@ class MixerViT(BaseModule):
         context = dict(dim=dim, num_heads=a.get("num_heads", 1), num_tokens=self.num_extra + grid[0] * grid[1],
                        grid_size=grid, qkv_bias=a.get("qkv_bias", True), attn_drop=attn_drop_rate,
                        proj_drop=drop_rate)
+        if token_resize is not None:  # offered to every mixer; those with a fixed token count take it
+            context["token_resize"] = token_resize
         dpr = [drop_path_rate * i / max(depth - 1, 1) for i in range(depth)]
         self.blocks = nn.ModuleList()
         for i, spec in enumerate(specs):
-            if token_resize is not None and isinstance(spec, dict) and spec.get("type") == "FeedForwardMixer":
-                spec = dict(spec, token_resize=token_resize)
             self.blocks.append(Block(dim, build_mixer(spec, **context), a.get("mlp_ratio", 4.0), drop_rate,
                                      dpr[i], a.get("norm_eps", 1e-6), a.get("scale_adjustment", 1.0),
                                      a.get("mixer_first", True)))

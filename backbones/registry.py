@@ -56,9 +56,8 @@ def build_mixer(spec: Any, **context: Any) -> nn.Module:
     Args:
         spec: mixer name, ``dict(type=name, **kwargs)``, module class or ``functools.partial``.
         **context: what the backbone knows of the block (``dim``, ``num_heads``, ``num_tokens``,
-            ``grid_size``, ``qkv_bias``, ``attn_drop``, ``proj_drop``, ``token_resize``); a mixer receives
-            those its
-            constructor names.
+            ``grid_size``, ``qkv_bias``, ``attn_drop``, ``proj_drop``, ``token_resize``); a mixer
+            receives those its constructor names.
 
     Returns:
         The mixer module, mapping (B, N, C) to (B, N, C).

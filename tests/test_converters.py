@@ -27,7 +27,7 @@ def test_roundtrip_and_atomic_write(tmp_path) -> None:  # noqa: ANN001
     torch.save(timm_like_state(), src)
     arch, state = convert("timm", str(src), str(dst))
     assert arch == "vit-tiny" and dst.exists()
-    assert not [f for f in os.listdir(dst.parent) if f.startswith(".tmp-")]
+    assert os.listdir(dst.parent) == [dst.name]  # no temporary file left beside it
     assert set(torch.load(dst, weights_only=True)["state_dict"]) == set(state)
 
 

@@ -7,14 +7,15 @@ keys and shapes all agree; anything left over is an error naming the keys.
 """
 from __future__ import annotations
 
+import io
 import os
 import re
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import torch
 
+from ..engine.atomic import write_atomic
 from ..presets import PRESETS
 from ..vit import MixerViT
 
@@ -121,15 +122,7 @@ def convert_state(fmt: Format, state: dict[str, torch.Tensor], path: str = "<sta
 
 
 def save_atomic(obj: object, dst: str) -> None:
-    """``torch.save`` to a temporary file beside ``dst``, then rename: never a half-written ``dst``."""
-    folder = os.path.dirname(os.path.abspath(dst))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".pth", dir=folder)
-    os.close(fd)
-    try:
-        torch.save(obj, tmp)
-        os.replace(tmp, dst)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    """``torch.save`` through the engine's atomic writer: never a half-written ``dst``."""
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    write_atomic(buffer.getvalue(), dst)

@@ -30,15 +30,7 @@ def load_cfg(path: str | Path):  # noqa: ANN201
 
 
 def build_classifier(cfg):  # noqa: ANN001, ANN201
-    """Build a config's model as mmengine's Runner does (top-level data_preprocessor merged in)."""
-    from mmengine.registry import DefaultScope
+    """Build a config's model as mmengine's Runner does (see ``backbones.engine.config.build_model``)."""
+    from backbones.engine.config import build_model
 
-    from backbones.registry import MODELS
-
-    model_cfg = cfg.model.copy()
-    if cfg.get("data_preprocessor") is not None:
-        model_cfg.setdefault("data_preprocessor", cfg.data_preprocessor)
-    with DefaultScope.overwrite_default_scope(cfg.get("default_scope", "mmpretrain")):
-        if cfg.get("default_scope", "mmpretrain") == "mmpretrain":
-            import mmpretrain.models  # noqa: F401  (register mmpretrain's modules)
-        return MODELS.build(model_cfg)
+    return build_model(cfg)

@@ -38,20 +38,15 @@ def config_for(mixer: str) -> Path:
 
 def count_params(config: Path, data: str = "data/digits") -> int:
     """Parameters of a config's model (its classes counted in ``data``)."""
-    import mmpretrain.models  # noqa: F401
     from mmengine.config import Config
-    from mmengine.registry import DefaultScope
 
     import backbones  # noqa: F401
-    from backbones.engine.config import resolve_auto_num_classes
-    from backbones.registry import MODELS
+    from backbones.engine.config import build_model, resolve_auto_num_classes
 
     cfg = Config.fromfile(str(config))
     cfg.train_dataloader.dataset.data_root = data
     resolve_auto_num_classes(cfg)
-    with DefaultScope.overwrite_default_scope(cfg.default_scope):
-        model = MODELS.build(cfg.model)
-    return sum(p.numel() for p in model.parameters())
+    return sum(p.numel() for p in build_model(cfg).parameters())
 
 
 def run(cmd: list[str], log: Path) -> None:

@@ -1,4 +1,4 @@
-"""Config conveniences applied by tools/train.py and tools/test.py.
+"""Config conveniences applied by tools/train.py and tools/test.py, and the model builder of the tools.
 
 ``num_classes='auto'``: a config may leave the number of classes to the training data, so that a
 user's own class-per-folder dataset trains by changing only ``data_root``. The count comes from the
@@ -11,6 +11,23 @@ from __future__ import annotations
 import os
 import os.path as osp
 from typing import Any
+
+
+def build_model(cfg: Any):  # noqa: ANN201
+    """Build a config's model as mmengine's Runner does: the top-level ``data_preprocessor`` merged into
+    the model config, built in the config's ``default_scope`` (whose model modules are imported first)."""
+    import importlib
+
+    from mmengine.registry import MODELS, DefaultScope
+
+    model_cfg = cfg.model.copy()
+    if cfg.get("data_preprocessor") is not None:
+        model_cfg.setdefault("data_preprocessor", cfg.data_preprocessor)
+    scope = cfg.get("default_scope")
+    with DefaultScope.overwrite_default_scope(scope):
+        if scope and scope != "mmengine":
+            importlib.import_module(f"{scope}.models")  # register the scope's modules
+        return MODELS.build(model_cfg)
 
 
 def _count_classes(dataset: dict) -> int:

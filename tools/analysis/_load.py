@@ -13,19 +13,14 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tools")]
 def load_model(config: str, checkpoint: str | None):  # noqa: ANN201
     """(cfg, model in eval mode) for a config of the zoo, with ``checkpoint`` loaded strictly if given."""
     from mmengine.config import Config
-    from mmengine.registry import DefaultScope
     from mmengine.runner import load_checkpoint
 
     import backbones  # noqa: F401
-    from backbones.engine.config import resolve_auto_num_classes
-    from backbones.registry import MODELS
+    from backbones.engine.config import build_model, resolve_auto_num_classes
 
     cfg = Config.fromfile(config)
     resolve_auto_num_classes(cfg)
-    with DefaultScope.overwrite_default_scope(cfg.default_scope):
-        import mmpretrain.models  # noqa: F401
-
-        model = MODELS.build(cfg.model)
+    model = build_model(cfg)  # with the config's data preprocessor (normalisation) merged in
     if checkpoint:
         load_checkpoint(model, checkpoint, map_location="cpu", strict=True)
     return cfg, model.eval()

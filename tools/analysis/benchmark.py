@@ -96,11 +96,13 @@ def count_flops(model: nn.Module, x: torch.Tensor) -> int:
 def build_ours(target: str, img: int) -> nn.Module:
     """Our classifier for a preset (backbone + 1000-class head) or a config's model."""
     if target.endswith(".py"):
-        sys.path.insert(0, str(ROOT / "tests"))
-        from conftest import build_classifier, load_cfg
+        from mmengine.config import Config
 
-        model = build_classifier(load_cfg(target))
-        return _Logits(model)
+        from backbones.engine.config import build_model, resolve_auto_num_classes
+
+        cfg = Config.fromfile(target)
+        resolve_auto_num_classes(cfg)
+        return _Logits(build_model(cfg))
     from backbones import MixerViT
 
     backbone = MixerViT(target, img_size=img)

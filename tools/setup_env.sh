@@ -29,7 +29,16 @@ if ! ldconfig -p 2>/dev/null | grep -q 'libusb-1.0.so.0'; then
   fi
 fi
 
-[ -x "$venv/bin/python" ] || "$py" -m venv "$venv"
+if [ ! -x "$venv/bin/python" ]; then
+  # torch 2.14.1 (CUDA build, the one on this machine's disk) + the stack take ~7.5 GB.
+  free_kb="$(df -Pk "$root" | awk 'NR==2 {print $4}')"
+  if [ "${free_kb:-0}" -lt 9000000 ]; then
+    echo "[setup] ERROR: $((free_kb / 1024)) MB free on the disk of $root; the environment needs ~9 GB" \
+         "(torch + mmcv + the stack, ~7.5 GB, plus pip's temporary files). Free space and re-run." >&2
+    exit 1
+  fi
+  "$py" -m venv "$venv"
+fi
 pip=("$venv/bin/python" -m pip --disable-pip-version-check -q)
 
 # torch first (the local wheels), then the build tools mmcv's setup.py needs.

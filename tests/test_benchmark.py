@@ -6,6 +6,8 @@ import json
 import benchmark  # tools/analysis/benchmark.py
 import torch
 
+from backbones import MIXERS
+
 
 def test_gemm_rate_and_flops() -> None:
     assert benchmark.gemm_rate(n=256, repeat=2) > 1e8
@@ -18,7 +20,7 @@ def test_compare_table(tmp_path, capsys) -> None:  # noqa: ANN001
     assert benchmark.main(["eamlp-7", "--compare", "--batch", "1", "--rounds", "1", "--train", "--json", str(out)]) == 0
     row = json.loads(out.read_text())[0]
     assert row["params"] == 6_146_638 and row["gflops"] > 1
-    for key in ("infer_img_s", "baseline_img_s", "infer_ratio", "train_ratio", "roofline", "peak_mb"):
+    for key in ("infer_img_s", "baseline_img_s", "infer_ratio", "train_ratio", "roofline", "peak_mb", "fused_gain"):
         assert row[key] > 0, key
     assert "| eamlp-7 |" in capsys.readouterr().out
 
@@ -29,5 +31,5 @@ def test_token_sweep_fits_exponents(tmp_path) -> None:  # noqa: ANN001
     assert benchmark.main(["--sweep-tokens", "--tokens", "64", "256", "1024", "--dim", "32", "--heads", "2",
                            "--rounds", "1", "--json", str(out), "--plot", str(plot)]) == 0
     rows = json.loads(out.read_text())
-    assert {r["mixer"] for r in rows} == {"SelfAttention", "ReAttention", "FeedForwardMixer", "ExternalAttention"}
+    assert {r["mixer"] for r in rows} == set(MIXERS)
     assert all(r["ms"] > 0 and "exponent" in r for r in rows) and plot.stat().st_size > 0

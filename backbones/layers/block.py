@@ -5,13 +5,16 @@ import torch
 import torch.nn as nn
 from timm.layers import DropPath
 
+from . import fused
 from .mlp import Mlp
 
 
 class Block(nn.Module):
     """``x = x + mixer(norm1(a x)) / a`` and ``x = x + mlp(norm2(a x)) / a``, in either order.
 
-    ``a`` is DeepViT's ``scale_adjustment`` (1 for plain blocks). FF-only runs the channel MLP first
+    ``a`` is DeepViT's ``scale_adjustment`` (1 for plain blocks). At inference a branch whose module has
+    ``forward_residual(x, norm)`` computes ``x + f(norm(x))`` itself with fused kernels
+    (:mod:`backbones.layers.fused`). FF-only runs the channel MLP first
     (``mixer_first=False``). A mixer whose class sets ``channel_prenorm = False`` normalises by itself
     and gets no ``norm1``; one that sets ``wants_grid = True`` receives the patch grid.
 
@@ -41,6 +44,8 @@ class Block(nn.Module):
 
     def _branch(self, x: torch.Tensor, norm: nn.Module, fn, **kw) -> torch.Tensor:  # noqa: ANN001, ANN003
         a = self.scale_adjustment
+        if a == 1.0 and hasattr(fn, "forward_residual") and fused.can_fuse(self, x):
+            return fn.forward_residual(x, norm, **kw)
         if a == 1.0:
             return x + self.drop_path(fn(norm(x), **kw))
         return x + self.drop_path(fn(norm(x * a), **kw) / a)

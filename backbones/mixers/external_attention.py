@@ -19,6 +19,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from mmengine.registry import MODELS
 
+from ..layers import fused
 from ..layers.mlp import Mlp
 from ..registry import register_mixer
 
@@ -56,28 +57,44 @@ class ExternalAttention(nn.Module):
         self.proj_drop = nn.Dropout(proj_drop)
         self.record_attention = False
         self.attention: torch.Tensor | None = None
-        self._folded: tuple | None = None
 
-    def folded_weights(self) -> tuple[torch.Tensor, ...]:
+    def folded_weights(self, norm: nn.Module | None = None) -> tuple[torch.Tensor, ...]:
         """Inference weights with ``linear_0`` folded into ``trans_dims`` and ``linear_1`` into ``proj``.
 
         Both memories are shared by all heads, so ``linear_0(trans_dims(x))`` is one Linear C -> h*S and
-        ``proj(linear_1(A))`` one Linear h*S -> C: two GEMMs per layer instead of four. Cached until a
-        parameter changes (tensor versions).
+        ``proj(linear_1(A))`` one Linear h*S -> C: two GEMMs per layer instead of four. With a LayerNorm
+        ``norm``, its affine is folded into the first as well (it then takes the bare normalisation).
+        Cached until a parameter changes (tensor versions).
         """
-        params = (self.trans_dims.weight, self.trans_dims.bias, self.linear_0.weight, self.linear_0.bias,
-                  self.linear_1.weight, self.linear_1.bias, self.proj.weight, self.proj.bias)
-        key = tuple((p.data_ptr(), p._version) for p in params)
-        if self._folded is None or self._folded[0] != key:
-            t_w, t_b, w0, b0, w1, b1, p_w, p_b = (p.detach() for p in params)
+        params = [self.trans_dims.weight, self.trans_dims.bias, self.linear_0.weight, self.linear_0.bias,
+                  self.linear_1.weight, self.linear_1.bias, self.proj.weight, self.proj.bias]
+        affine = isinstance(norm, nn.LayerNorm) and norm.elementwise_affine
+
+        def build() -> tuple[torch.Tensor, ...]:
+            t_w, t_b, w0, b0, w1, b1, p_w, p_b = params
             h, d = self.heads, self.head_dim
             t_w, p_w = t_w.view(h, d, -1), p_w.view(-1, h, d)
             in_w = torch.einsum("sd,hdc->hsc", w0, t_w).reshape(h * w0.shape[0], -1)
             in_b = (torch.einsum("sd,hd->hs", w0, t_b.view(h, d)) + b0).reshape(-1)
+            if affine:
+                in_w, in_b = in_w * norm.weight, in_b + in_w @ norm.bias
             out_w = torch.einsum("chd,ds->chs", p_w, w1).reshape(p_w.shape[0], -1)
             out_b = torch.einsum("chd,d->c", p_w, b1) + p_b
-            self._folded = (key, in_w, in_b, out_w, out_b)
-        return self._folded[1:]
+            return in_w, in_b, out_w, out_b
+
+        extra = [norm.weight, norm.bias] if affine else []
+        return fused.cached(self, f"memories.{id(norm) if affine else None}", params + extra, build)
+
+    def forward_residual(self, x: torch.Tensor, norm: nn.Module) -> torch.Tensor:
+        """``x + self(norm(x))`` at inference: memories and norm folded, residual fused into the last GEMM."""
+        b, n, _ = x.shape
+        x = x.contiguous()
+        in_w, in_b, out_w, out_b = self.folded_weights(norm)
+        attn = fused.linear(fused.normalize(norm, x), in_w, in_b).view(b, n, self.heads, -1)
+        attn = double_normalize(attn, token_dim=1)
+        if self.record_attention:
+            self.attention = attn.permute(0, 2, 1, 3)  # (B, h, N, S)
+        return fused.linear(attn.view(b, n, -1), out_w, out_b, residual=x)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(B, N, C) -> (B, N, C); heads stay in the (B, N, heads, d) layout, so no permutes."""

@@ -20,6 +20,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from ..layers import fused
 from ..registry import register_mixer
 
 
@@ -100,3 +101,19 @@ class FeedForwardMixer(nn.Module):
         y = F.layer_norm(x.transpose(1, 2).contiguous(), (n,), ln_w, ln_b, self.norm.eps)  # (B, C, N)
         h = self.drop(self.act(F.linear(y, w1, self.fc1.bias)))  # (B, C, hidden)
         return self.drop(F.linear(h, w2, b2)).transpose(1, 2)
+
+    def forward_residual(self, x: torch.Tensor, norm: nn.Module,
+                         grid: tuple[int, int] | None = None) -> torch.Tensor:
+        """``x + self(norm(x))`` at inference, fused, in the (B, C, N) layout; returns a (B, N, C) view.
+
+        The token LayerNorm's affine is folded into ``fc1``; GELU and the residual run in the GEMMs'
+        epilogues (:mod:`backbones.layers.fused`). Inputs of another token count take :meth:`forward`.
+        """
+        y = norm(x)
+        if x.shape[1] != self.num_tokens or not isinstance(self.act, nn.GELU):
+            return x + self(y, grid)
+        xt = x.transpose(1, 2).contiguous()  # (B, C, N)
+        yt = xt if y is x else y.transpose(1, 2).contiguous()
+        w1, b1 = fused.fold_norm(self, self.norm, self.fc1)
+        h = fused.linear(fused.normalize(self.norm, yt), w1, b1, gelu=True)  # (B, C, hidden)
+        return fused.linear(h, self.fc2.weight, self.fc2.bias, residual=xt).transpose(1, 2)

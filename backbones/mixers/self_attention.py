@@ -11,6 +11,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from ..layers import fused
 from ..registry import register_mixer
 
 
@@ -55,8 +56,19 @@ class SelfAttention(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(B, N, C) -> (B, N, C)."""
-        b, n, c = x.shape
-        q, k, v = self.qkv(x).view(b, n, 3, self.num_heads, self.head_dim).permute(2, 0, 3, 1, 4).unbind(0)
+        return self.proj_drop(self.proj(self._attend(self.qkv(x))))
+
+    def forward_residual(self, x: torch.Tensor, norm: nn.Module) -> torch.Tensor:
+        """``x + self(norm(x))`` at inference: norm folded into ``qkv``, residual fused into ``proj``."""
+        x = x.contiguous()
+        w, b = fused.fold_norm(self, norm, self.qkv)
+        out = self._attend(fused.linear(fused.normalize(norm, x), w, b))
+        return fused.linear(out, self.proj.weight, self.proj.bias, residual=x)
+
+    def _attend(self, qkv: torch.Tensor) -> torch.Tensor:
+        """qkv (B, N, 3C) -> per-head attention output, heads merged back: (B, N, C)."""
+        b, n, c3 = qkv.shape
+        q, k, v = qkv.view(b, n, 3, self.num_heads, self.head_dim).permute(2, 0, 3, 1, 4).unbind(0)
         if self.needs_map:
             attn = self.attn_drop(((q * self.scale) @ k.transpose(-2, -1)).softmax(dim=-1))
             attn = self.transform_attention(attn)
@@ -66,4 +78,4 @@ class SelfAttention(nn.Module):
         else:
             p = self.attn_drop.p if self.training else 0.0
             out = F.scaled_dot_product_attention(q, k, v, dropout_p=p, scale=self.scale)
-        return self.proj_drop(self.proj(out.transpose(1, 2).reshape(b, n, c)))
+        return out.transpose(1, 2).reshape(b, n, c3 // 3)

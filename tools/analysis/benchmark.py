@@ -12,6 +12,8 @@ Usage:
   timm's ViT for self-attention presets, and for FF-only, DeepViT and EAMLP the straightforward
   implementations of the papers' equations in the official code's shape (tests/reference_models.py,
   the references of the parity tests). ``ratio`` = baseline time / our time (> 1: we are faster).
+* Our model is also timed with the fused inference kernels off (``backbones.layers.fused``), interleaved:
+  ``fused_gain`` = unfused time / fused time.
 * ``--compile`` times our model's inference through ``torch.compile`` (compiled once, before timing).
 * ``--sweep-tokens`` times one layer of each mixer against the token count N and fits the exponent of
   time ~ N^k on the largest sizes (EA should be ~1, self-attention approaching 2).
@@ -162,6 +164,16 @@ def step_fn(model: nn.Module, x: torch.Tensor, train: bool) -> Callable[[], obje
     return train_step
 
 
+def _unfused(fn: Callable[[], object]) -> Callable[[], object]:
+    """``fn`` with the fused inference kernels of backbones.layers.fused switched off."""
+    from backbones.layers.fused import fused_kernels
+
+    def run() -> object:
+        with fused_kernels(False):
+            return fn()
+    return run
+
+
 def interleaved(fns: dict[str, Callable[[], object]], rounds: int, warmup: int = 2) -> dict[str, float]:
     """Median seconds of each function, timed round-robin so that machine noise hits all alike."""
     for fn in fns.values():
@@ -182,12 +194,16 @@ def measure(target: str, args: argparse.Namespace, rate: float) -> dict:
     row = dict(model=target + (" (compiled)" if args.compile else ""),
                params=sum(p.numel() for p in ours.parameters()), gflops=count_flops(ours.eval(), x) / 1e9)
     fns = {"ours": step_fn(torch.compile(ours) if args.compile else ours, x, False)}
+    if not args.compile:
+        fns["unfused"] = _unfused(step_fn(ours, x, False))
     row["peak_mb"] = peak_in_fresh_process(target, args)
     base = build_baseline(target) if args.compare else None
     if base is not None:
         fns["baseline"] = step_fn(base, x, False)
     t = interleaved(fns, args.rounds)
     row.update(infer_img_s=args.batch / t["ours"], roofline=row["gflops"] * 1e9 / rate / t["ours"])
+    if "unfused" in t:
+        row["fused_gain"] = t["unfused"] / t["ours"]
     row["latency_ms"] = 1000 * interleaved({"b1": step_fn(ours, x[:1], False)}, args.rounds)["b1"]
     if base is not None:
         row["baseline_img_s"] = args.batch / t["baseline"]
@@ -204,7 +220,8 @@ def measure(target: str, args: argparse.Namespace, rate: float) -> dict:
 
 
 COLUMNS = [("model", "{}"), ("params", "{:,}"), ("gflops", "{:.2f}"), ("infer_img_s", "{:.1f}"),
-           ("latency_ms", "{:.1f}"), ("peak_mb", "{:.0f}"), ("roofline", "{:.0%}"), ("baseline_img_s", "{:.1f}"),
+           ("latency_ms", "{:.1f}"), ("peak_mb", "{:.0f}"), ("roofline", "{:.0%}"), ("fused_gain", "{:.2f}x"),
+           ("baseline_img_s", "{:.1f}"),
            ("infer_ratio", "{:.2f}x"), ("train_img_s", "{:.1f}"), ("train_ratio", "{:.2f}x")]
 
 

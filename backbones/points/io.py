@@ -1,0 +1,144 @@
+"""Reading point clouds and meshes with checks: every failure names the file.
+
+* text files (``.txt``/``.csv``): comma- or whitespace-separated rows, parsed with numpy (open3d
+  reads a comma-separated ``.txt`` as 0 points); the number of columns is checked.
+* ``.npy``: an (N, C) array.
+* point files open3d reads (``.ply``, ``.pcd``, ``.xyz``, ``.xyzn``, ``.xyzrgb``, ``.pts``):
+  xyz, plus normals when the file has them.
+* meshes open3d reads (``.off``, ``.obj``, ``.stl``, ``.gltf``, ``.glb``, and ``.ply`` with faces):
+  ``mesh_points`` surface points with triangle normals, sampled uniformly by area with a seed
+  derived from the file name (deterministic), cached as ``.npy`` in ``cache_dir`` when given.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+TEXT_EXTS = (".txt", ".csv")
+POINT_EXTS = (".pcd", ".xyz", ".xyzn", ".xyzrgb", ".pts", ".ply")
+MESH_EXTS = (".off", ".obj", ".stl", ".gltf", ".glb", ".ply")
+
+
+class PointFileError(ValueError):
+    """A point or mesh file that cannot be used (wrong columns, non-finite values, empty...)."""
+
+
+def check_finite(points: np.ndarray, path: str | Path) -> np.ndarray:
+    """Raise :class:`PointFileError` naming ``path`` and the first bad row if any value is NaN or infinite."""
+    bad = ~np.isfinite(points).all(axis=1)
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise PointFileError(f"{path}: {int(bad.sum())} rows with NaN or infinite values (first: row {row + 1}: "
+                             f"{points[row].tolist()})")
+    return points
+
+
+def read_text_points(path: str | Path, columns: Sequence[int] | None = None) -> np.ndarray:
+    """(N, C) float32 from a comma- or whitespace-separated text file; C must be in ``columns``."""
+    with open(path) as f:
+        first = f.readline()
+    delimiter = "," if "," in first else None
+    try:
+        arr = np.loadtxt(path, delimiter=delimiter, dtype=np.float32, ndmin=2)
+    except ValueError as err:
+        raise PointFileError(f"{path}: cannot parse as rows of numbers ({err})") from None
+    if arr.size == 0:
+        raise PointFileError(f"{path}: no points")
+    if columns is not None and arr.shape[1] not in columns:
+        raise PointFileError(f"{path}: {arr.shape[1]} columns per row, expected {' or '.join(map(str, columns))}")
+    return check_finite(arr, path)
+
+
+def _seed_of(path: str | Path) -> int:
+    return int.from_bytes(hashlib.sha1(Path(path).name.encode()).digest()[:4], "little")
+
+
+def sample_mesh(path: str | Path, num_points: int = 10000, cache_dir: str | Path | None = None) -> np.ndarray:
+    """(num_points, 6) xyz + normals sampled uniformly on the surface of a mesh file, cached if asked."""
+    path = Path(path)
+    cache = None
+    if cache_dir is not None:
+        stat = path.stat()
+        key = hashlib.sha1(f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{num_points}".encode()).hexdigest()
+        cache = Path(cache_dir) / f"{path.stem}_{key[:16]}.npy"
+        if cache.exists():
+            return np.load(cache)
+    import open3d as o3d
+
+    mesh = o3d.io.read_triangle_mesh(str(path))
+    if len(mesh.triangles) == 0 or len(mesh.vertices) == 0:
+        raise PointFileError(f"{path}: empty mesh ({len(mesh.vertices)} vertices, {len(mesh.triangles)} triangles; "
+                             f"unreadable or not a mesh)")
+    check_finite(np.asarray(mesh.vertices), path)
+    if mesh.get_surface_area() <= 0:
+        raise PointFileError(f"{path}: mesh has zero surface area")
+    o3d.utility.random.seed(_seed_of(path))
+    pcd = mesh.sample_points_uniformly(number_of_points=num_points, use_triangle_normal=True)
+    points = np.concatenate([np.asarray(pcd.points), np.asarray(pcd.normals)], axis=1).astype(np.float32)
+    if cache is not None:
+        from ..engine.atomic import write_atomic
+
+        buf = io.BytesIO()
+        np.save(buf, points)
+        write_atomic(buf.getvalue(), cache)
+    return points
+
+
+def read_point_file(path: str | Path, columns: Sequence[int] | None = None, mesh_points: int = 10000,
+                    cache_dir: str | Path | None = None) -> np.ndarray:
+    """Points (N, C) float32 from any supported file (see the module docstring).
+
+    Args:
+        path: the file.
+        columns: accepted column counts for text / npy files (None: any).
+        mesh_points: surface points sampled from a mesh.
+        cache_dir: where sampled meshes are cached (None: no cache).
+
+    Raises:
+        FileNotFoundError: the file does not exist.
+        PointFileError: wrong number of columns, NaN / infinite values, no points, empty mesh.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"point file {path} does not exist")
+    ext = path.suffix.lower()
+    if ext in TEXT_EXTS:
+        return read_text_points(path, columns)
+    if ext == ".npy":
+        arr = np.load(path).astype(np.float32)
+        if arr.ndim != 2 or (columns is not None and arr.shape[1] not in columns):
+            want = " or ".join(map(str, columns or ["C"]))
+            raise PointFileError(f"{path}: array of shape {arr.shape}, expected (N, {want})")
+        return check_finite(arr, path)
+    if ext not in POINT_EXTS + MESH_EXTS:
+        raise PointFileError(f"{path}: unsupported extension {ext!r}; supported: "
+                             f"{sorted(set(TEXT_EXTS + ('.npy',) + POINT_EXTS + MESH_EXTS))}")
+    import open3d as o3d
+
+    if ext in MESH_EXTS:
+        if ext != ".ply" or len(o3d.io.read_triangle_mesh(str(path)).triangles) > 0:
+            return sample_mesh(path, mesh_points, cache_dir)
+    pcd = o3d.io.read_point_cloud(str(path))
+    if len(pcd.points) == 0:
+        raise PointFileError(f"{path}: no points (empty or unreadable by open3d)")
+    cols = [np.asarray(pcd.points)] + ([np.asarray(pcd.normals)] if pcd.has_normals() else [])
+    return check_finite(np.concatenate(cols, axis=1).astype(np.float32), path)
+
+
+def estimate_normals(points: np.ndarray, k: int = 16) -> np.ndarray:
+    """(N, 3) -> (N, 6): normals from open3d's kNN-PCA, oriented away from the centroid."""
+    import open3d as o3d
+
+    pcd = o3d.geometry.PointCloud(o3d.utility.Vector3dVector(points[:, :3].astype(np.float64)))
+    pcd.estimate_normals(o3d.geometry.KDTreeSearchParamKNN(knn=k))
+    normals = np.asarray(pcd.normals)
+    flip = ((points[:, :3] - points[:, :3].mean(0)) * normals).sum(1) < 0
+    normals[flip] *= -1
+    return np.concatenate([points[:, :3], normals], axis=1).astype(np.float32)
+
+
+__all__ = ["PointFileError", "read_point_file", "read_text_points", "sample_mesh", "estimate_normals", "check_finite"]

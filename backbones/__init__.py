@@ -4,7 +4,7 @@ Importing the package registers every mixer, stem, backbone and head in mmengine
 so mmpretrain, mmsegmentation and plain mmengine configs find them by name
 (``custom_imports=dict(imports=['backbones'])``).
 """
-from . import compat, engine  # noqa: F401  (torch.load allow-list, atomic writes, hooks)
+from . import compat, engine, flops  # noqa: F401  (torch.load allow-list, atomic writes, hooks, FLOP formulas)
 from .mixers import EATokenLayer, ExternalAttention, ExternalAttention2d, FeedForwardMixer, ReAttention, SelfAttention
 from .presets import PRESETS
 from .registry import MIXERS, build_mixer

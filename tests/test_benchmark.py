@@ -33,3 +33,14 @@ def test_token_sweep_fits_exponents(tmp_path) -> None:  # noqa: ANN001
     rows = json.loads(out.read_text())
     assert {r["mixer"] for r in rows} == set(MIXERS)
     assert all(r["ms"] > 0 and "exponent" in r for r in rows) and plot.stat().st_size > 0
+
+
+def test_flops_count_cpu_fused_attention() -> None:
+    """torch's counter misses the CPU flash-attention kernel; backbones.flops registers it."""
+    from backbones import build_mixer
+
+    n, c = 50, 48
+    layer = build_mixer("SelfAttention", dim=c, num_heads=4).eval()
+    linear = 2 * n * c * (3 * c) + 2 * n * c * c
+    attention = 2 * n * n * c * 2  # q k^T and A v over all heads
+    assert benchmark.count_flops(layer, torch.randn(1, n, c)) == linear + attention

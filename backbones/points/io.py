@@ -54,7 +54,8 @@ def read_text_points(path: str | Path, columns: Sequence[int] | None = None) -> 
 
 
 def _seed_of(path: str | Path) -> int:
-    return int.from_bytes(hashlib.sha1(Path(path).name.encode()).digest()[:4], "little") & 0x7FFFFFFF  # open3d takes a signed int
+    # a seed from the file name, in open3d's signed 32-bit range
+    return int.from_bytes(hashlib.sha1(Path(path).name.encode()).digest()[:4], "little") & 0x7FFFFFFF
 
 
 def sample_mesh(path: str | Path, num_points: int = 10000, cache_dir: str | Path | None = None) -> np.ndarray:

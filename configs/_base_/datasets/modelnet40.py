@@ -1,0 +1,35 @@
+# ModelNet40 in the modelnet40_normal_resampled layout; PCT's recipe: 1024 points, batch 32, random anisotropic
+# scale (2/3 .. 3/2) and translation (0.2). The test split is used for validation, as is standard.
+data_root = 'data/modelnet40_normal_resampled'
+train_pipeline = [
+    dict(type='LoadPointCloud', columns=(6, ), use_normals=False),
+    dict(type='PointSample', num_points=1024),
+    dict(type='NormalizeToUnitSphere'),
+    dict(type='RandomScale', scale=(2 / 3, 3 / 2), anisotropic=True),
+    dict(type='RandomTranslate', shift=0.2),
+    dict(type='PackPointInputs'),
+]
+test_pipeline = [
+    dict(type='LoadPointCloud', columns=(6, ), use_normals=False),
+    dict(type='PointSample', num_points=1024, random=False),
+    dict(type='NormalizeToUnitSphere'),
+    dict(type='PackPointInputs'),
+]
+train_dataloader = dict(
+    batch_size=32,
+    num_workers=4,
+    persistent_workers=True,
+    drop_last=True,
+    sampler=dict(type='DefaultSampler', shuffle=True),
+    dataset=dict(type='ModelNetDataset', data_root=data_root, split='train', pipeline=train_pipeline),
+)
+val_dataloader = dict(
+    batch_size=32,
+    num_workers=4,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(type='ModelNetDataset', data_root=data_root, split='test', pipeline=test_pipeline, test_mode=True),
+)
+test_dataloader = val_dataloader
+val_evaluator = dict(type='PointAccuracy')
+test_evaluator = val_evaluator

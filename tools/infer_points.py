@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
             label = int(s.pred_label)
             print(f"{path}: {names[label] if label < len(names) else label} ({float(s.pred_score[label]):.3f})")
         if args.show_dir:
-            png = osp.join(args.show_dir, osp.splitext(osp.basename(path))[0] + ".png")
+            png = osp.join(args.show_dir, osp.basename(path).replace(".", "_") + ".png")
             parts = s.pred_parts.numpy() if "pred_parts" in s else None
             render_points(png, [(s.points_xyz, parts, osp.basename(path))])
     return 0

@@ -2,6 +2,6 @@
 _base_ = [
     '../../_base_/models/pct_shapes_cls.py',
     '../../_base_/datasets/shapes_cls.py',
-    '../../_base_/schedules/shapes_adamw_15e.py',
+    '../../_base_/schedules/shapes_adamw_10e.py',
 ]
 model = dict(backbone=dict(mixer='SelfAttention'))

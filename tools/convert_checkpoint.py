@@ -5,7 +5,10 @@ Usage:
 
 FORMAT is one of ``timm``, ``ff``, ``deepvit``, ``eamlp``. The preset is detected from the keys and
 shapes (or forced with ``--arch``); the output loads with ``strict=True`` into the model of the
-preset's config (see model-index.yml) and is written atomically. The official checkpoints pickle
+preset's config (see model-index.yml) and is written atomically. FORMAT ``eanet`` converts EANet's
+segmentation checkpoint (``{'net', 'step'}``) into the mmseg ``EncoderDecoder`` of
+``configs/segmentation/voc12aug/eanet_r101-d8_4xb4-45k_voc12aug-513x513.py`` (every key but the
+auxiliary head's, which the official model lacks). The official checkpoints pickle
 Python objects (their training arguments), so SRC is fully unpickled: convert only files you trust.
 """
 from __future__ import annotations
@@ -22,14 +25,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("format", choices=sorted(FORMATS), help="layout of SRC")
     parser.add_argument("src", help="official checkpoint file")
     parser.add_argument("dst", help="output checkpoint file")
-    parser.add_argument("--arch", default=None, help="force this preset instead of detecting it")
+    parser.add_argument("--arch", default=None, help="force this preset instead of detecting it (MixerViT formats)")
     args = parser.parse_args(argv)
     try:
         arch, state = convert_checkpoint(args.format, args.src, args.dst, args.arch)
     except ConversionError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    classes = state["head.fc.weight"].shape[0] if "head.fc.weight" in state else "no"
+    classifier = next((state[k] for k in ("head.fc.weight", "decode_head.conv_seg.weight") if k in state), None)
+    classes = classifier.shape[0] if classifier is not None else "no"
     print(f"{args.src} -> {args.dst}: preset {arch}, {len(state)} tensors, {classes}-class head")
     return 0
 

@@ -32,6 +32,8 @@ def main(argv: list[str] | None = None) -> dict:
         for key, value in (("enable", True), ("draw", True), ("out_dir", args.show_dir)):
             if key in params:
                 vis[key] = value
+        if "out_dir" not in params and cfg.get("visualizer") is not None:
+            cfg.visualizer.save_dir = args.show_dir  # mmseg's hook draws through the visualizer's backends
     return build_runner(cfg).test()
 
 

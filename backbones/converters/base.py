@@ -35,6 +35,9 @@ class Format:
     renames: list[tuple[str, str]]
     transforms: dict[str, Callable[[torch.Tensor], torch.Tensor]] = field(default_factory=dict)
     head_prefix: str = "head."
+    #: for formats that are not MixerViT classifiers (EANet): checks the renamed state dict instead of
+    #: matching it to a preset, and returns the model's name (raising ConversionError on a mismatch).
+    validate: Callable[[dict[str, torch.Tensor], str], str] | None = None
 
     def rename(self, key: str) -> str:
         """The backbone (or ``head.fc.``) key for a source key."""
@@ -105,6 +108,9 @@ def convert_state(fmt: Format, state: dict[str, torch.Tensor], path: str = "<sta
     Returns:
         (preset name, ``{'backbone.*': ..., 'head.fc.*': ...}``).
     """
+    if fmt.validate is not None:  # the renames give the full model's keys
+        out = {fmt.rename(k): v.contiguous() for k, v in state.items()}
+        return fmt.validate(out, path), out
     backbone, head = {}, {}
     for key, value in state.items():
         new = fmt.rename(key)

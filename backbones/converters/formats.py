@@ -5,10 +5,13 @@
   branch (our ``norm2``/``mlp``), ``norm2``/``mlp2`` the token MLP (our ``mixer``).
 * ``deepvit`` - DeepViT: ``attn.reatten_matrix`` (1x1 conv) becomes the (H, H) ``mixer.head_mix``.
 * ``eamlp``   - EAMLP (T2T-ViT with External attention).
+* ``eanet``   - EANet's segmentation network (ResNet-101 + EA head) -> mmseg ``EncoderDecoder``
+  (:mod:`backbones.converters.eanet`).
 """
 from __future__ import annotations
 
 from .base import Format
+from .eanet import EANET_RENAMES, validate_eanet
 
 _COMMON = [
     (r"^pos_embed$", "pos_embed.pos_embed"),
@@ -32,6 +35,7 @@ FORMATS: dict[str, Format] = {
         *_COMMON,
     ], transforms={r"reatten_matrix\.weight$": lambda w: w.reshape(w.shape[0], w.shape[1])}),
     "eamlp": Format("eamlp", [(r"^tokens_to_token\.", "stem."), *_COMMON]),
+    "eanet": Format("eanet", EANET_RENAMES, validate=validate_eanet),
 }
 
 #: presets each format may convert to.
@@ -40,4 +44,5 @@ FAMILIES: dict[str, list[str]] = {
     "ff": ["ff-tiny", "ff-base", "ff-large"],
     "deepvit": ["deepvit-16b", "deepvit-24b", "deepvit-32b", "deepvit-s", "deepvit-l"],
     "eamlp": ["eamlp-7", "eamlp-14", "eamlp-19", "eamlp-24"],
+    "eanet": [],  # not a MixerViT preset: checked by the format's validate
 }

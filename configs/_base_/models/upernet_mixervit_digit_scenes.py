@@ -1,0 +1,37 @@
+# A small MixerViT-UPerNet for 64x64 scenes: patch 4 (16x16 tokens), width 96, 4 blocks, every block's output
+# as a (B, 96, 16, 16) map -> MultiLevelNeck (64 channels; scales 2, 1, 0.5, 0.25: strides 2, 4, 8, 16) ->
+# UPerHead (32 channels). Leaf configs choose the mixer with one key: model.backbone.mixer. BN (single CPU process).
+norm_cfg = dict(type='BN', requires_grad=True)
+data_preprocessor = dict(
+    type='SegDataPreProcessor',
+    mean=[127.5, 127.5, 127.5],
+    std=[127.5, 127.5, 127.5],
+    bgr_to_rgb=True,
+    pad_val=0,
+    seg_pad_val=255,
+    size=(64, 64))
+model = dict(
+    type='EncoderDecoder',
+    data_preprocessor=data_preprocessor,
+    backbone=dict(
+        type='MixerViT',
+        arch=dict(embed_dims=96, depth=4, num_heads=4, mlp_ratio=2.0, mixer='SelfAttention',
+                  stem=dict(type='PatchStem', patch_size=4), pos_embed='learned'),
+        img_size=64,
+        out_indices=(0, 1, 2, 3),
+        out_type='featmap',
+        drop_path_rate=0.05),
+    neck=dict(type='MultiLevelNeck', in_channels=[96] * 4, out_channels=64, scales=[2, 1, 0.5, 0.25]),
+    decode_head=dict(
+        type='UPerHead',
+        in_channels=[64] * 4,
+        in_index=[0, 1, 2, 3],
+        pool_scales=(1, 2, 4),
+        channels=32,
+        dropout_ratio=0.1,
+        num_classes=11,
+        norm_cfg=norm_cfg,
+        align_corners=False,
+        loss_decode=dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0)),
+    train_cfg=dict(),
+    test_cfg=dict(mode='whole'))

@@ -13,7 +13,7 @@ import pytest
 from conftest import ROOT
 from PIL import Image
 
-SA_CFG = ROOT / "configs/segmentation/digit_scenes/upernet-selfattention_p4-w96-d4_1xb16-2k_digit-scenes-64px.py"
+SA_CFG = ROOT / "configs/segmentation/digit_scenes/upernet-selfattention_p4-w64-d4_1xb8-2k_digit-scenes-64px.py"
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ from conftest import ROOT, build_classifier, load_cfg
 from backbones import MIXERS
 
 DIGIT_SCENES = ROOT / "configs/segmentation/digit_scenes"
-SA_CFG = DIGIT_SCENES / "upernet-selfattention_p4-w96-d4_1xb16-2k_digit-scenes-64px.py"
+SA_CFG = DIGIT_SCENES / "upernet-selfattention_p4-w64-d4_1xb8-2k_digit-scenes-64px.py"
 EA_HEAD_CFG = next(DIGIT_SCENES.glob("eanet-*.py"))
 PAPER_MIXERS = {"SelfAttention", "FeedForwardMixer", "ReAttention", "ExternalAttention"}
 
@@ -48,7 +48,7 @@ def test_every_mixer_is_an_mmseg_encoder(mixer: str) -> None:
     cfg.model.backbone.mixer = mixer
     model = build_classifier(cfg)
     feats = model.backbone(torch.randn(2, 3, 64, 64))
-    assert [tuple(f.shape) for f in feats] == [(2, 96, 16, 16)] * 4
+    assert [tuple(f.shape) for f in feats] == [(2, 64, 16, 16)] * 4
     assert [tuple(f.shape[-2:]) for f in model.neck(feats)] == [(32, 32), (16, 16), (8, 8), (4, 4)]
     losses, no_grad = train_step_grads(model, seg_batch())
     assert torch.isfinite(losses["decode.loss_ce"]) and not no_grad, no_grad
@@ -83,7 +83,7 @@ def test_ea_head_shapes_and_ea_unit() -> None:
 def test_ff_only_rejects_another_token_count_and_slides_at_the_training_crop() -> None:
     """FF-only's token MLPs fix the grid: another size fails naming both token counts; the config's slide
     inference (windows of the training crop, small images padded) takes any size."""
-    cfg = load_cfg(DIGIT_SCENES / "upernet-feedforward_p4-w96-d4_1xb16-2k_digit-scenes-64px.py")
+    cfg = load_cfg(DIGIT_SCENES / "upernet-feedforward_p4-w64-d4_1xb8-2k_digit-scenes-64px.py")
     model = build_classifier(cfg).eval()
     with torch.no_grad(), pytest.raises(ValueError, match=r"built for 257 tokens but got 145.*img_size"):
         model.backbone(torch.randn(1, 3, 48, 48))

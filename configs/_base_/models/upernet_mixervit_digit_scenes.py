@@ -1,6 +1,6 @@
-# A small MixerViT-UPerNet for 64x64 scenes: patch 4 (16x16 tokens), width 96, 4 blocks, every block's output
-# as a (B, 96, 16, 16) map -> MultiLevelNeck (64 channels; scales 2, 1, 0.5, 0.25: strides 2, 4, 8, 16) ->
-# UPerHead (32 channels). Leaf configs choose the mixer with one key: model.backbone.mixer. BN (single CPU process).
+# A small MixerViT-UPerNet for 64x64 scenes: patch 4 (16x16 tokens), width 64, 4 blocks, every block's output
+# as a (B, 64, 16, 16) map -> MultiLevelNeck (32 channels; scales 2, 1, 0.5, 0.25: strides 2, 4, 8, 16) ->
+# UPerHead (24 channels). Leaf configs choose the mixer with one key: model.backbone.mixer. BN (single CPU process).
 norm_cfg = dict(type='BN', requires_grad=True)
 data_preprocessor = dict(
     type='SegDataPreProcessor',
@@ -15,19 +15,19 @@ model = dict(
     data_preprocessor=data_preprocessor,
     backbone=dict(
         type='MixerViT',
-        arch=dict(embed_dims=96, depth=4, num_heads=4, mlp_ratio=2.0, mixer='SelfAttention',
+        arch=dict(embed_dims=64, depth=4, num_heads=4, mlp_ratio=2.0, mixer='SelfAttention',
                   stem=dict(type='PatchStem', patch_size=4), pos_embed='learned'),
         img_size=64,
         out_indices=(0, 1, 2, 3),
         out_type='featmap',
         drop_path_rate=0.05),
-    neck=dict(type='MultiLevelNeck', in_channels=[96] * 4, out_channels=64, scales=[2, 1, 0.5, 0.25]),
+    neck=dict(type='MultiLevelNeck', in_channels=[64] * 4, out_channels=32, scales=[2, 1, 0.5, 0.25]),
     decode_head=dict(
         type='UPerHead',
-        in_channels=[64] * 4,
+        in_channels=[32] * 4,
         in_index=[0, 1, 2, 3],
         pool_scales=(1, 2, 4),
-        channels=32,
+        channels=24,
         dropout_ratio=0.1,
         num_classes=11,
         norm_cfg=norm_cfg,

@@ -1,6 +1,7 @@
-# EANet in miniature on 64x64 digit scenes, from scratch: a dilated ResNet-18 (deep stem, widths 16..128, no
-# strided stage after the stem: output stride 4, dilations 1, 1, 2, 4) -> EAHead (ConvBNReLU to 64, EA unit
-# with S = 64, ConvBNReLU to 32, dropout, classifier) + FCN auxiliary head; 1 process x 16 scenes, 2k iterations.
+# EANet in miniature on 64x64 digit scenes, from scratch: the first three stages of a dilated ResNet-18 (deep stem,
+# widths 16, 32, 64, no strided stage after the stem: output stride 4, dilations 1, 2, 4) -> EAHead (ConvBNReLU
+# to 64, EA unit with S = 64, ConvBNReLU to 32, dropout, classifier) + FCN auxiliary head on stage 2;
+# 1 process x 8 scenes, 2k iterations.
 _base_ = [
     '../../_base_/datasets/digit_scenes_64px.py',
     '../../_base_/segmentation_runtime.py',
@@ -22,14 +23,16 @@ model = dict(
         depth=18,
         stem_channels=32,
         base_channels=16,
-        strides=(1, 1, 1, 1),
-        dilations=(1, 1, 2, 4),
+        num_stages=3,
+        out_indices=(0, 1, 2),
+        strides=(1, 1, 1),
+        dilations=(1, 2, 4),
         contract_dilation=True,
         norm_cfg=norm_cfg),
     decode_head=dict(
         type='EAHead',
-        in_channels=128,
-        in_index=3,
+        in_channels=64,
+        in_index=2,
         ea_channels=64,
         memory=64,
         channels=32,
@@ -40,8 +43,8 @@ model = dict(
         loss_decode=dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0)),
     auxiliary_head=dict(
         type='FCNHead',
-        in_channels=64,
-        in_index=2,
+        in_channels=32,
+        in_index=1,
         channels=32,
         num_convs=1,
         concat_input=False,

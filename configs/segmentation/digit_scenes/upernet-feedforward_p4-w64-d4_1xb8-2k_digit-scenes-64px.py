@@ -1,5 +1,5 @@
-# UPerNet with a small FeedForwardMixer MixerViT (patch 4, width 96, 4 blocks) on 64x64 digit scenes, from scratch,
-# 1 process x 16 scenes, 2k iterations.
+# UPerNet with a small FeedForwardMixer MixerViT (patch 4, width 64, 4 blocks) on 64x64 digit scenes, from scratch,
+# 1 process x 8 scenes, 2k iterations.
 _base_ = [
     '../../_base_/models/upernet_mixervit_digit_scenes.py',
     '../../_base_/datasets/digit_scenes_64px.py',

@@ -8,9 +8,13 @@ import torch
 from backbones.points import farthest_point_sample, gather_points, knn
 
 
-def test_fps_matches_open3d_and_covers_the_cloud() -> None:
+@pytest.mark.parametrize("matrix", [True, False], ids=["distance-matrix", "coordinate-planes"])
+def test_fps_matches_open3d_and_covers_the_cloud(matrix: bool, monkeypatch) -> None:  # noqa: ANN001
     import open3d as o3d
 
+    import backbones.points.ops as ops
+
+    monkeypatch.setattr(ops, "FPS_MATRIX_LIMIT", ops.FPS_MATRIX_LIMIT if matrix else 0)
     torch.manual_seed(0)
     xyz = torch.rand(3, 500, 3, dtype=torch.float64)
     idx = farthest_point_sample(xyz, 64)

@@ -9,7 +9,8 @@ Builds ``data/shapes`` if missing (tools/data/prepare_shapes.py), then for each 
 the last checkpoint on the validation split with tools/test.py, and measures the share of
 farthest-point sampling + kNN in a training step of the model (5 timed steps on a real batch).
 Results are kept in ``WORK_ROOT/results.json`` (written after every run); ``--readme`` writes the
-table between the ``pointcloud-table`` markers of that file.
+table between the ``pointcloud-table`` markers of that file. ``--profile-only`` re-measures the step
+profile of every finished run back to back (comparable figures on a shared machine).
 """
 from __future__ import annotations
 
@@ -153,6 +154,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", default="data/shapes", help="generated data folder (built here if missing)")
     parser.add_argument("--readme", default=None, help="write the results table into this markdown file")
     parser.add_argument("--table-only", action="store_true", help="only rewrite the table from results.json")
+    parser.add_argument("--profile-only", action="store_true",
+                        help="only re-measure the step time and FPS + kNN share of the runs in results.json")
     args = parser.parse_args(argv)
     os.chdir(ROOT)  # configs name data/shapes relative to the repository
     from data.prepare_shapes import prepare
@@ -164,7 +167,12 @@ def main(argv: list[str] | None = None) -> int:
     work_root = ROOT / args.work_root
     results_file = work_root / "results.json"
     done = json.loads(results_file.read_text()) if results_file.exists() else {}
-    if not args.table_only:
+    if args.profile_only:
+        for key, row in done.items():
+            row.update(step_profile(ROOT / row["config"]))
+            print(f"[shapes] {key}: FPS + kNN {100 * row['fps_knn_share']:.1f}% of a {row['step_s']:.2f} s step")
+        write_atomic(json.dumps(done, indent=1).encode(), results_file)
+    elif not args.table_only:
         prepare(ROOT / args.data)
         for task in args.tasks:
             for mixer in args.mixers:

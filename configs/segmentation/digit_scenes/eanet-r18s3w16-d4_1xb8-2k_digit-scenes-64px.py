@@ -7,6 +7,7 @@ _base_ = [
     '../../_base_/segmentation_runtime.py',
     '../../_base_/schedules/digit_scenes_adamw_2k.py',
 ]
+# Classifiers keep PyTorch's default init (see configs/_base_/models/upernet_mixervit_digit_scenes.py).
 norm_cfg = dict(type='BN', requires_grad=True)
 model = dict(
     type='EncoderDecoder',
@@ -40,7 +41,8 @@ model = dict(
         num_classes=11,
         norm_cfg=norm_cfg,
         align_corners=True,
-        loss_decode=dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0)),
+        loss_decode=dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0),
+        init_cfg=None),
     auxiliary_head=dict(
         type='FCNHead',
         in_channels=32,
@@ -52,6 +54,7 @@ model = dict(
         num_classes=11,
         norm_cfg=norm_cfg,
         align_corners=True,
-        loss_decode=dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=0.4)),
+        loss_decode=dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=0.4),
+        init_cfg=None),
     train_cfg=dict(),
     test_cfg=dict(mode='whole'))

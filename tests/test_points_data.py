@@ -8,10 +8,23 @@ import numpy as np
 import pytest
 
 import backbones.points  # noqa: F401  (registers the point modules)
-from backbones.points import (LoadPointCloud, ModelNetDataset, ModelNetMeshDataset, NormalizeToUnitSphere,
-                              PartSegMIoU, PointAccuracy, PointFileDataset, PointFileError, PointSample,
-                              RandomPointDropout, RandomRotateUp, RandomScale, ShapeNetPartDataset, read_point_file,
-                              shape_iou)
+from backbones.points import (
+    LoadPointCloud,
+    ModelNetDataset,
+    ModelNetMeshDataset,
+    NormalizeToUnitSphere,
+    PartSegMIoU,
+    PointAccuracy,
+    PointFileDataset,
+    PointFileError,
+    PointSample,
+    RandomPointDropout,
+    RandomRotateUp,
+    RandomScale,
+    ShapeNetPartDataset,
+    read_point_file,
+    shape_iou,
+)
 
 LOAD6 = [dict(type="LoadPointCloud", columns=(6,)), dict(type="PointSample", num_points=16, random=False),
          dict(type="NormalizeToUnitSphere"), dict(type="PackPointInputs", use_normals=True)]

@@ -73,3 +73,17 @@ def test_auto_num_classes(tmp_path) -> None:  # noqa: ANN001
     listed = Config(dict(model=dict(head=dict(num_classes="auto")),
                          train_dataloader=dict(dataset=dict(data_root="x", classes=["p", "q"]))))
     assert resolve_auto_num_classes(listed) == 2
+
+
+def test_replace_between_markers(tmp_path) -> None:  # noqa: ANN001
+    import pytest
+
+    from backbones.engine.atomic import replace_between_markers
+
+    doc = tmp_path / "README.md"
+    doc.write_text("intro\n<!-- t:start -->\nold table\n<!-- t:end -->\noutro\n")
+    replace_between_markers(doc, "<!-- t:start -->", "<!-- t:end -->", "| new |")
+    assert doc.read_text() == "intro\n<!-- t:start -->\n| new |\n<!-- t:end -->\noutro\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["README.md"]  # no temporary file left
+    with pytest.raises(SystemExit, match="README.md has no <!-- x -->"):
+        replace_between_markers(doc, "<!-- x -->", "<!-- t:end -->", "y")

@@ -85,15 +85,6 @@ def table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def update_readme(path: Path, text: str) -> None:
-    """Replace the block between the seg-table markers of ``path`` (inside the segmentation section)."""
-    doc = path.read_text()
-    if START not in doc or END not in doc:
-        raise SystemExit(f"error: {path} has no {START} ... {END} block")
-    head, rest = doc.split(START, 1)
-    path.write_text(head + START + "\n" + text + "\n" + END + rest.split(END, 1)[1])
-
-
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -118,7 +109,9 @@ def main(argv: list[str] | None = None) -> int:
               flush=True)
     print(table(rows))
     if args.readme:
-        update_readme(Path(args.readme), table(rows))
+        from backbones.engine.atomic import replace_between_markers
+
+        replace_between_markers(args.readme, START, END, table(rows))
         print(f"[digit scenes] table written to {args.readme}")
     return 0
 

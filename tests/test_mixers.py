@@ -110,6 +110,24 @@ def test_external_attention_double_normalisation() -> None:
     assert a.shape == (2, 16, 17, 64)
 
 
+@pytest.mark.parametrize(("shape", "token_dim", "memory_dim"), [((2, 7, 3, 5), 1, -1), ((2, 5, 9), 2, 1)])
+def test_double_normalize_backward(shape: tuple[int, ...], token_dim: int, memory_dim: int) -> None:
+    """The hand-written backward of the double normalisation equals autograd of the two-step form."""
+    from backbones.mixers.external_attention import double_normalize
+
+    torch.manual_seed(0)
+    a = torch.randn(*shape, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda t: double_normalize(t, token_dim, memory_dim), (a,))
+    g = torch.randn(*shape, dtype=torch.float64)
+    s = a.softmax(dim=token_dim)
+    plain = s / (1e-9 + s.sum(dim=memory_dim, keepdim=True))
+    ours = double_normalize(a, token_dim, memory_dim)
+    torch.testing.assert_close(ours, plain)
+    torch.testing.assert_close(torch.autograd.grad(ours, a, g)[0], torch.autograd.grad(plain, a, g)[0])
+    with torch.no_grad():
+        torch.testing.assert_close(double_normalize(a, token_dim, memory_dim), plain)
+
+
 def test_external_attention_2d_unit() -> None:
     torch.manual_seed(0)
     unit = ExternalAttention2d(16)

@@ -218,10 +218,17 @@ class MixerViT(BaseModule):
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
         """Images (B, C_in, H, W) -> tuple of features, one per ``out_indices`` entry."""
+        size = tuple(x.shape[2:])
         x, grid = self.forward_tokens(x)
         outs = []
         for i, blk in enumerate(self.blocks):
-            x = blk(x, grid)
+            try:
+                x = blk(x, grid)
+            except ValueError as err:  # e.g. FF-only's fixed token count: name the image sizes too
+                if size == self.img_size:
+                    raise
+                raise ValueError(f"MixerViT was built for {self.img_size[0]}x{self.img_size[1]} images "
+                                 f"(img_size) and got {size[0]}x{size[1]}: {err}") from err
             if i == self.depth - 1:
                 x = self.norm(x)
             if i in self.out_indices:

@@ -69,6 +69,15 @@ def test_feedforward_wrong_token_count_names_both() -> None:
         mixer(torch.randn(2, 26, 32), grid=(5, 5))
 
 
+def test_feedforward_backbone_size_error_names_image_sizes() -> None:
+    from backbones import MixerViT
+
+    vit = MixerViT(dict(embed_dims=32, depth=1, mixer="FeedForwardMixer", stem=dict(type="PatchStem", patch_size=4)),
+                   img_size=16, out_type="featmap", with_cls_token=False)
+    with pytest.raises(ValueError, match=r"built for 16x16 images \(img_size\) and got 24x20: .*16 tokens but got 30"):
+        vit(torch.randn(1, 3, 24, 20))
+
+
 def test_feedforward_resize_rule() -> None:
     """With token_resize the layer runs on another grid; on its own grid the resize is the identity."""
     torch.manual_seed(0)

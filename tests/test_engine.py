@@ -1,7 +1,8 @@
-"""The engine layer: atomic writes, the RNG-state hook, CPU autocast, num_classes='auto'."""
+"""The engine layer: atomic writes, the RNG-state and Precise-BN hooks, CPU autocast, num_classes='auto'."""
 from __future__ import annotations
 
 import random
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -87,3 +88,47 @@ def test_replace_between_markers(tmp_path) -> None:  # noqa: ANN001
     assert [p.name for p in tmp_path.iterdir()] == ["README.md"]  # no temporary file left
     with pytest.raises(SystemExit, match="README.md has no <!-- x -->"):
         replace_between_markers(doc, "<!-- x -->", "<!-- t:end -->", "y")
+
+
+class _BNModel(torch.nn.Module):
+    """(B, 4) -> BN -> Linear; the mmengine model interface the hook needs (data_preprocessor, mode)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.bn = torch.nn.BatchNorm1d(4)
+        self.drop = torch.nn.Dropout(0.9)  # must be off while the statistics are gathered
+        self.fc = torch.nn.Linear(4, 1)
+
+    def data_preprocessor(self, data: list, training: bool) -> dict:  # noqa: FBT001
+        return dict(inputs=data)
+
+    def forward(self, inputs: torch.Tensor, mode: str = "tensor") -> torch.Tensor:
+        return self.fc(self.bn(self.drop(inputs)))
+
+
+def _runner_stub(dataset: list, model: torch.nn.Module, batch_size: int) -> SimpleNamespace:
+    import logging
+
+    loader = torch.utils.data.DataLoader(dataset, batch_size=batch_size, collate_fn=torch.stack)
+    return SimpleNamespace(model=model, train_loop=SimpleNamespace(dataloader=loader),
+                           logger=logging.getLogger("test"))
+
+
+def test_precise_bn_stats_hook_recomputes_statistics() -> None:
+    from backbones.engine import PreciseBNStatsHook
+
+    torch.manual_seed(0)
+    data = list(torch.randn(256, 4) * 2.0 + 3.0)
+    model = _BNModel().train()
+    PreciseBNStatsHook(num_samples=256).recompute(_runner_stub(data, model, 32))
+    stacked = torch.stack(data)
+    torch.testing.assert_close(model.bn.running_mean, stacked.mean(0), rtol=0, atol=1e-5)
+    torch.testing.assert_close(model.bn.running_var, stacked.var(0), rtol=0.02, atol=0)  # mean of batch variances
+    assert model.training and model.bn.momentum == 0.1  # modes and momentum restored
+
+
+def test_precise_bn_stats_hook_fails_without_data() -> None:
+    from backbones.engine import PreciseBNStatsHook
+
+    with pytest.raises(RuntimeError, match="no batch"):
+        PreciseBNStatsHook().recompute(_runner_stub([], _BNModel().train(), 8))

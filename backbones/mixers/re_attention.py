@@ -46,7 +46,7 @@ class ReAttention(SelfAttention):
         """(B, H, N, N) -> (B, H, N, N): mix heads, normalise over heads, scale."""
         b, h, n, m = attn.shape
         flat = attn.reshape(b, h, n * m)
-        if self.training or not self.head_norm.track_running_stats:
+        if self.head_norm.training or not self.head_norm.track_running_stats:  # batch statistics
             w, bias = self.head_mix.weight, self.head_mix.bias
             mixed = torch.baddbmm(bias[None, :, None].expand(b, h, 1), w.expand(b, h, h), flat)
             return self.head_norm(mixed.view(b, h, n, m)) * self.reatten_scale

@@ -10,7 +10,8 @@ Builds the scenes if missing (tools/data/prepare_digit_scenes.py), then for each
 ``configs/segmentation/digit_scenes/`` trains it with tools/train.py, evaluates the last checkpoint on
 the val scenes with tools/test.py (writing coloured overlays with --show-dir) and prints where the
 checkpoint, log and overlays are. With ``--readme`` the results table replaces the block between the
-``seg-table`` markers (inside the segmentation section) of that file.
+``seg-table`` markers (inside the segmentation section) of that file; rows of models not trained in
+this run (``--models``) are kept.
 
 ``--threads`` sets torch's intra-op threads of the training and test processes (OMP_NUM_THREADS) and
 ``--jobs`` how many configs train at once. The defaults (1 thread, 2 jobs) give each run one of the
@@ -79,13 +80,22 @@ def train_and_test(model: str, work_root: Path, data: str) -> dict:
                 log=str(logs[0]) if logs else "", overlays=str(work / "overlays"))
 
 
-def table(rows: list[dict]) -> str:
-    """Markdown table of the results."""
-    lines = ["| model | config | params | val mIoU | val aAcc | train minutes |", "|---|---|---:|---:|---:|---:|"]
-    for r in rows:
-        lines.append(f"| {r['model']} | `{r['config']}` | {r['params']:,} | {r['miou']:.2f} | {r['aacc']:.2f} | "
-                     f"{r['minutes']:.1f} |")
-    return "\n".join(lines)
+def table(rows: list[dict], keep: dict[str, str] | None = None) -> str:
+    """Markdown table of the results, in ``MODELS`` order; ``keep`` adds earlier lines of models not in ``rows``."""
+    lines = {r["model"]: f"| {r['model']} | `{r['config']}` | {r['params']:,} | {r['miou']:.2f} | {r['aacc']:.2f} | "
+                         f"{r['minutes']:.1f} |" for r in rows}
+    lines = {**(keep or {}), **lines}
+    head = ["| model | config | params | val mIoU | val aAcc | train minutes |", "|---|---|---:|---:|---:|---:|"]
+    return "\n".join(head + [lines[m] for m in MODELS if m in lines])
+
+
+def table_lines(markdown: str) -> dict[str, str]:
+    """The rows of a results table already between the markers of ``markdown``, by model (empty if none)."""
+    if START not in markdown or END not in markdown:
+        return {}
+    block = markdown.split(START, 1)[1].split(END, 1)[0]
+    rows = [line for line in block.splitlines() if line.startswith("| ")]
+    return {line.split("|")[1].strip(): line for line in rows if line.split("|")[1].strip() in MODELS}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -118,7 +128,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.readme:
         from backbones.engine.atomic import replace_between_markers
 
-        replace_between_markers(args.readme, START, END, table(rows))
+        keep = table_lines(Path(args.readme).read_text())  # rows of models not trained in this run stay
+        replace_between_markers(args.readme, START, END, table(rows, keep))
         print(f"[digit scenes] table written to {args.readme}")
     return 0
 

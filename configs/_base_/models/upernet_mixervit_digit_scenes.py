@@ -1,6 +1,9 @@
-# A small MixerViT-UPerNet for 64x64 scenes: patch 4 (16x16 tokens), width 64, 4 blocks, every block's output
-# as a (B, 64, 16, 16) map -> MultiLevelNeck (32 channels; scales 2, 1, 0.5, 0.25: strides 2, 4, 8, 16) ->
-# UPerHead (24 channels). Leaf configs choose the mixer with one key: model.backbone.mixer. BN (single CPU process).
+# A small MixerViT-UPerNet for 64x64 scenes: DeepViT's convolutional stem (7x7/2 and 3x3 convs, width 32, then a
+# 2x2/2 projection: 16x16 tokens), width 64, 4 blocks, every block's output as a (B, 64, 16, 16) map ->
+# MultiLevelNeck (32 channels; scales 2, 1, 0.5, 0.25: strides 2, 4, 8, 16) -> UPerHead (24 channels). Leaf configs
+# choose the mixer with one key: model.backbone.mixer. BN (single CPU process).
+# The conv stem is what made every mixer learn the digits in budget: with ViT's 4x4 patch convolution instead,
+# val mIoU at 2k iterations was 63.4 (self-attention) and 39.7 (FF-only); with this stem 79.6 and 71.9.
 # mmseg initialises the classifier (conv_seg) with N(0, 0.01). From scratch on digit scenes that kept every
 # model at the class prior (argmax background everywhere, mIoU 8.32 after 2k-5k iterations, both UPerNet and the
 # EANet miniature); with PyTorch's default init the same models learn the digits (measured: decode loss 0.27 vs
@@ -20,7 +23,7 @@ model = dict(
     backbone=dict(
         type='MixerViT',
         arch=dict(embed_dims=64, depth=4, num_heads=4, mlp_ratio=2.0, mixer='SelfAttention',
-                  stem=dict(type='PatchStem', patch_size=4), pos_embed='learned'),
+                  stem=dict(type='CNNStem', patch_size=4, width=32), pos_embed='learned'),
         img_size=64,
         out_indices=(0, 1, 2, 3),
         out_type='featmap',

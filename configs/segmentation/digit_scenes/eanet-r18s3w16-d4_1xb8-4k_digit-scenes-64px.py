@@ -1,11 +1,11 @@
 # EANet in miniature on 64x64 digit scenes, from scratch: the first three stages of a dilated ResNet-18 (deep stem,
 # widths 16, 32, 64, no strided stage after the stem: output stride 4, dilations 1, 2, 4) -> EAHead (ConvBNReLU
 # to 64, EA unit with S = 64, ConvBNReLU to 32, dropout, classifier) + FCN auxiliary head on stage 2;
-# 1 process x 8 scenes, 2k iterations.
+# 1 process x 8 scenes, 4k iterations.
 _base_ = [
     '../../_base_/datasets/digit_scenes_64px.py',
     '../../_base_/segmentation_runtime.py',
-    '../../_base_/schedules/digit_scenes_adamw_2k.py',
+    '../../_base_/schedules/digit_scenes_adamw_4k.py',
 ]
 # Classifiers keep PyTorch's default init (see configs/_base_/models/upernet_mixervit_digit_scenes.py).
 norm_cfg = dict(type='BN', requires_grad=True)

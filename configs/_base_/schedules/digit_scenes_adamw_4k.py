@@ -1,5 +1,5 @@
 # From scratch on digit scenes: AdamW 1e-3 (no decay on position tables, class token, norms), 150 warm-up
-# iterations, linear decay to 0 at 2k iterations; evaluated and checkpointed at the end.
+# iterations, linear decay to 0 at 4k iterations; evaluated and checkpointed at the end.
 optim_wrapper = dict(
     type='OptimWrapper',
     optimizer=dict(type='AdamW', lr=1e-3, betas=(0.9, 0.999), weight_decay=0.01),
@@ -8,7 +8,7 @@ optim_wrapper = dict(
         'cls_token': dict(decay_mult=0.),
         'norm': dict(decay_mult=0.)
     }))
-max_iters = 2000
+max_iters = 4000
 param_scheduler = [
     dict(type='LinearLR', start_factor=1e-3, by_epoch=False, begin=0, end=150),
     dict(type='PolyLR', eta_min=0.0, power=1.0, begin=150, end=max_iters, by_epoch=False),

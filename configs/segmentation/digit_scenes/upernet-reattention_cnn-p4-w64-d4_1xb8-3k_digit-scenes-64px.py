@@ -1,0 +1,22 @@
+# UPerNet with a small ReAttention MixerViT (conv stem, 16x16 tokens, width 64, 4 blocks) on 64x64 digit scenes,
+# from scratch, 1 process x 8 scenes, 3k iterations (an iteration costs ~1.7x self-attention's: the maps are
+# formed explicitly for the head mixing; 4k would not fit the 15-minute budget on one core).
+# Re-attention's BatchNorm over heads sees attention maps; its running averages lag the weights, so the BN
+# statistics are recomputed on 1,024 training scenes before the evaluation (Precise BN). Measured: 82.65 mIoU with
+# them, 14.06 without: mmpretrain's PreciseBNHook, tried first, received no batch in this iteration-based loop and
+# left the statistics at zero.
+_base_ = [
+    '../../_base_/models/upernet_mixervit_digit_scenes.py',
+    '../../_base_/datasets/digit_scenes_64px.py',
+    '../../_base_/segmentation_runtime.py',
+    '../../_base_/schedules/digit_scenes_adamw_4k.py',
+]
+model = dict(backbone=dict(mixer='ReAttention'))
+max_iters = 3000
+param_scheduler = [
+    dict(type='LinearLR', start_factor=1e-3, by_epoch=False, begin=0, end=150),
+    dict(type='PolyLR', eta_min=0.0, power=1.0, begin=150, end=max_iters, by_epoch=False),
+]
+train_cfg = dict(max_iters=max_iters, val_interval=max_iters)
+default_hooks = dict(checkpoint=dict(interval=max_iters))
+custom_hooks = [dict(type='PreciseBNStatsHook', num_samples=1024, interval=max_iters)]

@@ -41,3 +41,10 @@ def test_config_builds(path: Path, digits) -> None:  # noqa: ANN001, F811
     entry = next((m for m in INDEX if m["Config"] == str(path.relative_to(ROOT))), None)
     if entry is not None and entry["Name"] in PRESETS:
         assert n == PRESETS[entry["Name"]]["params"]
+    if entry is not None and "Parameters" in entry.get("Metadata", {}):
+        assert n == entry["Metadata"]["Parameters"], f"model-index.yml: {entry['Name']} lists stale Parameters"
+    from mmengine.registry import HOOKS, init_default_scope
+
+    init_default_scope(cfg.get("default_scope", "mmengine"))
+    for hook in cfg.get("custom_hooks", []):  # every custom hook type resolves and takes its arguments
+        HOOKS.build(dict(hook))

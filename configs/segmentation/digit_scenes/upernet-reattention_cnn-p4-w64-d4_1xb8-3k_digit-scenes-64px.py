@@ -1,5 +1,5 @@
 # UPerNet with a small ReAttention MixerViT (conv stem, 16x16 tokens, width 64, 4 blocks) on 64x64 digit scenes,
-# from scratch, 1 process x 8 scenes, 3k iterations (an iteration costs ~1.7x self-attention's: the maps are
+# from scratch, 1 process x 8 scenes, 3k iterations (an iteration costs ~1.7-1.8x self-attention's: the maps are
 # formed explicitly for the head mixing; 4k would not fit the 15-minute budget on one core).
 # Re-attention's BatchNorm over heads sees attention maps; its running averages lag the weights, so the BN
 # statistics are recomputed on 1,024 training scenes before the evaluation (Precise BN). Measured: 82.65 mIoU with

@@ -43,8 +43,8 @@ def test_config_builds(path: Path, digits) -> None:  # noqa: ANN001, F811
         assert n == PRESETS[entry["Name"]]["params"]
     if entry is not None and "Parameters" in entry.get("Metadata", {}):
         assert n == entry["Metadata"]["Parameters"], f"model-index.yml: {entry['Name']} lists stale Parameters"
-    from mmengine.registry import HOOKS, init_default_scope
+    from mmengine.registry import HOOKS, DefaultScope
 
-    init_default_scope(cfg.get("default_scope", "mmengine"))
-    for hook in cfg.get("custom_hooks", []):  # every custom hook type resolves and takes its arguments
-        HOOKS.build(dict(hook))
+    with DefaultScope.overwrite_default_scope(cfg.get("default_scope", "mmengine")):  # restored afterwards
+        for hook in cfg.get("custom_hooks", []):  # every custom hook type resolves and takes its arguments
+            HOOKS.build(dict(hook))

@@ -25,6 +25,8 @@ def scenes(tmp_path_factory) -> Path:  # noqa: ANN001
 
 
 def dataset(root: Path, split: str = "train", **kw):  # noqa: ANN003, ANN201
+    import mmseg.datasets  # noqa: F401  (registers mmseg's transforms, whatever ran before in this process)
+
     from backbones.seg import DigitScenesDataset
 
     pipeline = [dict(type="mmseg.LoadImageFromFile"), dict(type="mmseg.LoadAnnotations"), dict(type="CheckSegLabels")]

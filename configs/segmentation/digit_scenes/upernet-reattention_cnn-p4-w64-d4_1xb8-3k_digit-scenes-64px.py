@@ -9,14 +9,7 @@ _base_ = [
     '../../_base_/models/upernet_mixervit_digit_scenes.py',
     '../../_base_/datasets/digit_scenes_64px.py',
     '../../_base_/segmentation_runtime.py',
-    '../../_base_/schedules/digit_scenes_adamw_4k.py',
+    '../../_base_/schedules/digit_scenes_adamw_3k.py',
 ]
 model = dict(backbone=dict(mixer='ReAttention'))
-max_iters = 3000
-param_scheduler = [
-    dict(type='LinearLR', start_factor=1e-3, by_epoch=False, begin=0, end=150),
-    dict(type='PolyLR', eta_min=0.0, power=1.0, begin=150, end=max_iters, by_epoch=False),
-]
-train_cfg = dict(max_iters=max_iters, val_interval=max_iters)
-default_hooks = dict(checkpoint=dict(interval=max_iters))
-custom_hooks = [dict(type='PreciseBNStatsHook', num_samples=1024, interval=max_iters)]
+custom_hooks = [dict(type='PreciseBNStatsHook', num_samples=1024, interval=3000)]

@@ -18,6 +18,7 @@ from mmengine.registry import MODELS
 
 from . import stems  # noqa: F401  (registers the stems)
 from .layers import Block, GridPosEmbed, LearnedPosEmbed, SinusoidalPosEmbed
+from .layers.dropout import Dropout
 from .presets import PRESETS
 from .registry import build_mixer
 
@@ -101,7 +102,7 @@ class MixerViT(BaseModule):
         if pos_kind not in POS_EMBEDS:
             raise ValueError(f"pos_embed must be one of {sorted(POS_EMBEDS)}, got {pos_kind!r}")
         self.pos_embed = POS_EMBEDS[pos_kind](dim, tuple(a.get("pos_grid") or grid), with_cls_token)
-        self.pos_drop = nn.Dropout(drop_rate)
+        self.pos_drop = Dropout(drop_rate)
 
         specs = mixer if mixer is not None else a["mixer"]
         specs = list(specs) if isinstance(specs, (list, tuple)) else [specs] * depth

@@ -162,3 +162,19 @@ def test_external_attention_folding_matches() -> None:
         refolded = m(x)
     torch.testing.assert_close(refolded, m(x), rtol=1e-5, atol=1e-6)
     assert not torch.allclose(refolded, folded)
+
+
+def test_dropout_keeps_nn_dropout_semantics() -> None:
+    from backbones.layers import Dropout
+
+    torch.manual_seed(0)
+    x = torch.randn(64, 1000, requires_grad=True)
+    d = Dropout(0.25)
+    y = d(x)
+    kept = y != 0
+    assert abs(kept.float().mean().item() - 0.75) < 0.01  # Bernoulli(1 - p) mask
+    torch.testing.assert_close(y[kept], x[kept] / 0.75)
+    y.sum().backward()
+    torch.testing.assert_close(x.grad, kept.float() / 0.75)
+    assert d.eval()(x) is x and Dropout(0.0).train()(x) is x
+    assert (Dropout(1.0).train()(x) == 0).all()

@@ -5,6 +5,7 @@ import torch
 import torch.nn as nn
 
 from . import fused
+from .dropout import Dropout
 
 
 class Mlp(nn.Module):
@@ -23,7 +24,7 @@ class Mlp(nn.Module):
         self.fc1 = nn.Linear(in_features, hidden_features)
         self.act = nn.GELU()
         self.fc2 = nn.Linear(hidden_features, out_features or in_features)
-        self.drop = nn.Dropout(drop)
+        self.drop = Dropout(drop)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(..., in_features) -> (..., out_features)."""

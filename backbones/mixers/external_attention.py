@@ -20,6 +20,7 @@ import torch.nn.functional as F
 from mmengine.registry import MODELS
 
 from ..layers import fused
+from ..layers.dropout import Dropout
 from ..layers.mlp import Mlp
 from ..registry import register_mixer
 
@@ -90,9 +91,9 @@ class ExternalAttention(nn.Module):
         self.trans_dims = nn.Linear(dim, dim * expansion)
         self.linear_0 = nn.Linear(self.head_dim, memory)
         self.linear_1 = nn.Linear(memory, self.head_dim)
-        self.attn_drop = nn.Dropout(attn_drop)
+        self.attn_drop = Dropout(attn_drop)
         self.proj = nn.Linear(dim * expansion, dim)
-        self.proj_drop = nn.Dropout(proj_drop)
+        self.proj_drop = Dropout(proj_drop)
         self.record_attention = False
         self.attention: torch.Tensor | None = None
 
@@ -161,9 +162,9 @@ class EATokenAttention(nn.Module):
         self.linear_1 = nn.Linear(memory, dim)
         with torch.no_grad():
             self.linear_1.weight.copy_(self.linear_0.weight.t())
-        self.attn_drop = nn.Dropout(drop)
+        self.attn_drop = Dropout(drop)
         self.proj = nn.Linear(dim, dim)
-        self.proj_drop = nn.Dropout(drop)
+        self.proj_drop = Dropout(drop)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(B, N, in_dim) -> (B, N, dim)."""

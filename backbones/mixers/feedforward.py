@@ -21,6 +21,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ..layers import fused
+from ..layers.dropout import Dropout
 from ..registry import register_mixer
 
 
@@ -67,7 +68,7 @@ class FeedForwardMixer(nn.Module):
         self.fc1 = nn.Linear(num_tokens, hidden)
         self.act = nn.GELU()
         self.fc2 = nn.Linear(hidden, num_tokens)
-        self.drop = nn.Dropout(proj_drop)
+        self.drop = Dropout(proj_drop)
 
     def _check_resizable(self, n: int, grid: tuple[int, int] | None) -> tuple[int, int]:
         if self.token_resize is None or self.grid is None or grid is None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 
+from ..layers.dropout import Dropout
 from ..registry import register_mixer
 
 
@@ -33,7 +34,7 @@ class OffsetAttention(nn.Module):
         super().__init__()
         self.qk = nn.Linear(dim, max(1, int(dim * qk_ratio)), bias=False)  # shared by query and key
         self.v = nn.Linear(dim, dim)
-        self.attn_drop = nn.Dropout(attn_drop)
+        self.attn_drop = Dropout(attn_drop)
         self.trans = nn.Linear(dim, dim, bias=False)  # a bias before BatchNorm would be cancelled
         self.norm = nn.BatchNorm1d(dim)
         self.act = nn.ReLU(inplace=True)

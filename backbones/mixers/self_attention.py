@@ -12,6 +12,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ..layers import fused
+from ..layers.dropout import Dropout
 from ..registry import register_mixer
 
 
@@ -39,9 +40,9 @@ class SelfAttention(nn.Module):
         self.num_heads, self.head_dim = num_heads, dim // num_heads
         self.scale = qk_scale or self.head_dim ** -0.5
         self.qkv = nn.Linear(dim, 3 * dim, bias=qkv_bias)
-        self.attn_drop = nn.Dropout(attn_drop)
+        self.attn_drop = Dropout(attn_drop)
         self.proj = nn.Linear(dim, dim)
-        self.proj_drop = nn.Dropout(proj_drop)
+        self.proj_drop = Dropout(proj_drop)
         self.record_attention = False
         self.attention: torch.Tensor | None = None
 

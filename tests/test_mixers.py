@@ -156,12 +156,38 @@ def test_external_attention_folding_matches() -> None:
     x = torch.randn(2, 17, 32)
     with torch.no_grad():
         folded = m(x)
-    torch.testing.assert_close(folded, m(x), rtol=1e-5, atol=1e-6)  # grad enabled: unfolded path
+    torch.testing.assert_close(folded, m(x), rtol=1e-5, atol=1e-6)  # grad enabled: not the cached fold
     with torch.no_grad():
         m.linear_0.weight.mul_(2.0)  # an in-place update must invalidate the cached fold
         refolded = m(x)
     torch.testing.assert_close(refolded, m(x), rtol=1e-5, atol=1e-6)
     assert not torch.allclose(refolded, folded)
+
+
+@pytest.mark.parametrize(("dim", "heads", "cheaper"), [(256, 4, True), (32, 4, False)])
+def test_external_attention_training_fold(dim: int, heads: int, cheaper: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Training folds the memories when that saves FLOPs; outputs and every gradient equal the unfolded path."""
+    from backbones import ExternalAttention
+
+    torch.manual_seed(0)
+    m = ExternalAttention(dim, heads).double().train()
+    assert m.fold_cheaper is cheaper
+    x = torch.randn(2, 9, dim, dtype=torch.float64, requires_grad=True)
+    g = torch.randn(2, 9, dim, dtype=torch.float64)
+
+    def run() -> tuple[torch.Tensor, list[torch.Tensor]]:
+        m.zero_grad(set_to_none=True)
+        x.grad = None
+        y = m(x)
+        y.backward(g)
+        return y.detach(), [x.grad] + [p.grad for p in m.parameters()]
+
+    y1, g1 = run()
+    monkeypatch.setattr(type(m), "fold_cheaper", property(lambda self: not cheaper))
+    y2, g2 = run()
+    torch.testing.assert_close(y1, y2)
+    for a, b in zip(g1, g2, strict=True):
+        torch.testing.assert_close(a, b)
 
 
 def test_dropout_keeps_nn_dropout_semantics() -> None:

@@ -116,3 +116,15 @@ def test_pretrained_argument_sets_init_cfg(tmp_path) -> None:  # noqa: ANN001
     torch.testing.assert_close(dst.cls_token, src.cls_token)
     with pytest.raises(ValueError, match="not both"):
         MixerViT(arch, pretrained=str(path), init_cfg=dict(type="Pretrained", checkpoint=str(path)))
+
+
+@pytest.mark.parametrize(("kernel", "stride", "pad", "size"), [(7, 4, 2, (23, 30)), (3, 2, 1, (9, 8))])
+def test_soft_split_matches_unfold(kernel: int, stride: int, pad: int, size: tuple[int, int]) -> None:
+    """T2T's gathered soft split equals nn.Unfold + transpose, in both feature orders."""
+    from backbones.stems import soft_split, unfold_order
+
+    x = torch.randn(2, 5, *size)
+    ref = torch.nn.Unfold(kernel, stride=stride, padding=pad)(x).transpose(1, 2)
+    torch.testing.assert_close(soft_split(x, kernel, stride, pad), ref, rtol=0, atol=0)
+    last = soft_split(x.permute(0, 2, 3, 1), kernel, stride, pad, channels_last=True)
+    torch.testing.assert_close(last, ref[..., unfold_order(5, kernel)], rtol=0, atol=0)

@@ -188,9 +188,10 @@ class EATokenAttention(nn.Module):
         self.proj = nn.Linear(dim, dim)
         self.proj_drop = Dropout(drop)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """(B, N, in_dim) -> (B, N, dim)."""
-        q = self.q_linear(x)
+    def forward(self, x: torch.Tensor, in_order: torch.Tensor | None = None) -> torch.Tensor:
+        """(B, N, in_dim) -> (B, N, dim); ``in_order``: see :meth:`EATokenLayer.forward`."""
+        w = self.q_linear.weight if in_order is None else self.q_linear.weight[:, in_order]
+        q = F.linear(x, w, self.q_linear.bias)
         attn = self.attn_drop(double_normalize(self.linear_0(q), token_dim=1))
         return q + self.proj_drop(self.proj(self.linear_1(attn)))
 
@@ -212,9 +213,18 @@ class EATokenLayer(nn.Module):
         self.norm2 = nn.LayerNorm(dim)
         self.mlp = Mlp(dim, dim)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """(B, N, in_dim) -> (B, N, dim)."""
-        x = self.attn(self.norm1(x))
+    def forward(self, x: torch.Tensor, in_order: torch.Tensor | None = None) -> torch.Tensor:
+        """(B, N, in_dim) -> (B, N, dim).
+
+        ``in_order`` (in_dim,): the input features are permuted, ``x[..., j]`` being feature
+        ``in_order[j]`` of the parameters' layout; the input-side weights are read through it.
+        """
+        if in_order is None:
+            x = self.attn(self.norm1(x))
+        else:
+            n1 = self.norm1
+            x = self.attn(F.layer_norm(x, n1.normalized_shape, n1.weight[in_order], n1.bias[in_order], n1.eps),
+                          in_order)
         return x + self.mlp(self.norm2(x))
 
 

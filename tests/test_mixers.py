@@ -204,3 +204,21 @@ def test_dropout_keeps_nn_dropout_semantics() -> None:
     torch.testing.assert_close(x.grad, kept.float() / 0.75)
     assert d.eval()(x) is x and Dropout(0.0).train()(x) is x
     assert (Dropout(1.0).train()(x) == 0).all()
+
+
+@pytest.mark.parametrize("name", ["SelfAttention", "ReAttention"])
+def test_explicit_map_inference_buffers(name: str) -> None:
+    """The inference path (maps in reused workspace buffers) equals the autograd path; recorded maps are
+    copies that a later call does not overwrite."""
+    torch.manual_seed(0)
+    m = build_mixer(name, **CONTEXT).eval()
+    m.record_attention = True
+    x = torch.randn(2, 17, 32)
+    want = m(x)  # grad enabled: the autograd path
+    want_map = m.attention.clone()
+    with torch.no_grad():
+        got = m(x)
+        kept = m.attention
+        m(torch.randn(2, 17, 32))
+    torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(kept, want_map, rtol=1e-5, atol=1e-6)

@@ -11,7 +11,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ..layers import fused
+from ..layers import fused, workspace
 from ..layers.dropout import Dropout
 from ..registry import register_mixer
 
@@ -46,8 +46,11 @@ class SelfAttention(nn.Module):
         self.record_attention = False
         self.attention: torch.Tensor | None = None
 
-    def transform_attention(self, attn: torch.Tensor) -> torch.Tensor:
-        """Hook on the (dropped-out) attention map (B, H, N, N); identity for plain self-attention."""
+    def transform_attention(self, attn: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
+        """Hook on the (dropped-out) attention map (B, H, N, N); identity for plain self-attention.
+
+        ``out`` (inference only): a (B, H, N, N) buffer a transform may write its result into.
+        """
         return attn
 
     @property
@@ -70,7 +73,9 @@ class SelfAttention(nn.Module):
         """qkv (B, N, 3C) -> per-head attention output, heads merged back: (B, N, C)."""
         b, n, c3 = qkv.shape
         q, k, v = qkv.view(b, n, 3, self.num_heads, self.head_dim).permute(2, 0, 3, 1, 4).unbind(0)
-        if self.needs_map:
+        if self.needs_map and fused.can_fuse(self, qkv):
+            out = self._attend_inference(q, k, v)
+        elif self.needs_map:
             attn = self.attn_drop(((q * self.scale) @ k.transpose(-2, -1)).softmax(dim=-1))
             attn = self.transform_attention(attn)
             if self.record_attention:
@@ -80,3 +85,18 @@ class SelfAttention(nn.Module):
             p = self.attn_drop.p if self.training else 0.0
             out = F.scaled_dot_product_attention(q, k, v, dropout_p=p, scale=self.scale)
         return out.transpose(1, 2).reshape(b, n, c3 // 3)
+
+    def _attend_inference(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+        """The explicit map at inference, in two reused buffers (:mod:`backbones.layers.workspace`).
+
+        q, k, v (B, H, N, d) -> (B, H, N, d); same operations as the training path.
+        """
+        b, h, n, d = q.shape
+        logits = workspace.buffer("attention.logits", (b * h, n, n), q)
+        probs = workspace.buffer("attention.probs", (b * h, n, n), q)
+        torch.bmm((q * self.scale).reshape(b * h, n, d), k.reshape(b * h, n, d).transpose(1, 2), out=logits)
+        torch.softmax(logits, dim=-1, out=probs)
+        attn = self.transform_attention(probs.view(b, h, n, n), out=logits.view(b, h, n, n))
+        if self.record_attention:
+            self.attention = attn.clone()
+        return attn @ v

@@ -1,0 +1,33 @@
+"""Reusable inference buffers for large intermediate maps.
+
+A fresh (B, H, N, N) attention map is tens of megabytes (30 MB for DeepViT-16B at batch 16). glibc
+serves such blocks from newly mapped pages, and the kernel zeroes every page on first touch: on 2
+cores, DeepViT-16B's inference spent ~12% of its time in those page faults (1,100 ms per batch with
+two reused buffers against 1,242 ms with fresh maps, interleaved). Inference paths therefore write
+their maps into named buffers that live as long as the thread and grow to the largest size asked.
+
+Only for results that do not escape the caller (a recorded map is cloned); never under autograd.
+"""
+from __future__ import annotations
+
+import math
+import threading
+
+import torch
+
+_LOCAL = threading.local()
+
+
+def buffer(name: str, shape: tuple[int, ...], like: torch.Tensor) -> torch.Tensor:
+    """A contiguous tensor of ``shape`` (dtype and device of ``like``), uninitialised, reused by name."""
+    store: dict[str, torch.Tensor] = _LOCAL.__dict__.setdefault("buffers", {})
+    n = math.prod(shape)
+    held = store.get(name)
+    if held is None or held.numel() < n or held.dtype != like.dtype or held.device != like.device:
+        held = store[name] = torch.empty(n, dtype=like.dtype, device=like.device)
+    return held[:n].view(shape)
+
+
+def release() -> None:
+    """Free this thread's buffers (they are otherwise kept for the next inference)."""
+    _LOCAL.__dict__.pop("buffers", None)

@@ -112,3 +112,28 @@ def test_flop_counter_counts_fused_gemms() -> None:
             model(x)
         counts.append(counter.get_total_flops())
     assert counts[0] == counts[1] > 0
+
+
+@pytest.mark.parametrize("permuted", [False, True])
+def test_token_layer_fused_equals_plain(permuted: bool) -> None:
+    """EAMLP's token layer: the fused inference path equals the plain one, with permuted input features too,
+    and follows parameter updates."""
+    from backbones import EATokenLayer
+    from backbones.stems import unfold_order
+
+    torch.manual_seed(0)
+    layer = EATokenLayer(4 * 9, 16, memory=8).eval()
+    for p in layer.parameters():  # non-trivial affines and biases
+        p.data.add_(0.1 * torch.randn_like(p))
+    order = unfold_order(4, 3) if permuted else None
+    x = torch.randn(2, 25, 36)
+    with torch.no_grad():
+        fast = layer(x, order)
+        with fused.fused_kernels(False):
+            plain = layer(x, order)
+        torch.testing.assert_close(fast, plain, rtol=1e-5, atol=1e-5)
+        layer.norm1.weight.mul_(2.0)
+        with fused.fused_kernels(False):
+            plain2 = layer(x, order)
+        torch.testing.assert_close(layer(x, order), plain2, rtol=1e-5, atol=1e-5)
+    assert not torch.allclose(plain, plain2)

@@ -218,7 +218,10 @@ class EATokenLayer(nn.Module):
 
         ``in_order`` (in_dim,): the input features are permuted, ``x[..., j]`` being feature
         ``in_order[j]`` of the parameters' layout; the input-side weights are read through it.
+        At inference the fused path of :meth:`_forward_fused` runs.
         """
+        if fused.can_fuse(self, x) and isinstance(self.mlp.act, nn.GELU):
+            return self._forward_fused(x, in_order)
         if in_order is None:
             x = self.attn(self.norm1(x))
         else:
@@ -226,6 +229,30 @@ class EATokenLayer(nn.Module):
             x = self.attn(F.layer_norm(x, n1.normalized_shape, n1.weight[in_order], n1.bias[in_order], n1.eps),
                           in_order)
         return x + self.mlp(self.norm2(x))
+
+    def _folded(self, in_order: torch.Tensor | None) -> tuple[torch.Tensor, ...]:
+        """``norm1``'s affine folded into ``q_linear`` (read through ``in_order``), ``linear_1`` into ``proj``."""
+        a, n1 = self.attn, self.norm1
+        params = [a.q_linear.weight, a.q_linear.bias, n1.weight, n1.bias, a.linear_1.weight, a.linear_1.bias,
+                  a.proj.weight, a.proj.bias] + ([] if in_order is None else [in_order])
+
+        def build() -> tuple[torch.Tensor, ...]:
+            w, gamma, beta = a.q_linear.weight, n1.weight, n1.bias
+            if in_order is not None:
+                w, gamma, beta = w[:, in_order], gamma[in_order], beta[in_order]
+            out_w = a.proj.weight @ a.linear_1.weight
+            out_b = a.proj.weight @ a.linear_1.bias + a.proj.bias
+            return w * gamma, a.q_linear.bias + w @ beta, out_w, out_b
+
+        return fused.cached(self, "token_layer", params, build)
+
+    def _forward_fused(self, x: torch.Tensor, in_order: torch.Tensor | None) -> torch.Tensor:
+        """Inference: bare LayerNorm, ``q``, memory logits, double normalisation, one output GEMM with the
+        residual ``q`` in its epilogue, then the MLP branch fused (:meth:`Mlp.forward_residual`)."""
+        q_w, q_b, out_w, out_b = self._folded(in_order)
+        q = F.linear(F.layer_norm(x, self.norm1.normalized_shape, None, None, self.norm1.eps), q_w, q_b)
+        attn = double_normalize(F.linear(q, self.attn.linear_0.weight), token_dim=1)
+        return self.mlp.forward_residual(fused.linear(attn, out_w, out_b, residual=q), self.norm2)
 
 
 @MODELS.register_module()

@@ -78,7 +78,8 @@ def linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = No
         raise ValueError("fused.linear: gelu and residual cannot be combined (one epilogue each)")
     lead = x.shape[:-1]
     x2 = x.reshape(-1, x.shape[-1])
-    if _HAS_ONEDNN and (gelu or residual is not None or bias is not None):  # bias in the epilogue, no copy
+    # under torch.compile inductor fuses by itself (and lowers oneDNN's linear only for constant weights)
+    if _HAS_ONEDNN and (gelu or residual is not None or bias is not None) and not torch.compiler.is_compiling():
         if residual is not None:
             out = _LINEAR.binary(x2, residual.reshape(x2.shape[0], -1), weight, bias, "add")
         else:

@@ -44,3 +44,11 @@ def test_flops_count_cpu_fused_attention() -> None:
     linear = 2 * n * c * (3 * c) + 2 * n * c * c
     attention = 2 * n * n * c * 2  # q k^T and A v over all heads
     assert benchmark.count_flops(layer, torch.randn(1, n, c)) == linear + attention
+
+
+def test_time_step_prints_a_median(capsys) -> None:  # noqa: ANN001
+    import time_step  # tools/analysis/time_step.py
+
+    assert time_step.main(["vit-tiny", "--batch", "1", "--img", "32", "--iters", "2", "--train"]) == 0
+    value = float(capsys.readouterr().out.split()[-1])
+    assert value > 0

@@ -1,10 +1,10 @@
 """Reusable inference buffers for large intermediate maps.
 
 A fresh (B, H, N, N) attention map is tens of megabytes (30 MB for DeepViT-16B at batch 16). glibc
-serves such blocks from newly mapped pages, and the kernel zeroes every page on first touch: on 2
-cores, DeepViT-16B's inference spent ~12% of its time in those page faults (1,100 ms per batch with
-two reused buffers against 1,242 ms with fresh maps, interleaved). Inference paths therefore write
-their maps into named buffers that live as long as the thread and grow to the largest size asked.
+serves such blocks from newly mapped pages, and the kernel zeroes every page on first touch. With two
+reused buffers DeepViT-16B's inference took ~1,085 instead of ~1,300 ms per batch on 2 cores
+(``tools/analysis/time_step.py``, paired whole-process runs). Inference paths therefore write their
+maps into named buffers that live as long as the thread and grow to the largest size asked.
 
 Only for results that do not escape the caller (a recorded map is cloned); never under autograd.
 """

@@ -222,3 +222,17 @@ def test_explicit_map_inference_buffers(name: str) -> None:
         m(torch.randn(2, 17, 32))
     torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-6)
     torch.testing.assert_close(kept, want_map, rtol=1e-5, atol=1e-6)
+
+
+def test_inference_buffers_serve_inference_mode_then_no_grad() -> None:
+    """Buffers first made under torch.inference_mode stay writable under no_grad afterwards."""
+    from backbones.layers import workspace
+
+    workspace.release()
+    torch.manual_seed(0)
+    m = build_mixer("ReAttention", **CONTEXT).eval()
+    x = torch.randn(2, 17, 32)
+    with torch.inference_mode():
+        first = m(x)
+    with torch.no_grad():
+        torch.testing.assert_close(m(x), first)

@@ -24,7 +24,8 @@ def buffer(name: str, shape: tuple[int, ...], like: torch.Tensor) -> torch.Tenso
     n = math.prod(shape)
     held = store.get(name)
     if held is None or held.numel() < n or held.dtype != like.dtype or held.device != like.device:
-        held = store[name] = torch.empty(n, dtype=like.dtype, device=like.device)
+        with torch.inference_mode(False):  # a normal tensor: writable under no_grad and inference mode alike
+            held = store[name] = torch.empty(n, dtype=like.dtype, device=like.device)
     return held[:n].view(shape)
 
 

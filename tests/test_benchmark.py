@@ -33,6 +33,8 @@ def test_token_sweep_fits_exponents(tmp_path) -> None:  # noqa: ANN001
     rows = json.loads(out.read_text())
     assert {r["mixer"] for r in rows} == set(MIXERS)
     assert all(r["ms"] > 0 and "exponent" in r for r in rows) and plot.stat().st_size > 0
+    peaks = [r["peak_mb"] for r in rows if r["mixer"] == "ReAttention"]  # (1, 2, N, N) maps: grows with N
+    assert peaks[-1] > peaks[0] > 0
 
 
 def test_flops_count_cpu_fused_attention() -> None:

@@ -18,7 +18,8 @@ Usage:
 * ``--sweep-tokens`` times one layer of each mixer against the token count N and fits the exponent of
   time ~ N^k on the largest sizes (EA should be ~1, self-attention approaching 2).
 Peak memory is the peak resident set of a new process that builds the model and runs one inference
-batch (weights included), so that earlier measurements do not leak into it.
+batch (weights included), so that earlier measurements do not leak into it; the token sweep runs each
+mixer in a process of its own, sizes ascending.
 """
 from __future__ import annotations
 
@@ -234,22 +235,41 @@ def markdown(rows: list[dict], header: str) -> str:
     return "\n".join(lines)
 
 
-def sweep_tokens(args: argparse.Namespace) -> list[dict]:
-    """Time and peak memory of one layer of each mixer against N; fitted exponents; optional plot."""
-    from backbones import MIXERS, build_mixer
+def sweep_mixer(name: str, args: argparse.Namespace) -> list[dict]:
+    """Time and peak resident memory of one mixer layer at each N of ``args.tokens``, ascending.
 
-    sizes = args.tokens
+    Run in a process of its own (see :func:`sweep_tokens`): the peak at N then covers the weights and
+    the largest activations of that N, not what earlier mixers left in the heap.
+    """
+    from backbones import build_mixer
+
+    rows = []
+    for n in sorted(args.tokens):
+        if name == "FeedForwardMixer" and n > 4096:
+            continue  # its weights grow as 4 N^2
+        torch.manual_seed(0)
+        layer = build_mixer(name, dim=args.dim, num_heads=args.heads, num_tokens=n, grid_size=None).eval()
+        fn = step_fn(layer, torch.randn(1, n, args.dim), False)
+        sec = interleaved({"t": fn}, args.rounds, warmup=1)["t"]
+        rows.append(dict(mixer=name, tokens=n, ms=sec * 1000, peak_mb=peak_memory_mb(fn)))
+    return rows
+
+
+def sweep_tokens(args: argparse.Namespace) -> list[dict]:
+    """Time and peak memory of one layer of each mixer against N (one process per mixer); fitted
+    exponents; optional plot."""
+    import subprocess
+
+    from backbones import MIXERS
+
     rows = []
     for name in sorted(MIXERS):
-        for n in sizes:
-            if name == "FeedForwardMixer" and n > 4096:
-                continue  # its weights grow as 4 N^2
-            torch.manual_seed(0)
-            layer = build_mixer(name, dim=args.dim, num_heads=args.heads, num_tokens=n, grid_size=None).eval()
-            x = torch.randn(1, n, args.dim)
-            fn = step_fn(layer, x, False)
-            sec = interleaved({"t": fn}, args.rounds, warmup=1)["t"]
-            rows.append(dict(mixer=name, tokens=n, ms=sec * 1000, peak_mb=peak_memory_mb(fn)))
+        cmd = [sys.executable, __file__, "--sweep-one", name, "--tokens", *map(str, args.tokens), "--dim",
+               str(args.dim), "--heads", str(args.heads), "--rounds", str(args.rounds), "--threads", str(args.threads)]
+        out = subprocess.run(cmd, capture_output=True, text=True)
+        if out.returncode:
+            raise RuntimeError(f"token sweep of {name} failed (exit {out.returncode}):\n{out.stderr[-2000:]}")
+        rows.extend(json.loads(out.stdout.strip().splitlines()[-1]))
     for name in sorted(MIXERS):
         pts = [(math.log(r["tokens"]), math.log(r["ms"])) for r in rows if r["mixer"] == name][-3:]
         k = (pts[-1][1] - pts[0][1]) / (pts[-1][0] - pts[0][0])
@@ -290,6 +310,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--compile", action="store_true", help="time our model through torch.compile (inference)")
     parser.add_argument("--sweep-tokens", action="store_true")
     parser.add_argument("--peak-only", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--sweep-one", default=None, help=argparse.SUPPRESS)  # one mixer, in a child process
     parser.add_argument("--tokens", type=int, nargs="+", default=[196, 400, 784, 1600, 2500, 4096, 6400])
     parser.add_argument("--dim", type=int, default=192)
     parser.add_argument("--heads", type=int, default=3)
@@ -301,6 +322,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.peak_only:  # used by peak_in_fresh_process
         ours = build_ours(args.targets[0], args.img)
         print(peak_memory_mb(step_fn(ours, torch.randn(args.batch, 3, args.img, args.img), False)))
+        return 0
+    if args.sweep_one:  # used by sweep_tokens
+        print(json.dumps(sweep_mixer(args.sweep_one, args)))
         return 0
     if args.sweep_tokens:
         rows = sweep_tokens(args)

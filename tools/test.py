@@ -10,7 +10,7 @@ import os.path as osp
 import sys
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from train import build_runner, load_config, parse_args  # noqa: E402
+from train import build_runner, load_config, parse_args, process_group_teardown  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -34,7 +34,8 @@ def main(argv: list[str] | None = None) -> dict:
                 vis[key] = value
         if "out_dir" not in params and cfg.get("visualizer") is not None:
             cfg.visualizer.save_dir = args.show_dir  # mmseg's hook draws through the visualizer's backends
-    return build_runner(cfg).test()
+    with process_group_teardown():
+        return build_runner(cfg).test()
 
 
 def visualization_args(hook_type: str, scope: str | None) -> set[str]:

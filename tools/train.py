@@ -10,6 +10,7 @@ Usage:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import os.path as osp
 import sys
@@ -84,6 +85,20 @@ def build_runner(cfg):  # noqa: ANN001, ANN201
     return Runner.from_cfg(cfg) if "runner_type" not in cfg else RUNNERS.build(cfg)
 
 
+@contextlib.contextmanager
+def process_group_teardown():  # noqa: ANN201  (a generator-based context manager)
+    """Destroy the process group when the run ends, so that no gloo thread is still joinable while the
+    interpreter exits (a rank then aborted with "terminate called without an active exception" after a
+    finished run, once under CI load)."""
+    try:
+        yield
+    finally:
+        import torch.distributed as dist
+
+        if dist.is_available() and dist.is_initialized():
+            dist.destroy_process_group()
+
+
 def main(argv: list[str] | None = None) -> None:
     """Train."""
     import torch
@@ -107,7 +122,8 @@ def main(argv: list[str] | None = None) -> None:
     hooks = cfg.get("custom_hooks", [])
     if not any(h.get("type") == "RNGStateHook" for h in hooks):
         cfg.custom_hooks = [*hooks, dict(type="RNGStateHook")]
-    build_runner(cfg).train()
+    with process_group_teardown():
+        build_runner(cfg).train()
 
 
 if __name__ == "__main__":

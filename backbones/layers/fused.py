@@ -105,6 +105,15 @@ def cached(module: nn.Module, name: str, params: Sequence[torch.Tensor],
     return hit[1]
 
 
+def fold_affine(weight: torch.Tensor, bias: torch.Tensor, gamma: torch.Tensor,
+                beta: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+    """A LayerNorm affine ``(gamma, beta)`` folded into the Linear ``(weight, bias)`` after it:
+    ``(W diag(gamma), b + W beta)``."""
+    if beta is not None:
+        bias = bias + weight @ beta
+    return weight * gamma, bias
+
+
 def fold_norm(module: nn.Module, norm: nn.Module, fc: nn.Linear) -> tuple[torch.Tensor, torch.Tensor]:
     """``fc`` with the affine of LayerNorm ``norm`` folded in (identity norms leave it unchanged).
 
@@ -116,9 +125,7 @@ def fold_norm(module: nn.Module, norm: nn.Module, fc: nn.Linear) -> tuple[torch.
 
     def build() -> tuple[torch.Tensor, torch.Tensor]:
         bias = fc.bias if fc.bias is not None else torch.zeros_like(fc.weight[:, 0])
-        if norm.bias is not None:
-            bias = bias + fc.weight @ norm.bias
-        return fc.weight * norm.weight, bias
+        return fold_affine(fc.weight, bias, norm.weight, norm.bias)
 
     params = [fc.weight, norm.weight] + [p for p in (fc.bias, norm.bias) if p is not None]
     return cached(module, f"fold_norm.{id(norm)}", params, build)

@@ -121,7 +121,7 @@ class ExternalAttention(nn.Module):
         in_w = torch.einsum("sd,hdc->hsc", w0, t_w).reshape(h * w0.shape[0], -1)
         in_b = (torch.einsum("sd,hd->hs", w0, t_b) + b0).reshape(-1)
         if isinstance(norm, nn.LayerNorm) and norm.elementwise_affine:
-            in_w, in_b = in_w * norm.weight, in_b + in_w @ norm.bias
+            in_w, in_b = fused.fold_affine(in_w, in_b, norm.weight, norm.bias)
         out_w = torch.einsum("chd,ds->chs", p_w, w1).reshape(p_w.shape[0], -1)
         out_b = torch.einsum("chd,d->c", p_w, b1) + self.proj.bias
         return in_w, in_b, out_w, out_b
@@ -220,7 +220,7 @@ class EATokenLayer(nn.Module):
         ``in_order[j]`` of the parameters' layout; the input-side weights are read through it.
         At inference the fused path of :meth:`_forward_fused` runs.
         """
-        if fused.can_fuse(self, x) and isinstance(self.mlp.act, nn.GELU):
+        if fused.can_fuse(self, x):
             return self._forward_fused(x, in_order)
         if in_order is None:
             x = self.attn(self.norm1(x))
@@ -242,7 +242,7 @@ class EATokenLayer(nn.Module):
                 w, gamma, beta = w[:, in_order], gamma[in_order], beta[in_order]
             out_w = a.proj.weight @ a.linear_1.weight
             out_b = a.proj.weight @ a.linear_1.bias + a.proj.bias
-            return w * gamma, a.q_linear.bias + w @ beta, out_w, out_b
+            return (*fused.fold_affine(w, a.q_linear.bias, gamma, beta), out_w, out_b)
 
         return fused.cached(self, "token_layer", params, build)
 

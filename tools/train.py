@@ -14,6 +14,7 @@ import contextlib
 import os
 import os.path as osp
 import sys
+from collections.abc import Iterator
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from a checkout without install
 
@@ -86,7 +87,7 @@ def build_runner(cfg):  # noqa: ANN001, ANN201
 
 
 @contextlib.contextmanager
-def process_group_teardown():  # noqa: ANN201  (a generator-based context manager)
+def process_group_teardown() -> Iterator[None]:
     """Destroy the process group when the run ends, so that no gloo thread is still joinable while the
     interpreter exits (a rank then aborted with "terminate called without an active exception" after a
     finished run, once under CI load)."""

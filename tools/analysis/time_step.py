@@ -12,9 +12,7 @@ Usage:
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
-import time
 from pathlib import Path
 
 import torch
@@ -39,14 +37,8 @@ def main(argv: list[str] | None = None) -> int:
     torch.manual_seed(0)
     model = benchmark.build_ours(args.target, args.img)
     step = benchmark.step_fn(model, torch.randn(args.batch, 3, args.img, args.img), args.train)
-    for _ in range(2):
-        step()
-    times = []
-    for _ in range(args.iters):
-        start = time.perf_counter()
-        step()
-        times.append(time.perf_counter() - start)
-    print(f"median ms {1000 * statistics.median(times):.1f}")
+    seconds = benchmark.interleaved({"step": step}, args.iters, warmup=2)["step"]  # median after 2 warm-ups
+    print(f"median ms {1000 * seconds:.1f}")
     return 0
 
 

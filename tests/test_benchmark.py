@@ -1,9 +1,14 @@
 """The benchmark tool prints consistent figures (it is a measuring instrument, not a timed test)."""
 from __future__ import annotations
 
+import argparse
 import json
+import sys
+from pathlib import Path
 
 import benchmark  # tools/analysis/benchmark.py
+import isolation  # tools/analysis/isolation.py
+import pytest
 import torch
 
 from backbones import MIXERS
@@ -54,3 +59,24 @@ def test_time_step_prints_a_median(capsys) -> None:  # noqa: ANN001
     assert time_step.main(["vit-tiny", "--batch", "1", "--img", "32", "--iters", "2", "--train"]) == 0
     value = float(capsys.readouterr().out.split()[-1])
     assert value > 0
+
+
+def test_workers_interleave_and_report_a_dead_worker() -> None:
+    serve = "import isolation, time; isolation.serve(lambda: time.sleep({}), warmup=1)"
+    path = f"import sys; sys.path.insert(0, {str(Path(isolation.__file__).parent)!r}); "
+    t = isolation.interleaved_workers({"fast": [sys.executable, "-c", path + serve.format(0.0)],
+                                       "slow": [sys.executable, "-c", path + serve.format(0.05)]}, rounds=3)
+    assert 0 <= t["fast"] < 0.05 <= t["slow"]
+    with pytest.raises(RuntimeError, match="(?s)worker 'broken' exited with code 3 before sending 'ready'.*boom"):
+        isolation.interleaved_workers(
+            {"broken": [sys.executable, "-c", "import sys; print('boom', file=sys.stderr); sys.exit(3)"]}, rounds=1)
+
+
+def test_shared_process_mode_and_unknown_baseline() -> None:
+    args = argparse.Namespace(batch=1, img=32, threads=1, shared_process=True)
+    t = benchmark.time_runs("vit-tiny", {"ours": {}, "unfused": dict(kind="unfused")}, args, rounds=1, warmup=0)
+    assert t["ours"] > 0 and t["unfused"] > 0
+    with pytest.raises(ValueError, match="'nosuch-tiny' has no baseline"):
+        benchmark.build_step("nosuch-tiny", "baseline")
+    with pytest.raises(ValueError, match="kind must be one of"):
+        benchmark.build_step("vit-tiny", "fast")

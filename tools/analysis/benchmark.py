@@ -14,6 +14,9 @@ Usage:
   the references of the parity tests). ``ratio`` = baseline time / our time (> 1: we are faster).
 * Our model is also timed with the fused inference kernels off (``backbones.layers.fused``), interleaved:
   ``fused_gain`` = unfused time / fused time.
+* Each timed model runs in a worker process of its own (``isolation.py``: in one shared process a model's
+  speed depends on the allocator state the others left); ``--shared-process`` times them all in this
+  process instead.
 * ``--compile`` times our model's inference through ``torch.compile`` (compiled once, before timing).
 * ``--sweep-tokens`` times one layer of each mixer against the token count N and fits the exponent of
   time ~ N^k on the largest sizes (EA should be ~1, self-attention approaching 2).
@@ -28,7 +31,6 @@ import json
 import math
 import statistics
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -36,7 +38,8 @@ import torch
 import torch.nn as nn
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(Path(__file__).resolve().parent)]
+from isolation import interleaved_workers, serve, timed  # noqa: E402  (this folder's isolation.py)
 
 TIMM = {"vit-tiny": "vit_tiny_patch16_224", "deit-small": "deit_small_patch16_224",
         "deit-base": "deit_base_patch16_224"}
@@ -47,14 +50,8 @@ def gemm_rate(n: int = 2048, repeat: int = 10) -> float:
     a, b = torch.randn(n, n), torch.randn(n, n)
     for _ in range(3):
         a @ b
-    best = min(_timed(lambda: a @ b) for _ in range(repeat))
+    best = min(timed(lambda: a @ b) for _ in range(repeat))
     return 2 * n ** 3 / best
-
-
-def _timed(fn: Callable[[], object]) -> float:
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
 
 
 def _rss_kb(field: str) -> int:
@@ -130,17 +127,53 @@ class _Logits(nn.Module):
         return self.m(x, mode="tensor")
 
 
-def build_baseline(target: str) -> nn.Module | None:
-    """The baseline of a preset's family (see the module docstring), or None."""
+def _baseline_factory(target: str) -> Callable[[], nn.Module] | None:
     if target in TIMM:
         import timm
 
-        return timm.create_model(TIMM[target], pretrained=False)
+        return lambda: timm.create_model(TIMM[target], pretrained=False)
     from reference_models import ref_deepvit, ref_eamlp, ref_ff
 
     family, _, size = target.partition("-")
     factory = {"ff": ref_ff, "deepvit": ref_deepvit, "eamlp": ref_eamlp}.get(family)
-    return factory(size) if factory else None
+    return (lambda: factory(size)) if factory else None
+
+
+def build_baseline(target: str) -> nn.Module | None:
+    """The baseline of a preset's family (see the module docstring), or None."""
+    factory = _baseline_factory(target)
+    return factory() if factory else None
+
+
+KINDS = ("ours", "unfused", "compiled", "baseline")
+
+
+def build_step(target: str, kind: str = "ours", train: bool = False, batch: int = 16,
+               img: int = 224) -> Callable[[], object]:
+    """One inference batch or training step of ``target`` in one of :data:`KINDS` (seeded, repeatable)."""
+    if kind not in KINDS:
+        raise ValueError(f"benchmark: kind must be one of {KINDS}, got {kind!r}")
+    torch.manual_seed(0)
+    model = build_baseline(target) if kind == "baseline" else build_ours(target, img)
+    if model is None:
+        raise ValueError(f"benchmark: {target!r} has no baseline (presets of the vit, deit, ff, deepvit and "
+                         f"eamlp families have)")
+    torch.manual_seed(1)
+    x = torch.randn(batch, 3, img, img)
+    step = step_fn(torch.compile(model) if kind == "compiled" else model, x, train)
+    return _unfused(step) if kind == "unfused" else step
+
+
+def time_runs(target: str, runs: dict[str, dict], args: argparse.Namespace, rounds: int,
+              warmup: int = 2) -> dict[str, float]:
+    """Median seconds of each run (keyword arguments of :func:`build_step`), interleaved round by round,
+    each in a worker process of its own unless ``args.shared_process``."""
+    full = {k: dict(dict(batch=args.batch, img=args.img), **r) for k, r in runs.items()}
+    if args.shared_process:
+        return interleaved({k: build_step(target, **r) for k, r in full.items()}, rounds, warmup)
+    cmds = {k: [sys.executable, __file__, target, "--worker", json.dumps(r), "--warmup", str(warmup),
+                "--threads", str(args.threads)] for k, r in full.items()}
+    return interleaved_workers(cmds, rounds)
 
 
 def step_fn(model: nn.Module, x: torch.Tensor, train: bool) -> Callable[[], object]:
@@ -183,7 +216,7 @@ def interleaved(fns: dict[str, Callable[[], object]], rounds: int, warmup: int =
     times: dict[str, list[float]] = {k: [] for k in fns}
     for _ in range(rounds):
         for k, fn in fns.items():
-            times[k].append(_timed(fn))
+            times[k].append(timed(fn))
     return {k: statistics.median(v) for k, v in times.items()}
 
 
@@ -194,28 +227,27 @@ def measure(target: str, args: argparse.Namespace, rate: float) -> dict:
     x = torch.randn(args.batch, 3, args.img, args.img)
     row = dict(model=target + (" (compiled)" if args.compile else ""),
                params=sum(p.numel() for p in ours.parameters()), gflops=count_flops(ours.eval(), x) / 1e9)
-    fns = {"ours": step_fn(torch.compile(ours) if args.compile else ours, x, False)}
-    if not args.compile:
-        fns["unfused"] = _unfused(step_fn(ours, x, False))
+    del ours
     row["peak_mb"] = peak_in_fresh_process(target, args)
-    base = build_baseline(target) if args.compare else None
-    if base is not None:
-        fns["baseline"] = step_fn(base, x, False)
-    t = interleaved(fns, args.rounds)
+    runs = {"ours": dict(kind="compiled")} if args.compile else {"ours": {}, "unfused": dict(kind="unfused")}
+    base = args.compare and _baseline_factory(target) is not None
+    if base:
+        runs["baseline"] = dict(kind="baseline")
+    t = time_runs(target, runs, args, args.rounds)
     row.update(infer_img_s=args.batch / t["ours"], roofline=row["gflops"] * 1e9 / rate / t["ours"])
     if "unfused" in t:
         row["fused_gain"] = t["unfused"] / t["ours"]
-    row["latency_ms"] = 1000 * interleaved({"b1": step_fn(ours, x[:1], False)}, args.rounds)["b1"]
-    if base is not None:
+    row["latency_ms"] = 1000 * time_runs(target, {"b1": dict(batch=1)}, args, args.rounds)["b1"]
+    if base:
         row["baseline_img_s"] = args.batch / t["baseline"]
         row["infer_ratio"] = t["baseline"] / t["ours"]
     if args.train:
-        tfns = {"ours": step_fn(ours, x, True)}
-        if base is not None:
-            tfns["baseline"] = step_fn(base, x, True)
-        tt = interleaved(tfns, max(2, args.rounds // 2), warmup=1)
+        truns = {"ours": dict(train=True)}
+        if base:
+            truns["baseline"] = dict(kind="baseline", train=True)
+        tt = time_runs(target, truns, args, max(2, args.rounds // 2), warmup=1)
         row["train_img_s"] = args.batch / tt["ours"]
-        if base is not None:
+        if base:
             row["train_ratio"] = tt["baseline"] / tt["ours"]
     return row
 
@@ -309,7 +341,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--compare", action="store_true", help="also time the family's baseline, interleaved")
     parser.add_argument("--compile", action="store_true", help="time our model through torch.compile (inference)")
     parser.add_argument("--sweep-tokens", action="store_true")
+    parser.add_argument("--shared-process", action="store_true",
+                        help="time every model in this process instead of one worker process each")
     parser.add_argument("--peak-only", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)  # JSON build_step arguments
+    parser.add_argument("--warmup", type=int, default=2, help=argparse.SUPPRESS)
     parser.add_argument("--sweep-one", default=None, help=argparse.SUPPRESS)  # one mixer, in a child process
     parser.add_argument("--tokens", type=int, nargs="+", default=[196, 400, 784, 1600, 2500, 4096, 6400])
     parser.add_argument("--dim", type=int, default=192)
@@ -322,6 +358,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.peak_only:  # used by peak_in_fresh_process
         ours = build_ours(args.targets[0], args.img)
         print(peak_memory_mb(step_fn(ours, torch.randn(args.batch, 3, args.img, args.img), False)))
+        return 0
+    if args.worker:  # used by time_runs
+        serve(build_step(args.targets[0], **json.loads(args.worker)), args.warmup)
         return 0
     if args.sweep_one:  # used by sweep_tokens
         print(json.dumps(sweep_mixer(args.sweep_one, args)))

@@ -6,8 +6,8 @@ change the other's page faults), e.g. with an interleaving timer::
     farm-bench --vs "python OLD/tools/analysis/time_step.py eamlp-7" -- python tools/analysis/time_step.py eamlp-7
 
 Usage:
-    python tools/analysis/time_step.py PRESET_OR_CONFIG [--train] [--iters 10] [--batch 16] [--img 224]
-        [--threads 2]
+    python tools/analysis/time_step.py PRESET_OR_CONFIG [--kind ours|unfused|compiled|baseline] [--train]
+        [--iters 10] [--batch 16] [--img 224] [--threads 2]
 """
 from __future__ import annotations
 
@@ -25,6 +25,8 @@ def main(argv: list[str] | None = None) -> int:
     """Command-line entry point: prints ``median ms <value>``."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("target", help="preset name or config file")
+    parser.add_argument("--kind", default="ours", choices=benchmark.KINDS,
+                        help="our model, ours with the fused kernels off, ours compiled, or the family's baseline")
     parser.add_argument("--train", action="store_true", help="time a training step instead of inference")
     parser.add_argument("--iters", type=int, default=10)
     parser.add_argument("--batch", type=int, default=16)
@@ -34,9 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.iters < 1:
         parser.error(f"--iters must be at least 1, got {args.iters}")
     torch.set_num_threads(args.threads)
-    torch.manual_seed(0)
-    model = benchmark.build_ours(args.target, args.img)
-    step = benchmark.step_fn(model, torch.randn(args.batch, 3, args.img, args.img), args.train)
+    step = benchmark.build_step(args.target, args.kind, args.train, args.batch, args.img)
     seconds = benchmark.interleaved({"step": step}, args.iters, warmup=2)["step"]  # median after 2 warm-ups
     print(f"median ms {1000 * seconds:.1f}")
     return 0

@@ -1,0 +1,94 @@
+"""Time several models interleaved, each in a worker process of its own.
+
+Why: in one shared process the allocator's state left by one model changes the next one's page
+faults. DeepViT-16B's reference took ~2,130 ms per batch of 16 alone but ~1,300 ms after our model
+had run in the same process (and ~1,340 ms alone with glibc told never to return memory:
+``MALLOC_TRIM_THRESHOLD_`` and ``MALLOC_MMAP_THRESHOLD_`` set to 4e9), so a shared-process ratio
+depends on which model ran first. A worker holds one model; the parent asks the workers for one
+step each in turn, round by round, so machine noise still hits all alike and only one runs at a time.
+
+Protocol (lines on the worker's stdin / stdout): the worker warms up and prints ``ready``; each
+``step`` line runs one step and prints ``T <seconds>``; end of input ends the worker.
+"""
+from __future__ import annotations
+
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+
+
+def timed(fn: Callable[[], object]) -> float:
+    """Wall seconds of one call of ``fn``."""
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def serve(step: Callable[[], object], warmup: int = 2) -> None:
+    """Worker side: warm up, then time one ``step`` per ``step`` line of stdin until stdin ends."""
+    for _ in range(warmup):
+        step()
+    print("ready", flush=True)
+    for line in sys.stdin:
+        if line.strip() == "step":
+            print(f"T {timed(step)!r}", flush=True)
+
+
+class Worker:
+    """A child process started with ``cmd`` that speaks the protocol above.
+
+    Args:
+        cmd: the command line (argv) of the worker.
+        name: what error messages call it.
+    """
+
+    def __init__(self, cmd: Sequence[str], name: str) -> None:
+        self.name = name
+        self._err = tempfile.TemporaryFile(mode="w+")
+        self._proc = subprocess.Popen(list(cmd), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._err,
+                                      text=True, bufsize=1)
+        self._expect("ready")
+
+    def _expect(self, prefix: str) -> str:
+        for line in self._proc.stdout:
+            if line.startswith(prefix):
+                return line
+        self._proc.wait()
+        self._err.seek(0)
+        raise RuntimeError(f"benchmark worker {self.name!r} exited with code {self._proc.returncode} before "
+                           f"sending {prefix!r}:\n{self._err.read()[-2000:]}")
+
+    def step(self) -> float:
+        """Seconds of one step in the worker."""
+        self._proc.stdin.write("step\n")
+        self._proc.stdin.flush()
+        return float(self._expect("T ").split()[1])
+
+    def close(self) -> None:
+        """End the worker and wait for it."""
+        if self._proc.poll() is None:
+            self._proc.stdin.close()
+            self._proc.wait()
+        self._err.close()
+
+
+def interleaved_workers(cmds: dict[str, Sequence[str]], rounds: int) -> dict[str, float]:
+    """Median step seconds of each worker command, one step of each in turn per round.
+
+    Workers are started (and warmed up) one after another, so that none competes with another's warm-up.
+    """
+    workers: dict[str, Worker] = {}
+    try:
+        for name, cmd in cmds.items():
+            workers[name] = Worker(cmd, name)
+        times: dict[str, list[float]] = {k: [] for k in workers}
+        for _ in range(rounds):
+            for k, w in workers.items():
+                times[k].append(w.step())
+        return {k: statistics.median(v) for k, v in times.items()}
+    finally:
+        for w in workers.values():
+            w.close()

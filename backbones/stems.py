@@ -16,6 +16,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from mmengine.registry import MODELS
 
+from .layers import fused
 from .mixers.external_attention import EATokenLayer
 
 
@@ -141,4 +142,8 @@ class TokensToTokenStem(nn.Module):
         t = self.attention2(soft_split(t.view(b, *grids[1], -1), *self.SPLITS[1], channels_last=True),
                             in_order=self.order1)
         t = soft_split(t.view(b, *grids[2], -1), *self.SPLITS[2], channels_last=True)
+        if fused.can_fuse(self, t):  # permuted weight cached, bias in the GEMM's epilogue
+            (w,) = fused.cached(self, "project", [self.project.weight, self.order2],
+                                lambda: (self.project.weight[:, self.order2],))
+            return fused.linear(t, w, self.project.bias), grids[3]
         return F.linear(t, self.project.weight[:, self.order2], self.project.bias), grids[3]

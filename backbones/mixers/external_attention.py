@@ -250,7 +250,7 @@ class EATokenLayer(nn.Module):
         """Inference: bare LayerNorm, ``q``, memory logits, double normalisation, one output GEMM with the
         residual ``q`` in its epilogue, then the MLP branch fused (:meth:`Mlp.forward_residual`)."""
         q_w, q_b, out_w, out_b = self._folded(in_order)
-        q = F.linear(F.layer_norm(x, self.norm1.normalized_shape, None, None, self.norm1.eps), q_w, q_b)
+        q = fused.linear(F.layer_norm(x, self.norm1.normalized_shape, None, None, self.norm1.eps), q_w, q_b)
         attn = double_normalize(F.linear(q, self.attn.linear_0.weight), token_dim=1)
         return self.mlp.forward_residual(fused.linear(attn, out_w, out_b, residual=q), self.norm2)
 

@@ -25,8 +25,10 @@ def test_compare_table(tmp_path, capsys) -> None:  # noqa: ANN001
     assert benchmark.main(["eamlp-7", "--compare", "--batch", "1", "--rounds", "1", "--train", "--json", str(out)]) == 0
     row = json.loads(out.read_text())[0]
     assert row["params"] == 6_146_638 and row["gflops"] > 1
-    for key in ("infer_img_s", "baseline_img_s", "infer_ratio", "train_ratio", "roofline", "peak_mb", "fused_gain"):
+    for key in ("infer_img_s", "baseline_img_s", "infer_ratio", "train_ratio", "roofline", "peak_mb", "fused_gain",
+                "train_roofline"):
         assert row[key] > 0, key
+    assert row["faults"] >= 0 and row["baseline_faults"] >= 0
     assert "| eamlp-7 |" in capsys.readouterr().out
 
 
@@ -57,8 +59,8 @@ def test_time_step_prints_a_median(capsys) -> None:  # noqa: ANN001
     import time_step  # tools/analysis/time_step.py
 
     assert time_step.main(["vit-tiny", "--batch", "1", "--img", "32", "--iters", "2", "--train"]) == 0
-    value = float(capsys.readouterr().out.split()[-1])
-    assert value > 0
+    out = capsys.readouterr().out
+    assert float(out.split()[-1]) > 0 and "page faults per step" in out
 
 
 def test_workers_interleave_and_report_a_dead_worker() -> None:
@@ -66,16 +68,27 @@ def test_workers_interleave_and_report_a_dead_worker() -> None:
     path = f"import sys; sys.path.insert(0, {str(Path(isolation.__file__).parent)!r}); "
     t = isolation.interleaved_workers({"fast": [sys.executable, "-c", path + serve.format(0.0)],
                                        "slow": [sys.executable, "-c", path + serve.format(0.05)]}, rounds=3)
-    assert 0 <= t["fast"] < 0.05 <= t["slow"]
+    assert 0 <= t["fast"].seconds < 0.05 <= t["slow"].seconds
+    assert t["fast"].faults >= 0
     with pytest.raises(RuntimeError, match="(?s)worker 'broken' exited with code 3 before sending 'ready'.*boom"):
         isolation.interleaved_workers(
             {"broken": [sys.executable, "-c", "import sys; print('boom', file=sys.stderr); sys.exit(3)"]}, rounds=1)
 
 
+def test_page_faults_are_counted() -> None:
+    """A step that touches fresh memory faults once per page; one that reuses memory does not.
+
+    64 MiB is above glibc's largest mmap threshold (32 MiB), so each such block is newly mapped.
+    """
+    held = torch.zeros(16 << 20)  # 64 MiB, pages touched
+    t = isolation.interleaved({"fresh": lambda: torch.ones(16 << 20), "reused": lambda: held.fill_(1)}, rounds=3)
+    assert t["fresh"].faults >= 30 and t["reused"].faults < 10  # >= 32 faults even with 2 MiB transparent huge pages
+
+
 def test_shared_process_mode_and_unknown_baseline() -> None:
     args = argparse.Namespace(batch=1, img=32, threads=1, shared_process=True)
     t = benchmark.time_runs("vit-tiny", {"ours": {}, "unfused": dict(kind="unfused")}, args, rounds=1, warmup=0)
-    assert t["ours"] > 0 and t["unfused"] > 0
+    assert t["ours"].seconds > 0 and t["unfused"].seconds > 0
     with pytest.raises(ValueError, match="'nosuch-tiny' has no baseline"):
         benchmark.build_step("nosuch-tiny", "baseline")
     with pytest.raises(ValueError, match="kind must be one of"):

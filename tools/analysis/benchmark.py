@@ -16,7 +16,10 @@ Usage:
   ``fused_gain`` = unfused time / fused time.
 * Each timed model runs in a worker process of its own (``isolation.py``: in one shared process a model's
   speed depends on the allocator state the others left); ``--shared-process`` times them all in this
-  process instead.
+  process instead. ``faults``: minor page faults per inference batch (memory glibc returned to the
+  kernel and took back, which the kernel maps and zeroes again on first touch).
+* ``--train`` adds the training step (forward, cross-entropy, backward, AdamW); ``train_roofline`` is the
+  FLOPs of its forward and backward over the GEMM rate, divided by the step time.
 * ``--compile`` times our model's inference through ``torch.compile`` (compiled once, before timing).
 * ``--sweep-tokens`` times one layer of each mixer against the token count N and fits the exponent of
   time ~ N^k on the largest sizes (EA should be ~1, self-attention approaching 2).
@@ -29,7 +32,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import statistics
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -39,7 +41,7 @@ import torch.nn as nn
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(Path(__file__).resolve().parent)]
-from isolation import interleaved_workers, serve, timed  # noqa: E402  (this folder's isolation.py)
+from isolation import Figures, interleaved, interleaved_workers, serve, timed  # noqa: E402  (this folder's isolation.py)
 
 TIMM = {"vit-tiny": "vit_tiny_patch16_224", "deit-small": "deit_small_patch16_224",
         "deit-base": "deit_base_patch16_224"}
@@ -165,9 +167,9 @@ def build_step(target: str, kind: str = "ours", train: bool = False, batch: int 
 
 
 def time_runs(target: str, runs: dict[str, dict], args: argparse.Namespace, rounds: int,
-              warmup: int = 2) -> dict[str, float]:
-    """Median seconds of each run (keyword arguments of :func:`build_step`), interleaved round by round,
-    each in a worker process of its own unless ``args.shared_process``."""
+              warmup: int = 2) -> dict[str, Figures]:
+    """Median seconds and page faults of each run (keyword arguments of :func:`build_step`), interleaved
+    round by round, each in a worker process of its own unless ``args.shared_process``."""
     full = {k: dict(dict(batch=args.batch, img=args.img), **r) for k, r in runs.items()}
     if args.shared_process:
         return interleaved({k: build_step(target, **r) for k, r in full.items()}, rounds, warmup)
@@ -208,16 +210,16 @@ def _unfused(fn: Callable[[], object]) -> Callable[[], object]:
     return run
 
 
-def interleaved(fns: dict[str, Callable[[], object]], rounds: int, warmup: int = 2) -> dict[str, float]:
-    """Median seconds of each function, timed round-robin so that machine noise hits all alike."""
-    for fn in fns.values():
-        for _ in range(warmup):
-            fn()
-    times: dict[str, list[float]] = {k: [] for k in fns}
-    for _ in range(rounds):
-        for k, fn in fns.items():
-            times[k].append(timed(fn))
-    return {k: statistics.median(v) for k, v in times.items()}
+def count_train_flops(model: nn.Module, x: torch.Tensor) -> int:
+    """FLOPs of one training step's forward and backward (cross-entropy on random labels)."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    model.train()
+    with FlopCounterMode(display=False) as counter:
+        logits = model(x)
+        nn.functional.cross_entropy(logits, torch.zeros(len(logits), dtype=torch.long)).backward()
+    model.zero_grad(set_to_none=True)
+    return counter.get_total_flops()
 
 
 def measure(target: str, args: argparse.Namespace, rate: float) -> dict:
@@ -227,6 +229,7 @@ def measure(target: str, args: argparse.Namespace, rate: float) -> dict:
     x = torch.randn(args.batch, 3, args.img, args.img)
     row = dict(model=target + (" (compiled)" if args.compile else ""),
                params=sum(p.numel() for p in ours.parameters()), gflops=count_flops(ours.eval(), x) / 1e9)
+    train_flops = count_train_flops(ours, x) if args.train else 0
     del ours
     row["peak_mb"] = peak_in_fresh_process(target, args)
     runs = {"ours": dict(kind="compiled")} if args.compile else {"ours": {}, "unfused": dict(kind="unfused")}
@@ -234,28 +237,31 @@ def measure(target: str, args: argparse.Namespace, rate: float) -> dict:
     if base:
         runs["baseline"] = dict(kind="baseline")
     t = time_runs(target, runs, args, args.rounds)
-    row.update(infer_img_s=args.batch / t["ours"], roofline=row["gflops"] * 1e9 / rate / t["ours"])
+    ours_s = t["ours"].seconds
+    row.update(infer_img_s=args.batch / ours_s, roofline=row["gflops"] * 1e9 / rate / ours_s, faults=t["ours"].faults)
     if "unfused" in t:
-        row["fused_gain"] = t["unfused"] / t["ours"]
-    row["latency_ms"] = 1000 * time_runs(target, {"b1": dict(batch=1)}, args, args.rounds)["b1"]
+        row["fused_gain"] = t["unfused"].seconds / ours_s
+    row["latency_ms"] = 1000 * time_runs(target, {"b1": dict(batch=1)}, args, args.rounds)["b1"].seconds
     if base:
-        row["baseline_img_s"] = args.batch / t["baseline"]
-        row["infer_ratio"] = t["baseline"] / t["ours"]
+        row.update(baseline_img_s=args.batch / t["baseline"].seconds, baseline_faults=t["baseline"].faults,
+                   infer_ratio=t["baseline"].seconds / ours_s)
     if args.train:
         truns = {"ours": dict(train=True)}
         if base:
             truns["baseline"] = dict(kind="baseline", train=True)
         tt = time_runs(target, truns, args, max(2, args.rounds // 2), warmup=1)
-        row["train_img_s"] = args.batch / tt["ours"]
+        row["train_img_s"] = args.batch / tt["ours"].seconds
+        row["train_roofline"] = train_flops / rate / tt["ours"].seconds
         if base:
-            row["train_ratio"] = tt["baseline"] / tt["ours"]
+            row["train_ratio"] = tt["baseline"].seconds / tt["ours"].seconds
     return row
 
 
 COLUMNS = [("model", "{}"), ("params", "{:,}"), ("gflops", "{:.2f}"), ("infer_img_s", "{:.1f}"),
            ("latency_ms", "{:.1f}"), ("peak_mb", "{:.0f}"), ("roofline", "{:.0%}"), ("fused_gain", "{:.2f}x"),
-           ("baseline_img_s", "{:.1f}"),
-           ("infer_ratio", "{:.2f}x"), ("train_img_s", "{:.1f}"), ("train_ratio", "{:.2f}x")]
+           ("faults", "{:,.0f}"), ("baseline_img_s", "{:.1f}"), ("baseline_faults", "{:,.0f}"),
+           ("infer_ratio", "{:.2f}x"), ("train_img_s", "{:.1f}"), ("train_roofline", "{:.0%}"),
+           ("train_ratio", "{:.2f}x")]
 
 
 def markdown(rows: list[dict], header: str) -> str:
@@ -282,7 +288,7 @@ def sweep_mixer(name: str, args: argparse.Namespace) -> list[dict]:
         torch.manual_seed(0)
         layer = build_mixer(name, dim=args.dim, num_heads=args.heads, num_tokens=n, grid_size=None).eval()
         fn = step_fn(layer, torch.randn(1, n, args.dim), False)
-        sec = interleaved({"t": fn}, args.rounds, warmup=1)["t"]
+        sec = interleaved({"t": fn}, args.rounds, warmup=1)["t"].seconds
         rows.append(dict(mixer=name, tokens=n, ms=sec * 1000, peak_mb=peak_memory_mb(fn)))
     return rows
 

@@ -7,24 +7,60 @@ had run in the same process (and ~1,340 ms alone with glibc told never to return
 depends on which model ran first. A worker holds one model; the parent asks the workers for one
 step each in turn, round by round, so machine noise still hits all alike and only one runs at a time.
 
+Besides time, each step's minor page faults are counted (memory the kernel had to map and zero for
+it: what a fresh allocation of freed-and-returned memory costs).
+
 Protocol (lines on the worker's stdin / stdout): the worker warms up and prints ``ready``; each
-``step`` line runs one step and prints ``T <seconds>``; end of input ends the worker.
+``step`` line runs one step and prints ``T <seconds> <page faults>``; end of input ends the worker.
 """
 from __future__ import annotations
 
+import resource
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
+from typing import NamedTuple
+
+
+class Figures(NamedTuple):
+    """Median wall seconds and median minor page faults of one step."""
+
+    seconds: float
+    faults: float
 
 
 def timed(fn: Callable[[], object]) -> float:
     """Wall seconds of one call of ``fn``."""
+    return measured(fn)[0]
+
+
+def measured(fn: Callable[[], object]) -> tuple[float, int]:
+    """Wall seconds and minor page faults of this process during one call of ``fn``."""
+    faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
     start = time.perf_counter()
     fn()
-    return time.perf_counter() - start
+    seconds = time.perf_counter() - start
+    return seconds, resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults
+
+
+def _medians(samples: dict[str, list[tuple[float, int]]]) -> dict[str, Figures]:
+    return {k: Figures(statistics.median(s for s, _ in v), statistics.median(f for _, f in v))
+            for k, v in samples.items()}
+
+
+def interleaved(fns: dict[str, Callable[[], object]], rounds: int, warmup: int = 2) -> dict[str, Figures]:
+    """Figures of each function in this process, timed round-robin so that machine noise hits all alike."""
+    for fn in fns.values():
+        for _ in range(warmup):
+            fn()
+    samples: dict[str, list[tuple[float, int]]] = {k: [] for k in fns}
+    for _ in range(rounds):
+        for k, fn in fns.items():
+            samples[k].append(measured(fn))
+    return _medians(samples)
 
 
 def serve(step: Callable[[], object], warmup: int = 2) -> None:
@@ -34,7 +70,8 @@ def serve(step: Callable[[], object], warmup: int = 2) -> None:
     print("ready", flush=True)
     for line in sys.stdin:
         if line.strip() == "step":
-            print(f"T {timed(step)!r}", flush=True)
+            seconds, faults = measured(step)
+            print(f"T {seconds!r} {faults}", flush=True)
 
 
 class Worker:
@@ -61,11 +98,12 @@ class Worker:
         raise RuntimeError(f"benchmark worker {self.name!r} exited with code {self._proc.returncode} before "
                            f"sending {prefix!r}:\n{self._err.read()[-2000:]}")
 
-    def step(self) -> float:
-        """Seconds of one step in the worker."""
+    def step(self) -> tuple[float, int]:
+        """Seconds and page faults of one step in the worker."""
         self._proc.stdin.write("step\n")
         self._proc.stdin.flush()
-        return float(self._expect("T ").split()[1])
+        _, seconds, faults = self._expect("T ").split()
+        return float(seconds), int(faults)
 
     def close(self) -> None:
         """End the worker and wait for it."""
@@ -75,8 +113,8 @@ class Worker:
         self._err.close()
 
 
-def interleaved_workers(cmds: dict[str, Sequence[str]], rounds: int) -> dict[str, float]:
-    """Median step seconds of each worker command, one step of each in turn per round.
+def interleaved_workers(cmds: dict[str, Sequence[str]], rounds: int) -> dict[str, Figures]:
+    """Figures of each worker command's step, one step of each in turn per round.
 
     Workers are started (and warmed up) one after another, so that none competes with another's warm-up.
     """
@@ -84,11 +122,11 @@ def interleaved_workers(cmds: dict[str, Sequence[str]], rounds: int) -> dict[str
     try:
         for name, cmd in cmds.items():
             workers[name] = Worker(cmd, name)
-        times: dict[str, list[float]] = {k: [] for k in workers}
+        samples: dict[str, list[tuple[float, int]]] = {k: [] for k in workers}
         for _ in range(rounds):
             for k, w in workers.items():
-                times[k].append(w.step())
-        return {k: statistics.median(v) for k, v in times.items()}
+                samples[k].append(w.step())
+        return _medians(samples)
     finally:
         for w in workers.values():
             w.close()

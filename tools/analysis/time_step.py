@@ -22,7 +22,7 @@ import benchmark  # noqa: E402  (this folder's benchmark.py: model building and 
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Command-line entry point: prints ``median ms <value>``."""
+    """Command-line entry point: prints the median page faults per step, then ``median ms <value>``."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("target", help="preset name or config file")
     parser.add_argument("--kind", default="ours", choices=benchmark.KINDS,
@@ -37,8 +37,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--iters must be at least 1, got {args.iters}")
     torch.set_num_threads(args.threads)
     step = benchmark.build_step(args.target, args.kind, args.train, args.batch, args.img)
-    seconds = benchmark.interleaved({"step": step}, args.iters, warmup=2)["step"]  # median after 2 warm-ups
-    print(f"median ms {1000 * seconds:.1f}")
+    figures = benchmark.interleaved({"step": step}, args.iters, warmup=2)["step"]  # medians after 2 warm-ups
+    print(f"page faults per step {figures.faults:.0f}")
+    print(f"median ms {1000 * figures.seconds:.1f}")
     return 0
 
 

@@ -5,7 +5,8 @@ Usage:
         [--train] [--compare] [--compile] [--rounds 5] [--json out.json] [--markdown out.md]
     python tools/analysis/benchmark.py --sweep-tokens [--dim 192] [--heads 3] [--plot sweep.png]
 
-* The float32 GEMM rate of this machine is measured in the same run (a 2048^3 matmul); FLOPs of the
+* The float32 GEMM rate of this machine is measured in the same run, just before each model's timings
+  (best of ten 2048^3 matmuls; ``gemm_gflops``), since a shared machine's speed drifts; FLOPs of the
   forward (counted by ``torch.utils.flop_counter``) divided by that rate is the time floor, and
   ``roofline %`` = floor / measured time.
 * ``--compare`` times the same model in its baseline form in the same run, interleaved round by round:
@@ -222,7 +223,7 @@ def count_train_flops(model: nn.Module, x: torch.Tensor) -> int:
     return counter.get_total_flops()
 
 
-def measure(target: str, args: argparse.Namespace, rate: float) -> dict:
+def measure(target: str, args: argparse.Namespace) -> dict:
     """All figures of one preset or config."""
     torch.manual_seed(0)
     ours = build_ours(target, args.img)
@@ -236,6 +237,8 @@ def measure(target: str, args: argparse.Namespace, rate: float) -> dict:
     base = args.compare and _baseline_factory(target) is not None
     if base:
         runs["baseline"] = dict(kind="baseline")
+    rate = gemm_rate()
+    row["gemm_gflops"] = rate / 1e9
     t = time_runs(target, runs, args, args.rounds)
     ours_s = t["ours"].seconds
     row.update(infer_img_s=args.batch / ours_s, roofline=row["gflops"] * 1e9 / rate / ours_s, faults=t["ours"].faults)
@@ -249,7 +252,7 @@ def measure(target: str, args: argparse.Namespace, rate: float) -> dict:
         truns = {"ours": dict(train=True)}
         if base:
             truns["baseline"] = dict(kind="baseline", train=True)
-        tt = time_runs(target, truns, args, max(2, args.rounds // 2), warmup=1)
+        tt = time_runs(target, truns, args, args.rounds, warmup=1)
         row["train_img_s"] = args.batch / tt["ours"].seconds
         row["train_roofline"] = train_flops / rate / tt["ours"].seconds
         if base:
@@ -257,11 +260,11 @@ def measure(target: str, args: argparse.Namespace, rate: float) -> dict:
     return row
 
 
-COLUMNS = [("model", "{}"), ("params", "{:,}"), ("gflops", "{:.2f}"), ("infer_img_s", "{:.1f}"),
-           ("latency_ms", "{:.1f}"), ("peak_mb", "{:.0f}"), ("roofline", "{:.0%}"), ("fused_gain", "{:.2f}x"),
-           ("faults", "{:,.0f}"), ("baseline_img_s", "{:.1f}"), ("baseline_faults", "{:,.0f}"),
-           ("infer_ratio", "{:.2f}x"), ("train_img_s", "{:.1f}"), ("train_roofline", "{:.0%}"),
-           ("train_ratio", "{:.2f}x")]
+COLUMNS = [("model", "{}"), ("params", "{:,}"), ("gflops", "{:.2f}"), ("gemm_gflops", "{:.0f}"),
+           ("infer_img_s", "{:.1f}"), ("latency_ms", "{:.1f}"), ("peak_mb", "{:.0f}"), ("roofline", "{:.0%}"),
+           ("fused_gain", "{:.2f}x"), ("faults", "{:,.0f}"), ("baseline_img_s", "{:.1f}"),
+           ("baseline_faults", "{:,.0f}"), ("infer_ratio", "{:.2f}x"), ("train_img_s", "{:.1f}"),
+           ("train_roofline", "{:.0%}"), ("train_ratio", "{:.2f}x")]
 
 
 def markdown(rows: list[dict], header: str) -> str:
@@ -378,11 +381,9 @@ def main(argv: list[str] | None = None) -> int:
     else:
         if not args.targets:
             parser.error("give presets or configs (or --sweep-tokens)")
-        rate = gemm_rate()
-        print(f"float32 GEMM rate: {rate / 1e9:.1f} GFLOP/s ({args.threads} threads)")
-        rows = [measure(t, args, rate) for t in args.targets]
-        text = markdown(rows, f"batch {args.batch}, {args.img} px, {args.threads} threads, float32, "
-                              f"GEMM {rate / 1e9:.1f} GFLOP/s")
+        rows = [measure(t, args) for t in args.targets]
+        where = "all models in one shared process" if args.shared_process else "each model in a process of its own"
+        text = markdown(rows, f"batch {args.batch}, {args.img} px, {args.threads} threads, float32, {where}")
         print(text)
         if args.markdown:
             Path(args.markdown).write_text(text + "\n")

@@ -5,10 +5,10 @@ Usage:
         [--train] [--compare] [--compile] [--rounds 5] [--json out.json] [--markdown out.md]
     python tools/analysis/benchmark.py --sweep-tokens [--dim 192] [--heads 3] [--plot sweep.png]
 
-* The float32 GEMM rate of this machine is measured in the same run, just before each model's timings
-  (best of ten 2048^3 matmuls; ``gemm_gflops``), since a shared machine's speed drifts; FLOPs of the
-  forward (counted by ``torch.utils.flop_counter``) divided by that rate is the time floor, and
-  ``roofline %`` = floor / measured time.
+* The float32 GEMM rate of this machine is measured in the same rounds as the models, as one more
+  interleaved step (a 2048^3 matmul; ``gemm_gflops``, median), since a shared machine's speed drifts;
+  FLOPs of the forward (counted by ``torch.utils.flop_counter``) divided by that rate is the time
+  floor, and ``roofline %`` = floor / measured time (median over median).
 * ``--compare`` times the same model in its baseline form in the same run, interleaved round by round:
   timm's ViT for self-attention presets, and for FF-only, DeepViT and EAMLP the straightforward
   implementations of the papers' equations in the official code's shape (tests/reference_models.py,
@@ -42,19 +42,19 @@ import torch.nn as nn
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(Path(__file__).resolve().parent)]
-from isolation import Figures, interleaved, interleaved_workers, serve, timed  # noqa: E402  (this folder's isolation.py)
+from isolation import Figures, interleaved, interleaved_workers, serve  # noqa: E402  (this folder's isolation.py)
 
 TIMM = {"vit-tiny": "vit_tiny_patch16_224", "deit-small": "deit_small_patch16_224",
         "deit-base": "deit_base_patch16_224"}
 
 
-def gemm_rate(n: int = 2048, repeat: int = 10) -> float:
-    """Measured float32 matmul rate (FLOP/s) of this machine with the current thread count."""
+GEMM_N = 2048
+
+
+def gemm_step(n: int = GEMM_N) -> Callable[[], object]:
+    """One float32 (n, n) x (n, n) matmul: the rate probe, 2 n^3 FLOPs."""
     a, b = torch.randn(n, n), torch.randn(n, n)
-    for _ in range(3):
-        a @ b
-    best = min(timed(lambda: a @ b) for _ in range(repeat))
-    return 2 * n ** 3 / best
+    return lambda: a @ b
 
 
 def _rss_kb(field: str) -> int:
@@ -148,15 +148,18 @@ def build_baseline(target: str) -> nn.Module | None:
     return factory() if factory else None
 
 
-KINDS = ("ours", "unfused", "compiled", "baseline")
+KINDS = ("ours", "unfused", "compiled", "baseline", "gemm")
 
 
 def build_step(target: str, kind: str = "ours", train: bool = False, batch: int = 16,
                img: int = 224) -> Callable[[], object]:
-    """One inference batch or training step of ``target`` in one of :data:`KINDS` (seeded, repeatable)."""
+    """One inference batch or training step of ``target`` in one of :data:`KINDS` (seeded, repeatable);
+    ``gemm`` is the rate probe :func:`gemm_step` instead."""
     if kind not in KINDS:
         raise ValueError(f"benchmark: kind must be one of {KINDS}, got {kind!r}")
     torch.manual_seed(0)
+    if kind == "gemm":
+        return gemm_step()
     model = build_baseline(target) if kind == "baseline" else build_ours(target, img)
     if model is None:
         raise ValueError(f"benchmark: {target!r} has no baseline (presets of the vit, deit, ff, deepvit and "
@@ -237,9 +240,10 @@ def measure(target: str, args: argparse.Namespace) -> dict:
     base = args.compare and _baseline_factory(target) is not None
     if base:
         runs["baseline"] = dict(kind="baseline")
-    rate = gemm_rate()
-    row["gemm_gflops"] = rate / 1e9
+    runs["gemm"] = dict(kind="gemm")
     t = time_runs(target, runs, args, args.rounds)
+    rate = 2 * GEMM_N ** 3 / t["gemm"].seconds
+    row["gemm_gflops"] = rate / 1e9
     ours_s = t["ours"].seconds
     row.update(infer_img_s=args.batch / ours_s, roofline=row["gflops"] * 1e9 / rate / ours_s, faults=t["ours"].faults)
     if "unfused" in t:
@@ -249,12 +253,12 @@ def measure(target: str, args: argparse.Namespace) -> dict:
         row.update(baseline_img_s=args.batch / t["baseline"].seconds, baseline_faults=t["baseline"].faults,
                    infer_ratio=t["baseline"].seconds / ours_s)
     if args.train:
-        truns = {"ours": dict(train=True)}
+        truns = {"ours": dict(train=True), "gemm": dict(kind="gemm")}
         if base:
             truns["baseline"] = dict(kind="baseline", train=True)
         tt = time_runs(target, truns, args, args.rounds, warmup=1)
         row["train_img_s"] = args.batch / tt["ours"].seconds
-        row["train_roofline"] = train_flops / rate / tt["ours"].seconds
+        row["train_roofline"] = train_flops * tt["gemm"].seconds / (2 * GEMM_N ** 3) / tt["ours"].seconds
         if base:
             row["train_ratio"] = tt["baseline"].seconds / tt["ours"].seconds
     return row

@@ -174,7 +174,7 @@ def time_runs(target: str, runs: dict[str, dict], args: argparse.Namespace, roun
               warmup: int = 2) -> dict[str, Figures]:
     """Median seconds and page faults of each run (keyword arguments of :func:`build_step`), interleaved
     round by round, each in a worker process of its own unless ``args.shared_process``."""
-    full = {k: dict(dict(batch=args.batch, img=args.img), **r) for k, r in runs.items()}
+    full = {k: {"batch": args.batch, "img": args.img, **r} for k, r in runs.items()}
     if args.shared_process:
         return interleaved({k: build_step(target, **r) for k, r in full.items()}, rounds, warmup)
     cmds = {k: [sys.executable, __file__, target, "--worker", json.dumps(r), "--warmup", str(warmup),

@@ -32,11 +32,6 @@ class Figures(NamedTuple):
     faults: float
 
 
-def timed(fn: Callable[[], object]) -> float:
-    """Wall seconds of one call of ``fn``."""
-    return measured(fn)[0]
-
-
 def measured(fn: Callable[[], object]) -> tuple[float, int]:
     """Wall seconds and minor page faults of this process during one call of ``fn``."""
     faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt

@@ -6,7 +6,7 @@ change the other's page faults), e.g. with an interleaving timer::
     farm-bench --vs "python OLD/tools/analysis/time_step.py eamlp-7" -- python tools/analysis/time_step.py eamlp-7
 
 Usage:
-    python tools/analysis/time_step.py PRESET_OR_CONFIG [--kind ours|unfused|compiled|baseline] [--train]
+    python tools/analysis/time_step.py PRESET_OR_CONFIG [--kind ours|unfused|compiled|baseline|gemm] [--train]
         [--iters 10] [--batch 16] [--img 224] [--threads 2]
 """
 from __future__ import annotations
@@ -26,7 +26,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("target", help="preset name or config file")
     parser.add_argument("--kind", default="ours", choices=benchmark.KINDS,
-                        help="our model, ours with the fused kernels off, ours compiled, or the family's baseline")
+                        help="our model, ours with the fused kernels off, ours compiled, the family's baseline, "
+                             "or the 2048^3 matmul rate probe")
     parser.add_argument("--train", action="store_true", help="time a training step instead of inference")
     parser.add_argument("--iters", type=int, default=10)
     parser.add_argument("--batch", type=int, default=16)

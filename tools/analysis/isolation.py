@@ -1,7 +1,7 @@
 """Time several models interleaved, each in a worker process of its own.
 
 Why: in one shared process the allocator's state left by one model changes the next one's page
-faults. DeepViT-16B's reference took ~2,130 ms per batch of 16 alone but ~1,300 ms after our model
+faults. DeepViT-16B's reference took ~2,130 ms per batch of 16 alone but ~1,345 ms after our model
 had run in the same process (and ~1,340 ms alone with glibc told never to return memory:
 ``MALLOC_TRIM_THRESHOLD_`` and ``MALLOC_MMAP_THRESHOLD_`` set to 4e9), so a shared-process ratio
 depends on which model ran first. A worker holds one model; the parent asks the workers for one

@@ -147,3 +147,43 @@ def test_fused_path_compiles() -> None:
         want = block(x)
         got = torch.compile(block)(x)
     torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("chunk", [7, 1 << 17])
+def test_normalize_into_matches_layer_norm(chunk: int) -> None:
+    """The bare LayerNorm written into a buffer, in row blocks that do not divide the rows evenly."""
+    x = torch.randn(3, 11, 5) * 4 + 2
+    out = torch.full_like(x, float("nan"))
+    got = fused.normalize_into(out, x, 1e-5, chunk=chunk)
+    assert got is out
+    torch.testing.assert_close(out, F.layer_norm(x, (5,), None, None, 1e-5))
+
+
+def test_ea_inference_buffers_do_not_leak() -> None:
+    """EA's inference paths keep maps in reused buffers: a block's recorded map is a copy, and neither a
+    token layer's nor the T2T stem's result changes when the next call reuses the buffers."""
+    from backbones import EATokenLayer
+    from backbones.mixers.external_attention import double_normalize
+    from backbones.stems import TokensToTokenStem
+
+    block = _block("ExternalAttention")
+    block.mixer.record_attention = True
+    layer = EATokenLayer(36, 16, memory=8).eval()
+    stem = TokensToTokenStem(24, token_dim=8, memory=8).eval()
+    x, x2 = torch.randn(2, TOKENS, DIM), torch.randn(2, TOKENS, DIM)
+    t, t2 = torch.randn(2, 25, 36), torch.randn(2, 25, 36)
+    img, img2 = torch.randn(2, 3, 32, 32), torch.randn(2, 3, 32, 32)
+    with torch.no_grad():
+        with fused.fused_kernels(False):
+            want_map, want_layer, want_stem = (block(x), block.mixer.attention)[1], layer(t), stem(img)[0]
+        block(x)
+        kept_map = block.mixer.attention
+        got_layer, got_stem = layer(t), stem(img)[0]
+        block(x2), layer(t2), stem(img2)
+    torch.testing.assert_close(kept_map, want_map, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(got_layer, want_layer, rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(got_stem, want_stem, rtol=1e-5, atol=1e-5)
+    logits = torch.randn(2, 9, 3, 4)
+    out = torch.empty_like(logits)
+    assert double_normalize(logits, token_dim=1, out=out) is out
+    torch.testing.assert_close(out, double_normalize(logits, token_dim=1))

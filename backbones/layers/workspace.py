@@ -5,6 +5,9 @@ serves such blocks from newly mapped pages, and the kernel zeroes every page on 
 reused buffers DeepViT-16B's inference took ~1,085 instead of ~1,300 ms per batch on 2 cores
 (``tools/analysis/time_step.py``, paired whole-process runs). Inference paths therefore write their
 maps into named buffers that live as long as the thread and grow to the largest size asked.
+EAMLP does the same for its T2T stem's soft splits, its token layers' intermediates and its blocks'
+EA maps: eamlp-7 then takes ~1-10k instead of ~24-36k page faults per batch of 16 and ran 295 instead of
+311 ms per batch (medians of 9 paired whole-process runs of ``tools/analysis/time_step.py eamlp-7``).
 
 Only for results that do not escape the caller (a recorded map is cloned); never under autograd.
 """

@@ -19,7 +19,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from mmengine.registry import MODELS
 
-from ..layers import fused
+from ..layers import fused, workspace
 from ..layers.dropout import Dropout
 from ..layers.mlp import Mlp
 from ..registry import register_mixer
@@ -52,21 +52,27 @@ class _DoubleNormalize(torch.autograd.Function):
         return q.mul_(y), None, None, None
 
 
-def _normalize(attn: torch.Tensor, token_dim: int, memory_dim: int, eps: float) -> tuple[torch.Tensor, torch.Tensor]:
-    """Forward of the double normalisation in place on the fresh softmax: (map, L1 denominator)."""
-    s = attn.softmax(dim=token_dim)
+def _normalize(attn: torch.Tensor, token_dim: int, memory_dim: int, eps: float,
+               out: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Forward of the double normalisation in place on the softmax (fresh, or in ``out``): (map, L1 denominator)."""
+    if out is None:
+        s = attn.softmax(dim=token_dim)
+    else:
+        s = torch.ops.aten._softmax.out(attn, token_dim % attn.dim(), False, out=out)
     denom = s.sum(dim=memory_dim, keepdim=True).add_(eps)
     return s.div_(denom), denom
 
 
-def double_normalize(attn: torch.Tensor, token_dim: int, memory_dim: int = -1, eps: float = 1e-9) -> torch.Tensor:
+def double_normalize(attn: torch.Tensor, token_dim: int, memory_dim: int = -1, eps: float = 1e-9,
+                     out: torch.Tensor | None = None) -> torch.Tensor:
     """EA's double normalisation: softmax over the token axis, then L1 over the memory axis.
 
     ``attn`` (..., N, ..., S): ``token_dim`` indexes N and ``memory_dim`` S; same shape out.
+    ``out`` (without autograd only): a contiguous buffer of that shape to write the map into.
     """
     if torch.is_grad_enabled() and attn.requires_grad:
         return _DoubleNormalize.apply(attn, token_dim, memory_dim, eps)
-    return _normalize(attn, token_dim, memory_dim, eps)[0]
+    return _normalize(attn, token_dim, memory_dim, eps, out)[0]
 
 
 @register_mixer
@@ -142,9 +148,9 @@ class ExternalAttention(nn.Module):
         x = x.contiguous()
         in_w, in_b, out_w, out_b = self.folded_weights(norm)
         attn = fused.linear(fused.normalize(norm, x), in_w, in_b).view(b, n, self.heads, -1)
-        attn = double_normalize(attn, token_dim=1)
-        if self.record_attention:
-            self.attention = attn.permute(0, 2, 1, 3)  # (B, h, N, S)
+        attn = double_normalize(attn, token_dim=1, out=workspace.buffer("ea.map", attn.shape, x))
+        if self.record_attention:  # the map's buffer is reused by the next layer
+            self.attention = attn.permute(0, 2, 1, 3).clone()  # (B, h, N, S)
         return fused.linear(attn.view(b, n, -1), out_w, out_b, residual=x)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -247,12 +253,23 @@ class EATokenLayer(nn.Module):
         return fused.cached(self, "token_layer", params, build)
 
     def _forward_fused(self, x: torch.Tensor, in_order: torch.Tensor | None) -> torch.Tensor:
-        """Inference: bare LayerNorm, ``q``, memory logits, double normalisation, one output GEMM with the
-        residual ``q`` in its epilogue, then the MLP branch fused (:meth:`Mlp.forward_residual`)."""
+        """Inference: bare LayerNorm, ``q``, memory logits, double normalisation, one output GEMM that
+        accumulates onto ``q`` (the residual), then the MLP branch fused (:meth:`Mlp.forward_residual`).
+
+        The normalised input, ``q``, the logits and the map (~95 MB for eamlp-7's first layer at batch 16)
+        go to reused buffers (:mod:`backbones.layers.workspace`) rather than fresh pages every batch.
+        """
         q_w, q_b, out_w, out_b = self._folded(in_order)
-        q = fused.linear(F.layer_norm(x, self.norm1.normalized_shape, None, None, self.norm1.eps), q_w, q_b)
-        attn = double_normalize(F.linear(q, self.attn.linear_0.weight), token_dim=1)
-        return self.mlp.forward_residual(fused.linear(attn, out_w, out_b, residual=q), self.norm2)
+        rows, memory = x.shape[:-1], self.attn.linear_0.out_features
+        a = fused.normalize_into(workspace.buffer("ea_token.a", x.shape, x), x, self.norm1.eps)
+        q = workspace.buffer("ea_token.q", (*rows, q_w.shape[0]), x)
+        torch.addmm(q_b, a.view(-1, a.shape[-1]), q_w.t(), out=q.view(-1, q.shape[-1]))
+        logits = workspace.buffer("ea_token.a", (*rows, memory), x)  # the normalised input is spent
+        torch.mm(q.view(-1, q.shape[-1]), self.attn.linear_0.weight.t(), out=logits.view(-1, memory))
+        attn = double_normalize(logits, token_dim=1, out=workspace.buffer("ea_token.map", logits.shape, x))
+        q2 = q.view(-1, q.shape[-1]).add_(out_b)  # q is spent too: q + b + A W^T accumulates in place
+        q2.addmm_(attn.view(-1, memory), out_w.t())
+        return self.mlp.forward_residual(q, self.norm2)
 
 
 @MODELS.register_module()

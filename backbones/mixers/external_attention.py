@@ -268,7 +268,7 @@ class EATokenLayer(nn.Module):
         torch.mm(q.view(-1, q.shape[-1]), self.attn.linear_0.weight.t(), out=logits.view(-1, memory))
         attn = double_normalize(logits, token_dim=1, out=workspace.buffer("ea_token.map", logits.shape, x))
         q2 = q.view(-1, q.shape[-1]).add_(out_b)  # q is spent too: q + b + A W^T accumulates in place
-        q2.addmm_(attn.view(-1, memory), out_w.t())
+        torch.addmm(q2, attn.view(-1, memory), out_w.t(), out=q2)  # (not addmm_: FLOP counters skip it)
         return self.mlp.forward_residual(q, self.norm2)
 
 

@@ -22,6 +22,29 @@ def test_gemm_rate_and_flops() -> None:
     assert benchmark.count_flops(lin, torch.randn(5, 64)) == 2 * 5 * 64 * 32
 
 
+def test_flop_counts_leave_out_one_time_folding() -> None:
+    """A fresh EAMLP model builds its folded weights in its first forward: the counts exclude that work,
+    so a fresh model and a warm one count alike, in benchmark.py and get_flops.py."""
+    import get_flops  # tools/analysis/get_flops.py
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from backbones import MixerViT
+
+    def fresh() -> torch.nn.Module:
+        torch.manual_seed(0)
+        return MixerViT(arch=dict(preset="eamlp-7", depth=2), img_size=64).eval()
+
+    x = torch.randn(1, 3, 64, 64)
+    warm = fresh()
+    with torch.no_grad():
+        warm(x)
+    with FlopCounterMode(display=False) as counter, torch.no_grad():
+        warm(x)
+    want = counter.get_total_flops()
+    assert benchmark.count_flops(fresh(), x) == want
+    assert get_flops.flops_of(fresh(), (64, 64)) == want
+
+
 def test_compare_table(tmp_path, capsys) -> None:  # noqa: ANN001
     out = tmp_path / "b.json"
     assert benchmark.main(["eamlp-7", "--compare", "--batch", "1", "--rounds", "1", "--train", "--json", str(out)]) == 0

@@ -46,8 +46,6 @@ from isolation import Figures, interleaved, interleaved_workers, serve  # noqa: 
 
 TIMM = {"vit-tiny": "vit_tiny_patch16_224", "deit-small": "deit_small_patch16_224",
         "deit-base": "deit_base_patch16_224"}
-
-
 GEMM_N = 2048
 
 
@@ -88,11 +86,13 @@ def peak_in_fresh_process(target: str, args: argparse.Namespace) -> float:
 
 
 def count_flops(model: nn.Module, x: torch.Tensor) -> int:
-    """FLOPs (2 per multiply-add) of one forward pass."""
+    """FLOPs (2 per multiply-add) of one forward pass (the first builds cached folded weights, uncounted)."""
     from torch.utils.flop_counter import FlopCounterMode
 
-    with FlopCounterMode(display=False) as counter, torch.no_grad():
+    with torch.no_grad():
         model(x)
+        with FlopCounterMode(display=False) as counter:
+            model(x)
     return counter.get_total_flops()
 
 

@@ -256,7 +256,7 @@ class EATokenLayer(nn.Module):
         """Inference: bare LayerNorm, ``q``, memory logits, double normalisation, one output GEMM that
         accumulates onto ``q`` (the residual), then the MLP branch fused (:meth:`Mlp.forward_residual`).
 
-        The normalised input, ``q``, the logits and the map (~95 MB for eamlp-7's first layer at batch 16)
+        The normalised input, ``q``, the logits and the map (~68 MB for eamlp-7's first layer at batch 16)
         go to reused buffers (:mod:`backbones.layers.workspace`) rather than fresh pages every batch.
         """
         q_w, q_b, out_w, out_b = self._folded(in_order)

@@ -158,14 +158,14 @@ def test_fused_path_compiles() -> None:
     torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-5)
 
 
-@pytest.mark.parametrize("chunk", [7, 1 << 17])
-def test_normalize_into_matches_layer_norm(chunk: int) -> None:
-    """The bare LayerNorm written into a buffer, in row blocks that do not divide the rows evenly."""
-    x = torch.randn(3, 11, 5) * 4 + 2
-    out = torch.full_like(x, float("nan"))
-    got = fused.normalize_into(out, x, 1e-5, chunk=chunk)
+@pytest.mark.parametrize("chunk", [7, 1 << 19])
+def test_normalized_linear_into_matches_layer_norm_then_linear(chunk: int) -> None:
+    """LayerNorm + Linear written into a buffer, in row blocks that do not divide the rows evenly."""
+    x, w, b = torch.randn(3, 11, 5) * 4 + 2, torch.randn(6, 5), torch.randn(6)
+    out = torch.full((3, 11, 6), float("nan"))
+    got = fused.normalized_linear_into(out, x, 1e-5, w, b, chunk=chunk)
     assert got is out
-    torch.testing.assert_close(out, F.layer_norm(x, (5,), None, None, 1e-5))
+    torch.testing.assert_close(out, F.linear(F.layer_norm(x, (5,), None, None, 1e-5), w, b))
 
 
 def test_ea_inference_buffers_do_not_leak() -> None:

@@ -256,15 +256,14 @@ class EATokenLayer(nn.Module):
         """Inference: bare LayerNorm, ``q``, memory logits, double normalisation, one output GEMM that
         accumulates onto ``q`` (the residual), then the MLP branch fused (:meth:`Mlp.forward_residual`).
 
-        The normalised input, ``q``, the logits and the map (~68 MB for eamlp-7's first layer at batch 16)
-        go to reused buffers (:mod:`backbones.layers.workspace`) rather than fresh pages every batch.
+        ``q`` (normalisation and GEMM in row blocks), the logits and the map (~62 MB for eamlp-7's first
+        layer at batch 16) go to reused buffers (:mod:`backbones.layers.workspace`), not fresh pages.
         """
         q_w, q_b, out_w, out_b = self._folded(in_order)
         rows, memory = x.shape[:-1], self.attn.linear_0.out_features
-        a = fused.normalize_into(workspace.buffer("ea_token.a", x.shape, x), x, self.norm1.eps)
-        q = workspace.buffer("ea_token.q", (*rows, q_w.shape[0]), x)
-        torch.addmm(q_b, a.view(-1, a.shape[-1]), q_w.t(), out=q.view(-1, q.shape[-1]))
-        logits = workspace.buffer("ea_token.a", (*rows, memory), x)  # the normalised input is spent
+        q = fused.normalized_linear_into(workspace.buffer("ea_token.q", (*rows, q_w.shape[0]), x), x,
+                                         self.norm1.eps, q_w, q_b)
+        logits = workspace.buffer("ea_token.logits", (*rows, memory), x)
         torch.mm(q.view(-1, q.shape[-1]), self.attn.linear_0.weight.t(), out=logits.view(-1, memory))
         attn = double_normalize(logits, token_dim=1, out=workspace.buffer("ea_token.map", logits.shape, x))
         q2 = q.view(-1, q.shape[-1]).add_(out_b)  # q is spent too: q + b + A W^T accumulates in place

@@ -126,3 +126,16 @@ def test_two_processes_agree(tmp_path, digits) -> None:  # noqa: ANN001
     report = json.loads((work / "weights_consistency.json").read_text())
     assert report["world_size"] == 2 and report["consistent"]
     assert report["checksums"][0] == report["checksums"][1]
+
+
+@pytest.mark.parametrize("world_size", [None, "2"])
+def test_leave_worker_exits_only_multi_process_workers(world_size: str | None) -> None:
+    """tools/train.py's leave_worker: a worker of a multi-process run exits at once (code 0, output flushed);
+    a single process carries on."""
+    env = {k: v for k, v in os.environ.items() if k != "WORLD_SIZE"}
+    if world_size:
+        env["WORLD_SIZE"] = world_size
+    code = "import sys; sys.path.insert(0, 'tools'); import train; print('done'); train.leave_worker(); print('after')"
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.split() == (["done"] if world_size else ["done", "after"])

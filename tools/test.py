@@ -10,7 +10,7 @@ import os.path as osp
 import sys
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from train import build_runner, load_config, parse_args, process_group_teardown  # noqa: E402
+from train import build_runner, leave_worker, load_config, parse_args, process_group_teardown  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -52,3 +52,4 @@ def visualization_args(hook_type: str, scope: str | None) -> set[str]:
 
 if __name__ == "__main__":
     main()
+    leave_worker()

@@ -86,14 +86,10 @@ def peak_in_fresh_process(target: str, args: argparse.Namespace) -> float:
 
 
 def count_flops(model: nn.Module, x: torch.Tensor) -> int:
-    """FLOPs (2 per multiply-add) of one forward pass (the first builds cached folded weights, uncounted)."""
-    from torch.utils.flop_counter import FlopCounterMode
+    """FLOPs (2 per multiply-add) of one forward pass (:func:`backbones.flops.forward_flops`)."""
+    from backbones.flops import forward_flops
 
-    with torch.no_grad():
-        model(x)
-        with FlopCounterMode(display=False) as counter:
-            model(x)
-    return counter.get_total_flops()
+    return forward_flops(model, x)
 
 
 def build_ours(target: str, img: int) -> nn.Module:

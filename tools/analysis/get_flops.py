@@ -20,19 +20,10 @@ from _load import load_model  # noqa: E402
 
 
 def flops_of(model: torch.nn.Module, shape: tuple[int, int], forward=None) -> int:  # noqa: ANN001
-    """FLOPs (2 per multiply-add) of one forward at (1, 3, H, W).
+    """FLOPs (2 per multiply-add) of one forward at (1, 3, H, W) (:func:`backbones.flops.forward_flops`)."""
+    from backbones.flops import forward_flops
 
-    The count is of a second forward: the first builds the inference path's folded weights, a one-time
-    cost that is not part of a forward (0.47 GFLOPs for eamlp-7, as much as a fifth of one image's).
-    """
-    from torch.utils.flop_counter import FlopCounterMode
-
-    x = torch.randn(1, 3, *shape)
-    with torch.inference_mode():
-        (forward or model)(x)
-    with FlopCounterMode(display=False) as counter, torch.inference_mode():
-        (forward or model)(x)
-    return counter.get_total_flops()
+    return forward_flops(forward or model, torch.randn(1, 3, *shape))
 
 
 def main(argv: list[str] | None = None) -> list[dict]:

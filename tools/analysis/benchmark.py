@@ -55,6 +55,11 @@ def gemm_step(n: int = GEMM_N) -> Callable[[], object]:
     return lambda: a @ b
 
 
+def gemm_rate(probe: Figures) -> float:
+    """FLOP/s of the default :func:`gemm_step` from its timed figures."""
+    return 2 * GEMM_N ** 3 / probe.seconds
+
+
 def _rss_kb(field: str) -> int:
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith(field):
@@ -238,7 +243,7 @@ def measure(target: str, args: argparse.Namespace) -> dict:
         runs["baseline"] = dict(kind="baseline")
     runs["gemm"] = dict(kind="gemm")
     t = time_runs(target, runs, args, args.rounds)
-    rate = 2 * GEMM_N ** 3 / t["gemm"].seconds
+    rate = gemm_rate(t["gemm"])
     row["gemm_gflops"] = rate / 1e9
     ours_s = t["ours"].seconds
     row.update(infer_img_s=args.batch / ours_s, roofline=row["gflops"] * 1e9 / rate / ours_s, faults=t["ours"].faults)
@@ -254,7 +259,7 @@ def measure(target: str, args: argparse.Namespace) -> dict:
             truns["baseline"] = dict(kind="baseline", train=True)
         tt = time_runs(target, truns, args, args.rounds, warmup=1)
         row["train_img_s"] = args.batch / tt["ours"].seconds
-        row["train_roofline"] = train_flops * tt["gemm"].seconds / (2 * GEMM_N ** 3) / tt["ours"].seconds
+        row["train_roofline"] = train_flops / gemm_rate(tt["gemm"]) / tt["ours"].seconds
         if base:
             row["train_ratio"] = tt["baseline"].seconds / tt["ours"].seconds
     return row

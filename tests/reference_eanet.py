@@ -1,15 +1,43 @@
 """Plain-PyTorch reference of EANet's segmentation network (official ``model_torch.py`` layout).
 
-Written from REFERENCE.md (External attention, "EANet segmentation network"), with the official
-checkpoint key names (``extractor.*``, ``fc0``, ``linu``, ``fc1``, ``fc2``), so an official-layout
-state dict made here can be converted with ``tools/convert_checkpoint.py eanet`` and the logits
-compared. The EA unit is ``RefEAUnit`` of tests/reference_models.py.
+Written from the official code's semantics (docs/checkpoints.md), with the official checkpoint key
+names (``extractor.*``, ``fc0``, ``linu``, ``fc1``, ``fc2``), so an official-layout state dict made here
+can be converted with ``tools/convert_checkpoint.py eanet`` and the logits compared.
 """
 from __future__ import annotations
 
+import math
+
+import torch
 import torch.nn.functional as F
-from reference_models import RefEAUnit
 from torch import Tensor, nn
+
+from backbones.reference.common import ea_normalise
+
+
+class RefEAUnit(nn.Module):
+    """EANet ``External_attention(c)`` for feature maps (B, c, h, w), memory size 64.
+
+    Args:
+        c: Input and output channels.
+    """
+
+    def __init__(self, c: int) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(c, c, 1)
+        self.linear_0 = nn.Conv1d(c, 64, 1, bias=False)
+        self.linear_1 = nn.Conv1d(64, c, 1, bias=False)
+        self.conv2 = nn.Sequential(nn.Conv2d(c, c, 1, bias=False), nn.BatchNorm2d(c))
+        with torch.no_grad():  # official init: N(0, 2 / (k * out)); linear_1 = linear_0 transposed
+            for m in (self.conv1, self.conv2[0], self.linear_0):
+                m.weight.normal_(0.0, math.sqrt(2.0 / (math.prod(m.kernel_size) * m.out_channels)))
+            self.linear_1.weight.copy_(self.linear_0.weight.permute(1, 0, 2).clone())
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Apply the unit; the output has the input's shape."""
+        b, c, h, w = x.shape
+        attn = ea_normalise(self.linear_0(self.conv1(x).view(b, c, h * w)), token_dim=-1, memory_dim=1)
+        return F.relu(self.conv2(self.linear_1(attn).view(b, c, h, w)) + x)
 
 
 class _Bottleneck(nn.Module):

@@ -1,7 +1,7 @@
 """Converted official checkpoints give the official logits (relative max error < 1e-4, float32).
 
 For self-attention presets the source is timm's model; for FF-only, DeepViT and EAMLP it is an
-independent reference written from REFERENCE.md (tests/reference_models.py) with the official key
+independent reference written from the official code (backbones/reference/) with the official key
 names. Each source model gets random weights and BatchNorm statistics, is saved in its official
 container, converted by tools/convert_checkpoint.py, loaded with strict=True into the model built
 from the preset's config (found through model-index.yml), and compared in eval mode.
@@ -13,23 +13,15 @@ import pytest
 import torch
 import yaml
 from conftest import ROOT, build_classifier, load_cfg
-from reference_models import randomize_, ref_deepvit, ref_eamlp, ref_ff
 
-from backbones import PRESETS
-
-TIMM = {"vit-tiny": "vit_tiny_patch16_224", "deit-small": "deit_small_patch16_224",
-        "deit-base": "deit_base_patch16_224"}
+from backbones import PRESETS, convert_to_deploy
+from backbones.reference import REFERENCES, randomize_
 
 
 def source_model(arch: str) -> tuple[str, torch.nn.Module]:
     """(format, official-layout model with random weights) for a preset."""
-    family, _, size = arch.partition("-")
-    if arch in TIMM:
-        import timm
-
-        return "timm", randomize_(timm.create_model(TIMM[arch], pretrained=False))
-    factory = {"ff": ref_ff, "deepvit": ref_deepvit, "eamlp": ref_eamlp}[family]
-    return family, randomize_(factory(size))
+    fmt, factory = REFERENCES[arch]
+    return fmt, randomize_(factory())
 
 
 def container(fmt: str, state: dict) -> dict:
@@ -55,6 +47,7 @@ def test_converted_checkpoint_gives_official_logits(arch: str, tmp_path) -> None
     torch.manual_seed(0)
     fmt, ref = source_model(arch)
     ref.eval()
+    assert sum(p.numel() for p in ref.parameters()) == PRESETS[arch]["params"]  # the official count
     src, dst = tmp_path / "official.pth", tmp_path / "converted.pth"
     torch.save(container(fmt, ref.state_dict()), src)
     assert convert_checkpoint.main([fmt, str(src), str(dst)]) == 0
@@ -66,8 +59,11 @@ def test_converted_checkpoint_gives_official_logits(arch: str, tmp_path) -> None
     with torch.no_grad():
         want = ref(x)
         got = model(x, mode="tensor")
-    err = ((got - want).abs().max() / want.abs().max()).item()
-    assert err < 1e-4, f"{arch}: relative max error {err:.2e}"
+        err = ((got - want).abs().max() / want.abs().max()).item()
+        assert err < 1e-4, f"{arch}: relative max error {err:.2e}"
+        deployed = convert_to_deploy(model)(x, mode="tensor")  # the deploy form of the converted weights
+    err = ((deployed - want).abs().max() / want.abs().max()).item()
+    assert err < 1e-4, f"{arch} (deploy): relative max error {err:.2e}"
     assert torch.load(dst, weights_only=True)["meta"]["arch"] == arch
 
 

@@ -8,10 +8,11 @@ import pytest
 import torch
 from conftest import ROOT, build_classifier, load_cfg
 from reference_eanet import RefEANet
-from reference_models import randomize_
+
+from backbones.reference import randomize_
 
 VOC_CFG = ROOT / "configs/segmentation/voc12aug/eanet_r101-d8_4xb4-45k_voc12aug-513x513.py"
-EANET_PARAMS_21 = 53_839_061  # REFERENCE.md: 21 classes, no auxiliary head
+EANET_PARAMS_21 = 53_839_061  # official EANet: 21 classes, no auxiliary head
 
 
 @pytest.fixture(scope="module")

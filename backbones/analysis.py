@@ -14,10 +14,12 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 
+from .mixers.base import TokenMixer
+
 
 def set_recording(model: nn.Module, on: bool = True) -> list[nn.Module]:
     """Switch attention-map recording on every mixer that supports it; returns those mixers in order."""
-    mixers = [m for m in model.modules() if hasattr(m, "record_attention")]
+    mixers = [m for m in model.modules() if isinstance(m, TokenMixer) and m.records_attention]
     for m in mixers:
         m.record_attention = on
         m.attention = None

@@ -14,23 +14,40 @@ from typing import Any
 import torch.nn as nn
 from mmengine.registry import MODELS
 
+from .mixers.base import GEOMETRY, NEUTRAL, TokenMixer
+
 #: Names of the registered token mixers, in registration order.
 MIXERS: dict[str, type[nn.Module]] = {}
 
 
-def register_mixer(cls: type[nn.Module]) -> type[nn.Module]:
-    """Class decorator: register a token mixer in the root ``MODELS`` registry and in :data:`MIXERS`."""
+def register_mixer(cls: type[TokenMixer]) -> type[TokenMixer]:
+    """Class decorator: register a token mixer in the root ``MODELS`` registry and in :data:`MIXERS`.
+
+    Raises:
+        TypeError: the class is not a :class:`TokenMixer`, or its ``settings`` name an argument its
+            constructor lacks.
+    """
+    _check_mixer_class(cls)
     MODELS.register_module(module=cls)
     MIXERS[cls.__name__] = cls
     return cls
 
 
-def mixer_class(spec: Any) -> type[nn.Module]:
+def _check_mixer_class(cls: type) -> None:
+    if not (isinstance(cls, type) and issubclass(cls, TokenMixer)):
+        raise TypeError(f"{cls!r} is not a token mixer: mixer classes subclass backbones.mixers.TokenMixer")
+    params = inspect.signature(cls.__init__).parameters
+    missing = [k for k in ("dim", *cls.settings) if k not in params]
+    if missing:
+        raise TypeError(f"{cls.__name__} declares settings its constructor does not take: {missing}")
+
+
+def mixer_class(spec: Any) -> type[TokenMixer]:
     """Resolve a mixer spec (name, ``dict(type=...)``, class or ``functools.partial``) to its class.
 
     Raises:
         KeyError: the name is not a registered mixer (the message lists the valid names).
-        TypeError: the spec has an unsupported type.
+        TypeError: the spec has an unsupported type, or its class is not a :class:`TokenMixer`.
     """
     if isinstance(spec, dict):
         if "type" not in spec:
@@ -42,32 +59,44 @@ def mixer_class(spec: Any) -> type[nn.Module]:
         return MIXERS[spec]
     func = getattr(spec, "func", spec)  # functools.partial
     if isinstance(func, type) and issubclass(func, nn.Module):
+        _check_mixer_class(func)
         return func
     raise TypeError(f"a mixer spec must be a name, a dict with 'type', or a module class; got {spec!r}")
 
 
-def build_mixer(spec: Any, **context: Any) -> nn.Module:
-    """Build a token mixer from a spec and the block's context.
+def build_mixer(spec: Any, dim: int, **context: Any) -> TokenMixer:
+    """Build a token mixer from a spec and the block's settings.
 
-    The context (``dim``, ``num_heads``, ``num_tokens``, ...) is offered by the backbone; each key is
-    passed only if the mixer's constructor names it. Keys written in the spec itself are always
-    passed, so a typo there fails loudly.
+    The mixer receives ``dim`` and exactly the settings its class declares (``TokenMixer.settings``);
+    keys written in the spec itself win over the block's. Geometry (``num_heads``, ``num_tokens``,
+    ``grid_size``) is only offered; any other setting with a value other than its neutral one
+    (``qkv_bias=True``, ``attn_drop=0``, ``proj_drop=0``, ``token_resize=None``) is refused when the
+    mixer does not declare it, so no configured choice is silently ignored.
 
     Args:
-        spec: mixer name, ``dict(type=name, **kwargs)``, module class or ``functools.partial``.
-        **context: what the backbone knows of the block (``dim``, ``num_heads``, ``num_tokens``,
-            ``grid_size``, ``qkv_bias``, ``attn_drop``, ``proj_drop``, ``token_resize``); a mixer
-            receives those its constructor names.
+        spec: mixer name, ``dict(type=name, **kwargs)``, mixer class or ``functools.partial``.
+        dim: channels C.
+        **context: the block's settings (:data:`backbones.mixers.base.GEOMETRY` and ``NEUTRAL`` keys).
 
     Returns:
         The mixer module, mapping (B, N, C) to (B, N, C).
+
+    Raises:
+        TypeError: a setting the mixer does not take was given a non-neutral value, or a context key is
+            not a block setting.
     """
     cls = mixer_class(spec)
     kwargs = {k: v for k, v in spec.items() if k != "type"} if isinstance(spec, dict) else {}
-    factory: Callable[..., nn.Module] = spec if not isinstance(spec, (str, dict)) else cls
-    params = inspect.signature(cls.__init__).parameters
+    factory: Callable[..., TokenMixer] = spec if not isinstance(spec, (str, dict)) else cls
     preset = getattr(spec, "keywords", None) or {}
     for key, value in context.items():
-        if key in params and key not in kwargs and key not in preset:
-            kwargs[key] = value
-    return factory(**kwargs)
+        if key not in GEOMETRY and key not in NEUTRAL:
+            raise TypeError(f"build_mixer: {key!r} is not a block setting; valid: {sorted(GEOMETRY + tuple(NEUTRAL))}")
+        if key in cls.settings:
+            if key not in kwargs and key not in preset:
+                kwargs[key] = value
+        elif key in NEUTRAL and value != NEUTRAL[key]:
+            raise TypeError(f"{cls.__name__} does not take the block setting {key}={value!r} (it takes "
+                            f"{list(cls.settings) or 'none'}); leave it at {NEUTRAL[key]!r} for this mixer or use "
+                            f"another mixer")
+    return factory(dim=dim, **kwargs)

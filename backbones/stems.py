@@ -11,14 +11,11 @@ All stems are registered in mmengine's root ``MODELS`` and expose ``grid_size(im
 """
 from __future__ import annotations
 
-import math
-
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from mmengine.registry import MODELS
 
-from .layers import fused, workspace
 from .mixers.external_attention import EATokenLayer
 
 
@@ -74,16 +71,12 @@ class CNNStem(nn.Module):
         return x.flatten(2).transpose(1, 2), (x.shape[2], x.shape[3])
 
 
-def soft_split(x: torch.Tensor, kernel: int, stride: int, pad: int, channels_last: bool = False,
-               buffer: str | None = None) -> torch.Tensor:
+def soft_split(x: torch.Tensor, kernel: int, stride: int, pad: int, channels_last: bool = False) -> torch.Tensor:
     """T2T's soft split (``nn.Unfold`` then tokens first) as one gather: (B, h*w, C*k*k).
 
     ``x`` is (B, C, H, W), or (B, H, W, C) with ``channels_last``. Features come in ``nn.Unfold``'s
     (C, kh, kw) order for channels-first input and in (kh, kw, C) order for channels-last input, whose
     copy then moves runs of C contiguous values (:func:`unfold_order` maps one order to the other).
-    On 2 cores this made eamlp-7's inference 347 instead of 380 ms per batch of 16
-    (``tools/analysis/time_step.py``, paired whole-process runs). With ``buffer`` (inference only) the
-    result goes to that reused buffer of :mod:`backbones.layers.workspace` instead of fresh memory.
     """
     if channels_last:
         x = F.pad(x, (0, 0, pad, pad, pad, pad)).unfold(1, kernel, stride).unfold(2, kernel, stride)
@@ -92,11 +85,7 @@ def soft_split(x: torch.Tensor, kernel: int, stride: int, pad: int, channels_las
         x = F.pad(x, (pad, pad, pad, pad)).unfold(2, kernel, stride).unfold(3, kernel, stride)
         x = x.permute(0, 2, 3, 1, 4, 5)  # (B, h, w, C, kh, kw)
     b, h, w = x.shape[:3]
-    if buffer is None:
-        return x.reshape(b, h * w, -1)
-    out = workspace.buffer(buffer, (b, h * w, math.prod(x.shape[3:])), x)
-    out.view(x.shape).copy_(x)
-    return out
+    return x.reshape(b, h * w, -1)
 
 
 def unfold_order(channels: int, kernel: int) -> torch.Tensor:
@@ -146,13 +135,8 @@ class TokensToTokenStem(nn.Module):
         for k, s, p in self.SPLITS:
             grids.append(tuple(_conv_out(v, k, s, p) for v in grids[-1]))
         b = x.shape[0]
-        scratch = "t2t.split" if fused.can_fuse(self, x) else None  # inference: splits in one reused buffer
-        t = self.attention1(soft_split(x, *self.SPLITS[0], buffer=scratch))  # (B, h1*w1, token_dim)
-        t = self.attention2(soft_split(t.view(b, *grids[1], -1), *self.SPLITS[1], channels_last=True,
-                                       buffer=scratch), in_order=self.order1)
-        t = soft_split(t.view(b, *grids[2], -1), *self.SPLITS[2], channels_last=True, buffer=scratch)
-        if scratch:  # permuted weight cached, bias in the GEMM's epilogue
-            (w,) = fused.cached(self, "project", [self.project.weight, self.order2],
-                                lambda: (self.project.weight[:, self.order2],))
-            return fused.linear(t, w, self.project.bias), grids[3]
+        t = self.attention1(soft_split(x, *self.SPLITS[0]))  # (B, h1*w1, token_dim)
+        t = self.attention2(soft_split(t.view(b, *grids[1], -1), *self.SPLITS[1], channels_last=True),
+                            in_order=self.order1)
+        t = soft_split(t.view(b, *grids[2], -1), *self.SPLITS[2], channels_last=True)
         return F.linear(t, self.project.weight[:, self.order2], self.project.bias), grids[3]

@@ -17,6 +17,7 @@ from mmengine.model import BaseModule
 from mmengine.registry import MODELS
 
 from . import stems  # noqa: F401  (registers the stems)
+from .deploy.convert import DeployBlock, convert_children, register_conversion
 from .layers import Block, GridPosEmbed, LearnedPosEmbed, SinusoidalPosEmbed
 from .layers.dropout import Dropout
 from .presets import PRESETS
@@ -109,15 +110,13 @@ class MixerViT(BaseModule):
         if len(specs) != depth:
             raise ValueError(f"got {len(specs)} mixer specs for {depth} blocks; give one spec for all blocks "
                              f"or a list of {depth} (mixer=...)")
-        context = dict(dim=dim, num_heads=a.get("num_heads", 1), num_tokens=self.num_extra + grid[0] * grid[1],
+        context = dict(num_heads=a.get("num_heads", 1), num_tokens=self.num_extra + grid[0] * grid[1],
                        grid_size=grid, qkv_bias=a.get("qkv_bias", True), attn_drop=attn_drop_rate,
-                       proj_drop=drop_rate)
-        if token_resize is not None:  # offered to every mixer; those with a fixed token count take it
-            context["token_resize"] = token_resize
+                       proj_drop=drop_rate, token_resize=token_resize)
         dpr = [drop_path_rate * i / max(depth - 1, 1) for i in range(depth)]
         self.blocks = nn.ModuleList()
         for i, spec in enumerate(specs):
-            self.blocks.append(Block(dim, build_mixer(spec, **context), a.get("mlp_ratio", 4.0), drop_rate,
+            self.blocks.append(Block(dim, build_mixer(spec, dim, **context), a.get("mlp_ratio", 4.0), drop_rate,
                                      dpr[i], a.get("norm_eps", 1e-6), a.get("scale_adjustment", 1.0),
                                      a.get("mixer_first", True)))
         self.norm = nn.LayerNorm(dim, eps=a.get("norm_eps", 1e-6)) if final_norm else nn.Identity()
@@ -235,3 +234,18 @@ class MixerViT(BaseModule):
             if i in self.out_indices:
                 outs.append(self._format(x, grid))
         return tuple(outs)
+
+
+def _deploy(vit: MixerViT) -> MixerViT:
+    """The deploy form of a :class:`MixerViT` (:func:`backbones.deploy.convert_to_deploy`), in place.
+
+    Blocks and stem are converted; when the last block's class token is the backbone's only output, that
+    block computes the class token alone (its patch tokens would be discarded).
+    """
+    last = vit.depth - 1
+    if vit.out_type == "cls_token" and vit.out_indices == (last,) and isinstance(vit.blocks[last], Block):
+        vit.blocks[last] = DeployBlock.from_block(vit.blocks[last], first_token_only=True).eval()
+    return convert_children(vit)
+
+
+register_conversion(MixerViT, _deploy)

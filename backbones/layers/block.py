@@ -5,18 +5,16 @@ import torch
 import torch.nn as nn
 from timm.layers import DropPath
 
-from . import fused
+from ..mixers.base import TokenMixer
 from .mlp import Mlp
 
 
 class Block(nn.Module):
     """``x = x + mixer(norm1(a x)) / a`` and ``x = x + mlp(norm2(a x)) / a``, in either order.
 
-    ``a`` is DeepViT's ``scale_adjustment`` (1 for plain blocks). At inference a branch whose module has
-    ``forward_residual(x, norm)`` computes ``x + f(norm(x))`` itself with fused kernels
-    (:mod:`backbones.layers.fused`). FF-only runs the channel MLP first
-    (``mixer_first=False``). A mixer whose class sets ``channel_prenorm = False`` normalises by itself
-    and gets no ``norm1``; one that sets ``wants_grid = True`` receives the patch grid.
+    ``a`` is DeepViT's ``scale_adjustment`` (1 for plain blocks). FF-only runs the channel MLP first
+    (``mixer_first=False``). A mixer with ``channel_prenorm = False`` normalises by itself and gets no
+    ``norm1``; one with ``wants_grid = True`` receives the patch grid (:class:`TokenMixer`).
 
     Args:
         dim: channels C.
@@ -29,32 +27,29 @@ class Block(nn.Module):
         mixer_first: mixer branch before the MLP branch (True for all but FF-only).
     """
 
-    def __init__(self, dim: int, mixer: nn.Module, mlp_ratio: float = 4.0, drop: float = 0.0,
+    def __init__(self, dim: int, mixer: TokenMixer, mlp_ratio: float = 4.0, drop: float = 0.0,
                  drop_path: float = 0.0, norm_eps: float = 1e-6, scale_adjustment: float = 1.0,
                  mixer_first: bool = True) -> None:
         super().__init__()
-        self.norm1 = nn.LayerNorm(dim, eps=norm_eps) if getattr(mixer, "channel_prenorm", True) else nn.Identity()
+        self.norm1 = nn.LayerNorm(dim, eps=norm_eps) if mixer.channel_prenorm else nn.Identity()
         self.mixer = mixer
         self.norm2 = nn.LayerNorm(dim, eps=norm_eps)
         self.mlp = Mlp(dim, int(dim * mlp_ratio), drop=drop)
         self.drop_path = DropPath(drop_path) if drop_path > 0 else nn.Identity()
         self.scale_adjustment = scale_adjustment
         self.mixer_first = mixer_first
-        self.wants_grid = getattr(mixer, "wants_grid", False)
 
-    def _branch(self, x: torch.Tensor, norm: nn.Module, fn, **kw) -> torch.Tensor:  # noqa: ANN001, ANN003
+    def _branch(self, x: torch.Tensor, norm: nn.Module, fn: nn.Module, *args: object) -> torch.Tensor:
         a = self.scale_adjustment
-        if a == 1.0 and hasattr(fn, "forward_residual") and fused.can_fuse(self, x):
-            return fn.forward_residual(x, norm, **kw)
         if a == 1.0:
-            return x + self.drop_path(fn(norm(x), **kw))
-        return x + self.drop_path(fn(norm(x * a), **kw) / a)
+            return x + self.drop_path(fn(norm(x), *args))
+        return x + self.drop_path(fn(norm(x * a), *args) / a)
 
     def forward(self, x: torch.Tensor, grid: tuple[int, int] | None = None) -> torch.Tensor:
         """(B, N, C) -> (B, N, C); ``grid`` is the patch grid, passed to mixers that want it."""
-        kw = {"grid": grid} if self.wants_grid else {}
+        args = (grid,) if self.mixer.wants_grid else ()
         if self.mixer_first:
-            x = self._branch(x, self.norm1, self.mixer, **kw)
+            x = self._branch(x, self.norm1, self.mixer, *args)
             return self._branch(x, self.norm2, self.mlp)
         x = self._branch(x, self.norm2, self.mlp)
-        return self._branch(x, self.norm1, self.mixer, **kw)
+        return self._branch(x, self.norm1, self.mixer, *args)

@@ -1,11 +1,9 @@
-"""Dropout with a faster mask on the CPU.
+"""Dropout with a cheaper mask on the CPU.
 
-``nn.Dropout`` draws its mask with ``bernoulli_``; on this machine that is the slowest part of a
-training step's elementwise work (EAMLP's tokens-to-token stem drops out (16, 3136, 128) maps). Comparing
-``torch.rand_like`` with ``p`` draws the same Bernoulli(1 - p) mask, scaled in place, and one product
-applies it: 24 ms forward and 36 ms forward + backward for that map, against 42 and 52 ms. Same
-semantics as ``nn.Dropout``: identity in eval mode or for p = 0, kept values scaled by 1 / (1 - p);
-only the random stream differs.
+``nn.Dropout`` draws its mask with ``bernoulli_``. Comparing ``torch.rand_like`` with ``p`` draws the
+same Bernoulli(1 - p) mask, scaled in place, and one product applies it (docs/benchmark.md has the
+measurement). Same semantics as ``nn.Dropout``: identity in eval mode or for p = 0, kept values scaled
+by 1 / (1 - p); only the random stream differs.
 """
 from __future__ import annotations
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 
-from . import fused
 from .dropout import Dropout
 
 
@@ -29,12 +28,3 @@ class Mlp(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(..., in_features) -> (..., out_features)."""
         return self.drop(self.fc2(self.drop(self.act(self.fc1(x)))))
-
-    def forward_residual(self, x: torch.Tensor, norm: nn.Module) -> torch.Tensor:
-        """``x + mlp(norm(x))`` at inference, fused (see :mod:`backbones.layers.fused`); (..., C) -> (..., C)."""
-        if not isinstance(self.act, nn.GELU) or self.act.approximate != "none":
-            return x + self(norm(x))
-        x = x.contiguous()
-        w1, b1 = fused.fold_norm(self, norm, self.fc1)
-        h = fused.linear(fused.normalize(norm, x), w1, b1, gelu=True)
-        return fused.linear(h, self.fc2.weight, self.fc2.bias, residual=x)

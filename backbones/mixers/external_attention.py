@@ -19,10 +19,10 @@ import torch.nn as nn
 import torch.nn.functional as F
 from mmengine.registry import MODELS
 
-from ..layers import fused, workspace
 from ..layers.dropout import Dropout
 from ..layers.mlp import Mlp
 from ..registry import register_mixer
+from .base import TokenMixer
 
 
 class _DoubleNormalize(torch.autograd.Function):
@@ -31,8 +31,7 @@ class _DoubleNormalize(torch.autograd.Function):
     Autograd of the two-step form stores ``s`` and the denominator and replays a division, a
     negation, two products, a sum and the softmax backward over the full (.., N, .., S) map. With
     ``t = sum_S(g * y)`` and ``u = sum_N((g - t) * y)`` the gradient is ``y * (g - t - u * denom)``
-    (``s = y * denom``): one temporary and four passes over the map. Measured 2.3x faster for
-    (32, 257, 16, 64) on one core (forward + backward).
+    (``s = y * denom``): one temporary and four passes over the map.
     """
 
     @staticmethod
@@ -52,32 +51,30 @@ class _DoubleNormalize(torch.autograd.Function):
         return q.mul_(y), None, None, None
 
 
-def _normalize(attn: torch.Tensor, token_dim: int, memory_dim: int, eps: float,
-               out: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-    """Forward of the double normalisation in place on the softmax (fresh, or in ``out``): (map, L1 denominator)."""
-    if out is None:
-        s = attn.softmax(dim=token_dim)
-    else:
-        s = torch.ops.aten._softmax.out(attn, token_dim % attn.dim(), False, out=out)
+def _normalize(attn: torch.Tensor, token_dim: int, memory_dim: int, eps: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """Forward of the double normalisation: (map, L1 denominator), the division in place on the softmax."""
+    s = attn.softmax(dim=token_dim)
     denom = s.sum(dim=memory_dim, keepdim=True).add_(eps)
     return s.div_(denom), denom
 
 
-def double_normalize(attn: torch.Tensor, token_dim: int, memory_dim: int = -1, eps: float = 1e-9,
-                     out: torch.Tensor | None = None) -> torch.Tensor:
+def double_normalize(attn: torch.Tensor, token_dim: int, memory_dim: int = -1, eps: float = 1e-9) -> torch.Tensor:
     """EA's double normalisation: softmax over the token axis, then L1 over the memory axis.
 
     ``attn`` (..., N, ..., S): ``token_dim`` indexes N and ``memory_dim`` S; same shape out.
-    ``out`` (without autograd only): a contiguous buffer of that shape to write the map into.
     """
     if torch.is_grad_enabled() and attn.requires_grad:
         return _DoubleNormalize.apply(attn, token_dim, memory_dim, eps)
-    return _normalize(attn, token_dim, memory_dim, eps, out)[0]
+    return _normalize(attn, token_dim, memory_dim, eps)[0]
 
 
 @register_mixer
-class ExternalAttention(nn.Module):
+class ExternalAttention(TokenMixer):
     """Multi-head external attention (EAMLP), (B, N, C) -> (B, N, C).
+
+    ``y = proj(M_v(DN(M_k(trans_dims(x)))))`` with the heads in the (B, N, h, d) layout (no permutes):
+    ``trans_dims`` widens C to e*C = h*d, ``M_k = linear_0`` (d -> S) and ``M_v = linear_1``
+    (S -> d) are shared by all h heads, DN is :func:`double_normalize` over the N tokens.
 
     Args:
         dim: channels C.
@@ -87,6 +84,9 @@ class ExternalAttention(nn.Module):
         attn_drop: dropout on the normalised map.
         proj_drop: dropout after ``proj``.
     """
+
+    settings = ("num_heads", "attn_drop", "proj_drop")
+    records_attention = True
 
     def __init__(self, dim: int, num_heads: int = 8, memory: int = 64, expansion: int = 4,
                  attn_drop: float = 0.0, proj_drop: float = 0.0) -> None:
@@ -100,84 +100,14 @@ class ExternalAttention(nn.Module):
         self.attn_drop = Dropout(attn_drop)
         self.proj = nn.Linear(dim * expansion, dim)
         self.proj_drop = Dropout(proj_drop)
-        self.record_attention = False
-        self.attention: torch.Tensor | None = None
-
-    @property
-    def fold_cheaper(self) -> bool:
-        """Whether the folded GEMMs (C -> h*S, h*S -> C) cost fewer FLOPs than the four unfolded ones.
-
-        Per token and side: h*S*C multiply-adds folded against e*C*C + e*C*S unfolded (h*d = e*C); for
-        every EAMLP preset (d = S = 64) folding saves S / (C + S) of them, e.g. 20% in eamlp-7.
-        """
-        c, ec, s = self.trans_dims.in_features, self.trans_dims.out_features, self.linear_0.out_features
-        return self.heads * s * c < ec * (c + s)
-
-    def _fold(self, norm: nn.Module | None = None) -> tuple[torch.Tensor, ...]:
-        """``linear_0`` folded into ``trans_dims`` and ``linear_1`` into ``proj`` (differentiable).
-
-        Both memories are shared by all heads, so ``linear_0(trans_dims(x))`` is one Linear C -> h*S and
-        ``proj(linear_1(A))`` one Linear h*S -> C. With a LayerNorm ``norm``, its affine is folded into the
-        first as well (it then takes the bare normalisation).
-        """
-        h, d = self.heads, self.head_dim
-        w0, b0, w1, b1 = self.linear_0.weight, self.linear_0.bias, self.linear_1.weight, self.linear_1.bias
-        t_w, t_b = self.trans_dims.weight.view(h, d, -1), self.trans_dims.bias.view(h, d)
-        p_w = self.proj.weight.view(-1, h, d)
-        in_w = torch.einsum("sd,hdc->hsc", w0, t_w).reshape(h * w0.shape[0], -1)
-        in_b = (torch.einsum("sd,hd->hs", w0, t_b) + b0).reshape(-1)
-        if isinstance(norm, nn.LayerNorm) and norm.elementwise_affine:
-            in_w, in_b = fused.fold_affine(in_w, in_b, norm.weight, norm.bias)
-        out_w = torch.einsum("chd,ds->chs", p_w, w1).reshape(p_w.shape[0], -1)
-        out_b = torch.einsum("chd,d->c", p_w, b1) + self.proj.bias
-        return in_w, in_b, out_w, out_b
-
-    def folded_weights(self, norm: nn.Module | None = None) -> tuple[torch.Tensor, ...]:
-        """Inference weights of :meth:`_fold`, cached until a parameter changes (tensor versions):
-        two GEMMs per layer instead of four."""
-        params = [self.trans_dims.weight, self.trans_dims.bias, self.linear_0.weight, self.linear_0.bias,
-                  self.linear_1.weight, self.linear_1.bias, self.proj.weight, self.proj.bias]
-        affine = isinstance(norm, nn.LayerNorm) and norm.elementwise_affine
-        extra = [norm.weight, norm.bias] if affine else []
-        return fused.cached(self, f"memories.{id(norm) if affine else None}", params + extra,
-                            lambda: self._fold(norm))
-
-    def forward_residual(self, x: torch.Tensor, norm: nn.Module) -> torch.Tensor:
-        """``x + self(norm(x))`` at inference: memories and norm folded, residual fused into the last GEMM."""
-        b, n, _ = x.shape
-        x = x.contiguous()
-        in_w, in_b, out_w, out_b = self.folded_weights(norm)
-        attn = fused.linear(fused.normalize(norm, x), in_w, in_b).view(b, n, self.heads, -1)
-        attn = double_normalize(attn, token_dim=1, out=workspace.buffer("ea.map", attn.shape, x))
-        if self.record_attention:  # the map's buffer is reused by the next layer
-            self.attention = attn.permute(0, 2, 1, 3).clone()  # (B, h, N, S)
-        return fused.linear(attn.view(b, n, -1), out_w, out_b, residual=x)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """(B, N, C) -> (B, N, C); heads stay in the (B, N, heads, d) layout, so no permutes.
-
-        Inference uses the cached folded weights; training folds them differentiably in every step when
-        that costs fewer FLOPs (:attr:`fold_cheaper`; e.g. 20% fewer in eamlp-7's mixers) and the
-        gradients reach the four original Linears through the fold.
-        """
+        """(B, N, C) -> (B, N, C)."""
         b, n, _ = x.shape
-        if not (self.training or torch.is_grad_enabled()):
-            in_w, in_b, out_w, out_b = self.folded_weights()
-        elif self.fold_cheaper:
-            in_w, in_b, out_w, out_b = self._fold()
-        else:
-            attn = self.linear_0(self.trans_dims(x).view(b, n, self.heads, self.head_dim))  # (B, N, h, S)
-            attn = self._attend(attn)
-            return self.proj_drop(self.proj(self.linear_1(attn).view(b, n, -1)))
-        attn = self._attend(F.linear(x, in_w, in_b).view(b, n, self.heads, -1))  # (B, N, h, S)
-        return self.proj_drop(F.linear(attn.reshape(b, n, -1), out_w, out_b))
-
-    def _attend(self, attn: torch.Tensor) -> torch.Tensor:
-        """Memory logits (B, N, h, S) -> normalised, dropped-out map (recorded if asked)."""
+        attn = self.linear_0(self.trans_dims(x).view(b, n, self.heads, self.head_dim))  # (B, N, h, S)
         attn = self.attn_drop(double_normalize(attn, token_dim=1))
-        if self.record_attention:
-            self.attention = attn.detach().permute(0, 2, 1, 3)  # (B, h, N, S)
-        return attn
+        self.keep_attention(attn.permute(0, 2, 1, 3))  # (B, h, N, S)
+        return self.proj_drop(self.proj(self.linear_1(attn).view(b, n, -1)))
 
 
 class EATokenAttention(nn.Module):
@@ -224,10 +154,7 @@ class EATokenLayer(nn.Module):
 
         ``in_order`` (in_dim,): the input features are permuted, ``x[..., j]`` being feature
         ``in_order[j]`` of the parameters' layout; the input-side weights are read through it.
-        At inference the fused path of :meth:`_forward_fused` runs.
         """
-        if fused.can_fuse(self, x):
-            return self._forward_fused(x, in_order)
         if in_order is None:
             x = self.attn(self.norm1(x))
         else:
@@ -235,40 +162,6 @@ class EATokenLayer(nn.Module):
             x = self.attn(F.layer_norm(x, n1.normalized_shape, n1.weight[in_order], n1.bias[in_order], n1.eps),
                           in_order)
         return x + self.mlp(self.norm2(x))
-
-    def _folded(self, in_order: torch.Tensor | None) -> tuple[torch.Tensor, ...]:
-        """``norm1``'s affine folded into ``q_linear`` (read through ``in_order``), ``linear_1`` into ``proj``."""
-        a, n1 = self.attn, self.norm1
-        params = [a.q_linear.weight, a.q_linear.bias, n1.weight, n1.bias, a.linear_1.weight, a.linear_1.bias,
-                  a.proj.weight, a.proj.bias] + ([] if in_order is None else [in_order])
-
-        def build() -> tuple[torch.Tensor, ...]:
-            w, gamma, beta = a.q_linear.weight, n1.weight, n1.bias
-            if in_order is not None:
-                w, gamma, beta = w[:, in_order], gamma[in_order], beta[in_order]
-            out_w = a.proj.weight @ a.linear_1.weight
-            out_b = a.proj.weight @ a.linear_1.bias + a.proj.bias
-            return (*fused.fold_affine(w, a.q_linear.bias, gamma, beta), out_w, out_b)
-
-        return fused.cached(self, "token_layer", params, build)
-
-    def _forward_fused(self, x: torch.Tensor, in_order: torch.Tensor | None) -> torch.Tensor:
-        """Inference: bare LayerNorm, ``q``, memory logits, double normalisation, one output GEMM that
-        accumulates onto ``q`` (the residual), then the MLP branch fused (:meth:`Mlp.forward_residual`).
-
-        ``q`` (normalisation and GEMM in row blocks), the logits and the map (~62 MB for eamlp-7's first
-        layer at batch 16) go to reused buffers (:mod:`backbones.layers.workspace`), not fresh pages.
-        """
-        q_w, q_b, out_w, out_b = self._folded(in_order)
-        rows, memory = x.shape[:-1], self.attn.linear_0.out_features
-        q = fused.normalized_linear_into(workspace.buffer("ea_token.q", (*rows, q_w.shape[0]), x), x,
-                                         self.norm1.eps, q_w, q_b)
-        logits = workspace.buffer("ea_token.logits", (*rows, memory), x)
-        torch.mm(q.view(-1, q.shape[-1]), self.attn.linear_0.weight.t(), out=logits.view(-1, memory))
-        attn = double_normalize(logits, token_dim=1, out=workspace.buffer("ea_token.map", logits.shape, x))
-        q2 = q.view(-1, q.shape[-1]).add_(out_b)  # q is spent too: q + b + A W^T accumulates in place
-        torch.addmm(q2, attn.view(-1, memory), out_w.t(), out=q2)  # (not addmm_: FLOP counters skip it)
-        return self.mlp.forward_residual(q, self.norm2)
 
 
 @MODELS.register_module()

@@ -14,10 +14,11 @@ import torch.nn as nn
 
 from ..layers.dropout import Dropout
 from ..registry import register_mixer
+from .base import TokenMixer
 
 
 @register_mixer
-class OffsetAttention(nn.Module):
+class OffsetAttention(TokenMixer):
     """PCT's offset-attention, (B, N, C) -> (B, N, C) (the offset branch; the caller adds ``x``).
 
     Args:
@@ -27,8 +28,9 @@ class OffsetAttention(nn.Module):
         eps: the L1 normalisation's epsilon.
     """
 
-    #: the layer normalises by itself (BatchNorm after the offset): no pre-norm in front of it.
-    channel_prenorm = False
+    settings = ("attn_drop",)
+    channel_prenorm = False  # it normalises by itself (BatchNorm after the offset)
+    records_attention = True
 
     def __init__(self, dim: int, qk_ratio: float = 0.25, attn_drop: float = 0.0, eps: float = 1e-9) -> None:
         super().__init__()
@@ -39,8 +41,6 @@ class OffsetAttention(nn.Module):
         self.norm = nn.BatchNorm1d(dim)
         self.act = nn.ReLU(inplace=True)
         self.eps = eps
-        self.record_attention = False
-        self.attention: torch.Tensor | None = None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(B, N, C) -> (B, N, C)."""
@@ -48,8 +48,7 @@ class OffsetAttention(nn.Module):
         q = self.qk(x)  # (B, N, C/4); k = q
         attn = (q @ q.transpose(1, 2)).softmax(dim=-1)  # (B, N_query, N_key), rows sum to 1
         attn = self.attn_drop(attn / (self.eps + attn.sum(dim=1, keepdim=True)))  # L1 over the queries
-        if self.record_attention:
-            self.attention = attn.detach()[:, None]  # (B, 1, N, N)
+        self.keep_attention(attn[:, None])  # (B, 1, N, N)
         out = attn.transpose(1, 2) @ self.v(x)  # token j: sum_i A[i, j] v_i
         offset = self.trans(x - out).reshape(b * n, c)
         return self.act(self.norm(offset)).view(b, n, c)

@@ -18,6 +18,7 @@ from mmengine.model import BaseModule
 from mmengine.registry import MODELS
 from timm.layers import DropPath
 
+from ..deploy import DeployBlock, deploy_branch, register_conversion
 from ..layers.mlp import Mlp
 from ..registry import build_mixer, mixer_class
 from .layers import LBR, SampleAndGroup
@@ -35,7 +36,7 @@ class PointMixerLayer(nn.Module):
 
     def __init__(self, dim: int, mixer: nn.Module, mlp_ratio: float = 0.0, drop_path: float = 0.0) -> None:
         super().__init__()
-        self.norm = nn.LayerNorm(dim) if getattr(mixer, "channel_prenorm", True) else nn.Identity()
+        self.norm = nn.LayerNorm(dim) if mixer.channel_prenorm else nn.Identity()
         self.mixer = mixer
         self.mlp = nn.Sequential(nn.LayerNorm(dim), Mlp(dim, int(dim * mlp_ratio))) if mlp_ratio > 0 else None
         self.drop_path = DropPath(drop_path) if drop_path > 0 else nn.Identity()
@@ -44,6 +45,17 @@ class PointMixerLayer(nn.Module):
         """(B, N, C) -> (B, N, C)."""
         x = x + self.drop_path(self.mixer(self.norm(x)))
         return x if self.mlp is None else x + self.drop_path(self.mlp(x))
+
+
+def _deploy_layer(layer: PointMixerLayer) -> DeployBlock:
+    """The inference form of a :class:`PointMixerLayer` (:func:`backbones.deploy.convert_to_deploy`)."""
+    branches = [deploy_branch(layer.norm, layer.mixer)]
+    if layer.mlp is not None:
+        branches.append(deploy_branch(layer.mlp[0], layer.mlp[1]))
+    return DeployBlock(branches)
+
+
+register_conversion(PointMixerLayer, _deploy_layer)
 
 
 @MODELS.register_module()
@@ -110,8 +122,9 @@ class PointMixerBackbone(BaseModule):
 
     @staticmethod
     def _check_token_count(spec: Any, num_tokens: int | None) -> None:
-        params = inspect.signature(mixer_class(spec).__init__).parameters
-        needs = "num_tokens" in params and params["num_tokens"].default is inspect.Parameter.empty
+        cls = mixer_class(spec)
+        needs = "num_tokens" in cls.settings and inspect.signature(cls).parameters["num_tokens"].default is \
+            inspect.Parameter.empty
         given = isinstance(spec, dict) and "num_tokens" in spec
         if needs and num_tokens is None and not given:
             raise ValueError(f"PointMixerBackbone: mixer {mixer_class(spec).__name__} is built for a fixed number "

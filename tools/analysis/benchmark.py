@@ -9,24 +9,24 @@ Usage:
   interleaved step (a 2048^3 matmul; ``gemm_gflops``, median), since a shared machine's speed drifts;
   FLOPs of the forward (counted by ``torch.utils.flop_counter``) divided by that rate is the time
   floor, and ``roofline %`` = floor / measured time (median over median).
+* Our inference is timed in its deploy form (``backbones.deploy.convert_to_deploy``, converted once
+  before timing) and as the plain model, interleaved: ``deploy_gain`` = plain time / deploy time.
 * ``--compare`` times the same model in its baseline form in the same run, interleaved round by round:
   timm's ViT for self-attention presets, and for FF-only, DeepViT and EAMLP the straightforward
-  implementations of the papers' equations in the official code's shape (tests/reference_models.py,
-  the references of the parity tests). ``ratio`` = baseline time / our time (> 1: we are faster).
-* Our model is also timed with the fused inference kernels off (``backbones.layers.fused``), interleaved:
-  ``fused_gain`` = unfused time / fused time.
+  implementations of the official code (``backbones.reference``, the source models of the parity
+  tests). ``ratio`` = baseline time / our time (> 1: we are faster).
 * Each timed model runs in a worker process of its own (``isolation.py``: in one shared process a model's
   speed depends on the allocator state the others left); ``--shared-process`` times them all in this
   process instead. ``faults``: minor page faults per inference batch (memory glibc returned to the
   kernel and took back, which the kernel maps and zeroes again on first touch).
-* ``--train`` adds the training step (forward, cross-entropy, backward, AdamW); ``train_roofline`` is the
-  FLOPs of its forward and backward over the GEMM rate, divided by the step time.
-* ``--compile`` times our model's inference through ``torch.compile`` (compiled once, before timing).
+* ``--train`` adds the training step of the plain model (forward, cross-entropy, backward, AdamW);
+  ``train_roofline`` is the FLOPs of its forward and backward over the GEMM rate, divided by the step time.
+* ``--compile`` also times the deploy form through ``torch.compile`` (compiled once, before timing).
 * ``--sweep-tokens`` times one layer of each mixer against the token count N and fits the exponent of
   time ~ N^k on the largest sizes (EA should be ~1, self-attention approaching 2).
-Peak memory is the peak resident set of a new process that builds the model and runs one inference
-batch (weights included), so that earlier measurements do not leak into it; the token sweep runs each
-mixer in a process of its own, sizes ascending.
+Peak memory is the peak resident set of a new process that builds the model, converts it and runs one
+inference batch (weights included), so that earlier measurements do not leak into it; the token sweep
+runs each mixer in a process of its own, sizes ascending. Every table names the CPU and the GEMM rate.
 """
 from __future__ import annotations
 
@@ -41,12 +41,23 @@ import torch
 import torch.nn as nn
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(Path(__file__).resolve().parent)]
+sys.path[:0] = [str(ROOT), str(Path(__file__).resolve().parent)]
 from isolation import Figures, interleaved, interleaved_workers, serve  # noqa: E402  (this folder's isolation.py)
 
-TIMM = {"vit-tiny": "vit_tiny_patch16_224", "deit-small": "deit_small_patch16_224",
-        "deit-base": "deit_base_patch16_224"}
 GEMM_N = 2048
+
+
+def cpu_model() -> str:
+    """The CPU's model name (``/proc/cpuinfo``; the platform's processor string elsewhere)."""
+    import platform
+
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
 
 
 def gemm_step(n: int = GEMM_N) -> Callable[[], object]:
@@ -131,44 +142,43 @@ class _Logits(nn.Module):
         return self.m(x, mode="tensor")
 
 
-def _baseline_factory(target: str) -> Callable[[], nn.Module] | None:
-    if target in TIMM:
-        import timm
+def has_baseline(target: str) -> bool:
+    """Whether ``target`` is a preset with a reference implementation (``backbones.reference``)."""
+    from backbones.reference import REFERENCES
 
-        return lambda: timm.create_model(TIMM[target], pretrained=False)
-    from reference_models import ref_deepvit, ref_eamlp, ref_ff
-
-    family, _, size = target.partition("-")
-    factory = {"ff": ref_ff, "deepvit": ref_deepvit, "eamlp": ref_eamlp}.get(family)
-    return (lambda: factory(size)) if factory else None
+    return target in REFERENCES
 
 
-def build_baseline(target: str) -> nn.Module | None:
-    """The baseline of a preset's family (see the module docstring), or None."""
-    factory = _baseline_factory(target)
-    return factory() if factory else None
+def build_baseline(target: str) -> nn.Module:
+    """The reference implementation of a preset (see the module docstring)."""
+    from backbones.reference import REFERENCES
+
+    if target not in REFERENCES:
+        raise ValueError(f"benchmark: {target!r} has no baseline; presets with one: {sorted(REFERENCES)}")
+    return REFERENCES[target][1]()
 
 
-KINDS = ("ours", "unfused", "compiled", "baseline", "gemm")
+KINDS = ("deploy", "plain", "compiled", "baseline", "gemm")
 
 
-def build_step(target: str, kind: str = "ours", train: bool = False, batch: int = 16,
+def build_step(target: str, kind: str = "deploy", train: bool = False, batch: int = 16,
                img: int = 224) -> Callable[[], object]:
-    """One inference batch or training step of ``target`` in one of :data:`KINDS` (seeded, repeatable);
-    ``gemm`` is the rate probe :func:`gemm_step` instead."""
+    """One inference batch or training step of ``target`` in one of :data:`KINDS` (seeded, repeatable):
+    our model converted for deployment (inference; training steps always take the plain model), plain,
+    converted and compiled, the family's baseline; ``gemm`` is the rate probe :func:`gemm_step` instead."""
     if kind not in KINDS:
         raise ValueError(f"benchmark: kind must be one of {KINDS}, got {kind!r}")
     torch.manual_seed(0)
     if kind == "gemm":
         return gemm_step()
     model = build_baseline(target) if kind == "baseline" else build_ours(target, img)
-    if model is None:
-        raise ValueError(f"benchmark: {target!r} has no baseline (presets of the vit, deit, ff, deepvit and "
-                         f"eamlp families have)")
+    if kind in ("deploy", "compiled") and not train:
+        from backbones.deploy import convert_to_deploy
+
+        model = convert_to_deploy(model)
     torch.manual_seed(1)
     x = torch.randn(batch, 3, img, img)
-    step = step_fn(torch.compile(model) if kind == "compiled" else model, x, train)
-    return _unfused(step) if kind == "unfused" else step
+    return step_fn(torch.compile(model) if kind == "compiled" else model, x, train)
 
 
 def time_runs(target: str, runs: dict[str, dict], args: argparse.Namespace, rounds: int,
@@ -205,22 +215,12 @@ def step_fn(model: nn.Module, x: torch.Tensor, train: bool) -> Callable[[], obje
     return train_step
 
 
-def _unfused(fn: Callable[[], object]) -> Callable[[], object]:
-    """``fn`` with the fused inference kernels of backbones.layers.fused switched off."""
-    from backbones.layers.fused import fused_kernels
-
-    def run() -> object:
-        with fused_kernels(False):
-            return fn()
-    return run
-
-
 def count_train_flops(model: nn.Module, x: torch.Tensor) -> int:
     """FLOPs of one training step's forward and backward (cross-entropy on random labels)."""
-    from torch.utils.flop_counter import FlopCounterMode
+    from backbones.flops import flop_counter
 
     model.train()
-    with FlopCounterMode(display=False) as counter:
+    with flop_counter() as counter:
         logits = model(x)
         nn.functional.cross_entropy(logits, torch.zeros(len(logits), dtype=torch.long)).backward()
     model.zero_grad(set_to_none=True)
@@ -228,17 +228,21 @@ def count_train_flops(model: nn.Module, x: torch.Tensor) -> int:
 
 
 def measure(target: str, args: argparse.Namespace) -> dict:
-    """All figures of one preset or config."""
+    """All figures of one preset or config (inference: the deploy form; training: the plain model)."""
+    from backbones.deploy import convert_to_deploy
+
     torch.manual_seed(0)
     ours = build_ours(target, args.img)
     x = torch.randn(args.batch, 3, args.img, args.img)
-    row = dict(model=target + (" (compiled)" if args.compile else ""),
-               params=sum(p.numel() for p in ours.parameters()), gflops=count_flops(ours.eval(), x) / 1e9)
+    row = dict(model=target, params=sum(p.numel() for p in ours.parameters()))
     train_flops = count_train_flops(ours, x) if args.train else 0
+    row["gflops"] = count_flops(convert_to_deploy(ours), x) / 1e9
     del ours
     row["peak_mb"] = peak_in_fresh_process(target, args)
-    runs = {"ours": dict(kind="compiled")} if args.compile else {"ours": {}, "unfused": dict(kind="unfused")}
-    base = args.compare and _baseline_factory(target) is not None
+    runs = {"ours": dict(kind="deploy"), "plain": dict(kind="plain")}
+    if args.compile:
+        runs["compiled"] = dict(kind="compiled")
+    base = args.compare and has_baseline(target)
     if base:
         runs["baseline"] = dict(kind="baseline")
     runs["gemm"] = dict(kind="gemm")
@@ -246,15 +250,16 @@ def measure(target: str, args: argparse.Namespace) -> dict:
     rate = gemm_rate(t["gemm"])
     row["gemm_gflops"] = rate / 1e9
     ours_s = t["ours"].seconds
-    row.update(infer_img_s=args.batch / ours_s, roofline=row["gflops"] * 1e9 / rate / ours_s, faults=t["ours"].faults)
-    if "unfused" in t:
-        row["fused_gain"] = t["unfused"].seconds / ours_s
+    row.update(infer_img_s=args.batch / ours_s, roofline=row["gflops"] * 1e9 / rate / ours_s, faults=t["ours"].faults,
+               plain_img_s=args.batch / t["plain"].seconds, deploy_gain=t["plain"].seconds / ours_s)
+    if args.compile:
+        row["compiled_img_s"] = args.batch / t["compiled"].seconds
     row["latency_ms"] = 1000 * time_runs(target, {"b1": dict(batch=1)}, args, args.rounds)["b1"].seconds
     if base:
         row.update(baseline_img_s=args.batch / t["baseline"].seconds, baseline_faults=t["baseline"].faults,
                    infer_ratio=t["baseline"].seconds / ours_s)
     if args.train:
-        truns = {"ours": dict(train=True), "gemm": dict(kind="gemm")}
+        truns = {"ours": dict(kind="plain", train=True), "gemm": dict(kind="gemm")}
         if base:
             truns["baseline"] = dict(kind="baseline", train=True)
         tt = time_runs(target, truns, args, args.rounds, warmup=1)
@@ -267,7 +272,8 @@ def measure(target: str, args: argparse.Namespace) -> dict:
 
 COLUMNS = [("model", "{}"), ("params", "{:,}"), ("gflops", "{:.2f}"), ("gemm_gflops", "{:.0f}"),
            ("infer_img_s", "{:.1f}"), ("latency_ms", "{:.1f}"), ("peak_mb", "{:.0f}"), ("roofline", "{:.0%}"),
-           ("fused_gain", "{:.2f}x"), ("faults", "{:,.0f}"), ("baseline_img_s", "{:.1f}"),
+           ("plain_img_s", "{:.1f}"), ("deploy_gain", "{:.2f}x"), ("compiled_img_s", "{:.1f}"),
+           ("faults", "{:,.0f}"), ("baseline_img_s", "{:.1f}"),
            ("baseline_faults", "{:,.0f}"), ("infer_ratio", "{:.2f}x"), ("train_img_s", "{:.1f}"),
            ("train_roofline", "{:.0%}"), ("train_ratio", "{:.2f}x")]
 
@@ -370,8 +376,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     if args.peak_only:  # used by peak_in_fresh_process
-        ours = build_ours(args.targets[0], args.img)
-        print(peak_memory_mb(step_fn(ours, torch.randn(args.batch, 3, args.img, args.img), False)))
+        step = build_step(args.targets[0], "deploy", batch=args.batch, img=args.img)
+        print(peak_memory_mb(step))
         return 0
     if args.worker:  # used by time_runs
         serve(build_step(args.targets[0], **json.loads(args.worker)), args.warmup)
@@ -381,6 +387,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.sweep_tokens:
         rows = sweep_tokens(args)
+        rate = gemm_rate(interleaved({"gemm": gemm_step()}, args.rounds, warmup=1)["gemm"])
+        print(f"{cpu_model()}, GEMM rate {rate / 1e9:.0f} GFLOP/s, {args.threads} threads")
         for r in rows:
             print(f"{r['mixer']:<20} N={r['tokens']:>5}  {r['ms']:9.2f} ms  peak {r['peak_mb']:7.1f} MB")
     else:
@@ -388,7 +396,9 @@ def main(argv: list[str] | None = None) -> int:
             parser.error("give presets or configs (or --sweep-tokens)")
         rows = [measure(t, args) for t in args.targets]
         where = "all models in one shared process" if args.shared_process else "each model in a process of its own"
-        text = markdown(rows, f"batch {args.batch}, {args.img} px, {args.threads} threads, float32, {where}")
+        gemm = ", ".join(f"{r['gemm_gflops']:.0f}" for r in rows)
+        text = markdown(rows, f"{cpu_model()}, GEMM rate {gemm} GFLOP/s (2048^3 float32 probe, per model); "
+                              f"batch {args.batch}, {args.img} px, {args.threads} threads, float32, {where}")
         print(text)
         if args.markdown:
             Path(args.markdown).write_text(text + "\n")

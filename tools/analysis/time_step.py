@@ -6,7 +6,7 @@ change the other's page faults), e.g. with an interleaving timer::
     farm-bench --vs "python OLD/tools/analysis/time_step.py eamlp-7" -- python tools/analysis/time_step.py eamlp-7
 
 Usage:
-    python tools/analysis/time_step.py PRESET_OR_CONFIG [--kind ours|unfused|compiled|baseline|gemm] [--train]
+    python tools/analysis/time_step.py PRESET_OR_CONFIG [--kind deploy|plain|compiled|baseline|gemm] [--train]
         [--iters 10] [--batch 16] [--img 224] [--threads 2]
 """
 from __future__ import annotations
@@ -25,8 +25,8 @@ def main(argv: list[str] | None = None) -> int:
     """Command-line entry point: prints the median page faults per step, then ``median ms <value>``."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("target", help="preset name or config file")
-    parser.add_argument("--kind", default="ours", choices=benchmark.KINDS,
-                        help="our model, ours with the fused kernels off, ours compiled, the family's baseline, "
+    parser.add_argument("--kind", default="deploy", choices=benchmark.KINDS,
+                        help="our model converted for deployment, plain, converted and compiled, the baseline, "
                              "or the 2048^3 matmul rate probe")
     parser.add_argument("--train", action="store_true", help="time a training step instead of inference")
     parser.add_argument("--iters", type=int, default=10)

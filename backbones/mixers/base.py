@@ -1,0 +1,65 @@
+"""The token-mixer contract shared by every mixer of the zoo.
+
+A token mixer maps tokens (B, N, C) to (B, N, C). It is built with the channel width ``dim`` plus
+the block settings it declares in :attr:`TokenMixer.settings`; the backbone passes exactly those
+(:func:`backbones.registry.build_mixer`) and refuses a setting a mixer does not take instead of
+dropping it. The other class attributes are the optional hooks a backbone may use:
+
+* ``channel_prenorm`` - the block puts its LayerNorm over channels in front of the mixer (False for
+  mixers that normalise by themselves, e.g. FF-only's LayerNorm over tokens).
+* ``wants_grid`` - ``forward(x, grid)`` receives the current patch grid (h, w).
+* ``records_attention`` - setting ``record_attention = True`` keeps the last map in ``attention``
+  (analysis tools read it; training and export never set it).
+
+Re-attention's map transform is :meth:`backbones.mixers.SelfAttention.transform_attention`, a hook of
+self-attention alone.
+"""
+from __future__ import annotations
+
+from typing import ClassVar
+
+import torch
+import torch.nn as nn
+
+#: Block settings a backbone may offer, with the value that means "not used" (see ``build_mixer``).
+#: ``num_heads``, ``num_tokens`` and ``grid_size`` are geometry: offered to every mixer, taken by those
+#: that declare them. The others are choices: a non-neutral value for a mixer that does not declare
+#: the setting is an error.
+GEOMETRY = ("num_heads", "num_tokens", "grid_size")
+NEUTRAL = {"qkv_bias": True, "attn_drop": 0.0, "proj_drop": 0.0, "token_resize": None}
+
+
+class TokenMixer(nn.Module):
+    """Base class of token mixers, (B, N, C) -> (B, N, C).
+
+    Subclasses declare:
+
+    Attributes:
+        settings: the block settings the constructor takes besides ``dim`` (names from
+            :data:`GEOMETRY` and :data:`NEUTRAL`).
+        channel_prenorm: the block applies a LayerNorm over channels before the mixer.
+        wants_grid: ``forward`` takes the patch grid as a second argument.
+        records_attention: the mixer can keep its last attention map (``record_attention``).
+    """
+
+    settings: ClassVar[tuple[str, ...]] = ()
+    channel_prenorm: ClassVar[bool] = True
+    wants_grid: ClassVar[bool] = False
+    records_attention: ClassVar[bool] = False
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.record_attention = False
+        self.attention: torch.Tensor | None = None
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        unknown = set(cls.settings) - set(GEOMETRY) - set(NEUTRAL)
+        if unknown:
+            raise TypeError(f"{cls.__name__}.settings names unknown block settings {sorted(unknown)}; "
+                            f"valid: {sorted(GEOMETRY + tuple(NEUTRAL))}")
+
+    def keep_attention(self, attn: torch.Tensor) -> None:
+        """Store ``attn`` (detached) in ``attention`` when recording is on."""
+        if self.record_attention:
+            self.attention = attn.detach()

@@ -21,4 +21,5 @@ setup(
         "timm>=1.0,<1.1",
         "scikit-learn",
     ],
+    extras_require={"export": ["onnx==1.23.2", "onnxruntime==1.32.0", "onnxscript==0.7.2"]},
 )

@@ -200,3 +200,25 @@ def test_mixer_classes_declare_their_contract() -> None:
         type("Odd", (TokenMixer,), {"settings": ("heads",)})
     for cls in MIXERS.values():
         assert issubclass(cls, TokenMixer)
+
+
+@pytest.mark.parametrize(("dim", "heads", "cheaper"), [(256, 4, True), (32, 4, False)])
+def test_external_attention_memory_fold_is_the_same_function(dim: int, heads: int, cheaper: bool) -> None:
+    """Through the composed weights or layer by layer: same outputs and gradients of every parameter;
+    the default folds exactly when that costs fewer multiply-adds (S <= d)."""
+    from backbones import ExternalAttention
+
+    assert ExternalAttention(dim, heads).fold_memories is cheaper
+    x = torch.randn(2, 9, dim, dtype=torch.float64, requires_grad=True)
+    g = torch.randn(2, 9, dim, dtype=torch.float64)
+    results = []
+    for fold in (True, False):
+        torch.manual_seed(0)
+        m = ExternalAttention(dim, heads, fold_memories=fold).double().train()
+        x.grad = None
+        y = m(x)
+        y.backward(g)
+        results.append((y.detach(), [x.grad] + [p.grad for p in m.parameters()]))
+    torch.testing.assert_close(results[0][0], results[1][0])
+    for a, b in zip(results[0][1], results[1][1], strict=True):
+        torch.testing.assert_close(a, b)

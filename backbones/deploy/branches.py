@@ -8,7 +8,7 @@ Each deploy branch is built once from a trained branch (a norm, a module ``f`` a
   folded into ``qkv``; for Re-attention the eval-mode BatchNorm over heads and the re-attention scale
   folded into the H x H head-mixing matrix (one batched matmul per image).
 * :class:`ExternalAttentionBranch` - EA's two shared memories folded into ``trans_dims`` and ``proj``
-  (two GEMMs instead of four) when that costs fewer FLOPs, and the LayerNorm affine into the first.
+  (two GEMMs instead of four) when the layer computes that way, and the LayerNorm affine into the first.
 * :class:`TokenMlpBranch` - FF-only's token MLP: the affine of its LayerNorm over tokens folded into ``fc1``.
 * :class:`ModuleBranch` - anything else: the trained modules in eval mode, drop-path removed.
 
@@ -146,28 +146,22 @@ class AttentionBranch(DeployModule):
 
 
 class ExternalAttentionBranch(DeployModule):
-    """``x + EA(norm(a x)) / a`` with EA's memories folded into its projections when that is cheaper."""
+    """``x + EA(norm(a x)) / a`` with EA's memories folded into its projections when the layer computes
+    that way (:meth:`ExternalAttention.folded_memories`), and the norm's affine into the first Linear."""
 
     def __init__(self, norm: nn.Module, ea: ExternalAttention, a: float = 1.0) -> None:
         super().__init__()
-        c, ec = ea.trans_dims.in_features, ea.trans_dims.out_features
-        h, d, s = ea.heads, ea.head_dim, ea.linear_0.out_features
-        self.heads, self.head_dim = h, d
+        c = ea.trans_dims.in_features
+        self.heads, self.head_dim, self.folded = ea.heads, ea.head_dim, ea.fold_memories
         self.eps, gamma, beta = _norm_parts(norm, c, a)
-        t_w, t_b = fold_affine(ea.trans_dims.weight, ea.trans_dims.bias, gamma, beta)
-        p_w, p_b = ea.proj.weight.detach() / a, ea.proj.bias.detach() / a
-        w0, b0, w1, b1 = (t.detach() for t in (ea.linear_0.weight, ea.linear_0.bias, ea.linear_1.weight,
-                                                ea.linear_1.bias))
-        # Folded: C -> h*S and h*S -> C (h*S*C multiply-adds each) against C -> eC -> (h, S) and back.
-        self.folded = h * s * c < ec * (c + s)
-        if self.folded:  # per head: W0 T_h and P_h W1 (the memories are shared by all heads)
-            in_w = torch.einsum("sd,hdc->hsc", w0, t_w.view(h, d, c)).reshape(h * s, c)
-            in_b = (torch.einsum("sd,hd->hs", w0, t_b.view(h, d)) + b0).reshape(-1)
-            out_w = torch.einsum("chd,ds->chs", p_w.view(c, h, d), w1).reshape(c, h * s)
-            out_b = torch.einsum("chd,d->c", p_w.view(c, h, d), b1) + p_b
-            self._buffers_from(in_w=in_w, in_b=in_b, out_w=out_w, out_b=out_b)
+        if self.folded:
+            in_w, in_b, out_w, out_b = ea.folded_memories()
+            in_w, in_b = fold_affine(in_w, in_b, gamma, beta)
+            self._buffers_from(in_w=in_w, in_b=in_b, out_w=out_w / a, out_b=out_b / a)
         else:
-            self._buffers_from(t_w=t_w, t_b=t_b, w0=w0, b0=b0, w1=w1, b1=b1, p_w=p_w, p_b=p_b)
+            t_w, t_b = fold_affine(ea.trans_dims.weight, ea.trans_dims.bias, gamma, beta)
+            self._buffers_from(t_w=t_w, t_b=t_b, w0=ea.linear_0.weight, b0=ea.linear_0.bias, w1=ea.linear_1.weight,
+                               b1=ea.linear_1.bias, p_w=ea.proj.weight / a, p_b=ea.proj.bias / a)
 
     def forward(self, x: torch.Tensor, grid: tuple[int, int] | None = None) -> torch.Tensor:
         """(B, N, C) -> (B, N, C)."""

@@ -17,10 +17,10 @@ by ``last_checkpoint``) where the run dies:
 * ``before_remove_old``: ``last_checkpoint`` updated, the previous checkpoint (max_keep_ckpts=1) not yet removed.
 * ``disk_full``: writing the new checkpoint fails with ``ENOSPC`` (an exception, not a kill).
 
-With ``--resume-after`` the work dir is copied to ``WORK_DIR.after_fault`` (what the fault left) and a second
-child then runs ``tools/train.py --resume`` in the same work dir (after emptying ``last_checkpoint`` with
-``--empty-last-checkpoint``). The exit
-codes are printed as JSON on the last line: ``{"fault": code, "resume": code}``.
+With ``--resume-after`` the work dir is copied to ``WORK_DIR.after_fault`` (what the fault left) and a
+second child then runs ``tools/train.py --resume`` in the same work dir (after emptying ``last_checkpoint``
+with ``--empty-last-checkpoint``). The exit codes are printed as JSON on the last line:
+``{"fault": code, "resume": code}``.
 """
 from __future__ import annotations
 

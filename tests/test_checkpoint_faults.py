@@ -147,3 +147,53 @@ def test_resume_checkpoint_choice(tmp_path: Path) -> None:
         p.write_bytes(b"")
     with pytest.raises(FileNotFoundError, match="no complete epoch_N.pth"):
         resume_checkpoint(tmp_path)
+
+
+def _record_hook_events(hook_type: str, tmp_path: Path, monkeypatch) -> list[tuple[str, str]]:  # noqa: ANN001
+    """Two epochs through a checkpoint hook (max_keep_ckpts=1, save_best) with a stub runner: the file events."""
+    import logging
+    from types import SimpleNamespace
+
+    from mmengine.logging import MessageHub
+    from mmengine.registry import HOOKS
+
+    from backbones.engine import checkpoint as checkpoint_module
+    from backbones.engine.atomic import write_atomic
+
+    events: list[tuple[str, str]] = []
+
+    def save_checkpoint(out_dir: str, filename: str, *args, **kwargs) -> None:  # noqa: ANN002, ANN003
+        events.append(("save", filename))
+        write_atomic(b"checkpoint", Path(out_dir) / filename)
+
+    real_text = checkpoint_module.write_text_atomic
+    monkeypatch.setattr(checkpoint_module, "write_text_atomic",
+                        lambda text, path: (events.append(("last_checkpoint", Path(text).name)), real_text(text, path)))
+    runner = SimpleNamespace(work_dir=str(tmp_path), logger=logging.getLogger("hook-order"), epoch=0, iter=0,
+                             message_hub=MessageHub(f"hook-order-{hook_type}"), save_checkpoint=save_checkpoint)
+    hook = HOOKS.build(dict(type=hook_type, interval=1, max_keep_ckpts=1, save_best="acc", rule="greater"))
+    hook.before_train(runner)
+    backend = hook.file_backend
+    real_remove = backend.remove
+    backend.remove = lambda path: (events.append(("remove", Path(path).name)), real_remove(path))
+    for epoch, acc in ((1, 0.5), (2, 0.7)):
+        runner.epoch, runner.iter = epoch - 1, 2 * epoch
+        hook._save_checkpoint(runner)
+        runner.epoch = epoch
+        hook._save_best_checkpoint(runner, {"acc": acc})
+    return events
+
+
+def test_checkpoint_hook_writes_before_it_removes(tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+    """AtomicCheckpointHook: a checkpoint (numbered or best) is removed only after its successor is saved and
+    last_checkpoint names the successor. mmengine's CheckpointHook removes first (the window the fault tests
+    would catch)."""
+    ours = _record_hook_events("AtomicCheckpointHook", tmp_path / "ours", monkeypatch)
+    at = ours.index
+    assert at(("remove", "epoch_1.pth")) > at(("last_checkpoint", "epoch_2.pth")) > at(("save", "epoch_2.pth"))
+    assert at(("remove", "best_acc_epoch_1.pth")) > at(("save", "best_acc_epoch_2.pth"))
+    assert sorted(p.name for p in (tmp_path / "ours").iterdir()) == ["best_acc_epoch_2.pth", "epoch_2.pth",
+                                                                     "last_checkpoint"]
+    theirs = _record_hook_events("CheckpointHook", tmp_path / "mmengine", monkeypatch)
+    assert theirs.index(("remove", "epoch_1.pth")) < theirs.index(("save", "epoch_2.pth"))
+    assert theirs.index(("remove", "best_acc_epoch_1.pth")) < theirs.index(("save", "best_acc_epoch_2.pth"))

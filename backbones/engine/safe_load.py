@@ -67,18 +67,25 @@ _REFUSED = [re.compile(p) for p in (
     r"GLOBAL (\S+) was not an allowed global",                       # an unknown global
     r"unsupported GLOBAL (\S+) whose module",                        # a blocked module
     r"reduce for unrecognized function (.+?)(?: which belongs|$)",   # a callable not allowed
-    r"classes allowlisted via `add_safe_globals` but got (.+)$",     # NEWOBJ / BUILD of another class
+    r"allowlisted via `add_safe_globals`,? but got (.+)$",           # NEWOBJ / BUILD of another class
 )]
 
 
-def refused_global(message: str) -> str:
-    """The global a weights-only load refused, from torch's (or our) error message."""
+def refused_global(message: str) -> str | None:
+    """The global a weights-only load refused, from torch's (or our) error message; None if the message
+    reports something else (a corrupt pickle stream)."""
     for pattern in _REFUSED:
         for line in message.splitlines():
             m = pattern.search(line)
             if m:
                 return m.group(1).strip()
-    return message.strip().splitlines()[-1] if message.strip() else "unknown"
+    return None
+
+
+def _unpickler_error(message: str) -> str:
+    """The unpickler's own words inside torch's wrapped message."""
+    core = message.split("WeightsUnpickler error:", 1)[-1].split("Check the documentation of torch.load", 1)[0]
+    return " ".join(core.split()) or "unknown error"
 
 
 def _name(f: str | os.PathLike | IO[bytes]) -> str:
@@ -106,8 +113,12 @@ def safe_load(f: str | os.PathLike | IO[bytes], map_location: Any = "cpu", extra
         with torch.serialization.safe_globals([*checkpoint_globals(), *extra_globals]):
             return torch.load(f, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as e:
+        refused = refused_global(str(e))
+        if refused is None:
+            raise CheckpointReadError(f"checkpoint {name} cannot be read (corrupt pickle data: "
+                                      f"{_unpickler_error(str(e))})") from None
         raise UnsafeCheckpointError(
-            f"checkpoint {name} refused: it needs {refused_global(str(e))}, which the safe loader does not allow "
+            f"checkpoint {name} refused: it needs {refused}, which the safe loader does not allow "
             f"(loading it could run code from the file)") from None
     except (EOFError, RuntimeError, ValueError, OSError) as e:
         raise CheckpointReadError(f"checkpoint {name} cannot be read (truncated or not a PyTorch checkpoint): "

@@ -93,21 +93,21 @@ def test_infer_points_names_the_bad_file(tmp_path: Path, capsys) -> None:  # noq
 
 
 def test_zero_byte_image_is_named(tmp_path: Path) -> None:
-    from mmengine.registry import init_default_scope
+    from mmengine.registry import DefaultScope
     from PIL import Image
 
     import backbones.datasets  # noqa: F401
     from backbones.datasets.image_folder import ImageFileError, ImageFolderDataset
 
-    init_default_scope("mmpretrain")
     for c in ("a", "b"):
         (tmp_path / "train" / c).mkdir(parents=True)
         Image.new("RGB", (8, 8)).save(tmp_path / "train" / c / "ok.png")
     (tmp_path / "train" / "b" / "zero.png").write_bytes(b"")
-    ds = ImageFolderDataset(data_root=str(tmp_path), data_prefix="train",
-                            pipeline=[dict(type="LoadImageFromFile"), dict(type="PackInputs")])
-    paths = [ds.get_data_info(i)["img_path"] for i in range(len(ds))]
-    bad = paths.index(str(tmp_path / "train" / "b" / "zero.png"))
-    assert ds[1 - bad if bad < 2 else 0]["inputs"].shape == (3, 8, 8)
-    with pytest.raises(ImageFileError, match=r"zero\.png \(0 bytes\): sample \d cannot be loaded"):
-        ds[bad]
+    with DefaultScope.overwrite_default_scope("mmpretrain"):
+        ds = ImageFolderDataset(data_root=str(tmp_path), data_prefix="train",
+                                pipeline=[dict(type="LoadImageFromFile"), dict(type="PackInputs")])
+        paths = [ds.get_data_info(i)["img_path"] for i in range(len(ds))]
+        bad = paths.index(str(tmp_path / "train" / "b" / "zero.png"))
+        assert ds[1 - bad if bad < 2 else 0]["inputs"].shape == (3, 8, 8)
+        with pytest.raises(ImageFileError, match=r"zero\.png \(0 bytes\): sample \d cannot be loaded"):
+            ds[bad]

@@ -78,7 +78,7 @@ class AtomicCheckpointHook(CheckpointHook):
         for folder in {self.out_dir, runner.work_dir}:
             for path in remove_stale_temporaries(folder, ours):
                 runner.logger.warning(f"removed {path}, left by an interrupted checkpoint write")
-        if self.max_keep_ckpts > 0 and len(self.keep_ckpt_ids):
+        if self.max_keep_ckpts > 0 and len(self.keep_ckpt_ids) and Path(self.out_dir).is_dir():
             oldest = min(self.keep_ckpt_ids)
             pattern = re.compile(re.escape(self.filename_tmpl).replace(r"\{\}", r"(\d+)") + "$")
             for entry in Path(self.out_dir).iterdir():

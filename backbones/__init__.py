@@ -2,9 +2,10 @@
 
 Importing the package registers every mixer, stem, backbone and head in mmengine's root registries,
 so mmpretrain, mmsegmentation and plain mmengine configs find them by name
-(``custom_imports=dict(imports=['backbones'])``).
+(``custom_imports=dict(imports=['backbones'])``). It changes no loader or writer: safe checkpoint
+loading is opted into by importing :mod:`backbones.compat` (the shipped configs and tools do).
 """
-from . import compat, engine  # noqa: F401  (torch.load allow-list, atomic writes, hooks)
+from . import engine  # noqa: F401  (hooks, atomic file backend)
 from .deploy import convert_to_deploy
 from .mixers import EATokenLayer, ExternalAttention, ExternalAttention2d, FeedForwardMixer, ReAttention, SelfAttention
 from .presets import PRESETS

@@ -1,26 +1,15 @@
-"""Make mmengine checkpoints load under torch >= 2.6, whose ``torch.load`` defaults to ``weights_only=True``.
+"""Opt in to safe loading of mmengine checkpoints under torch >= 2.6 (``weights_only=True`` by default).
 
-mmengine 0.10.7 saves message-hub history (``HistoryBuffer``) and numpy values in its checkpoints;
-resuming then fails with ``UnpicklingError``. The types below are allow-listed for the safe loader,
-which keeps ``weights_only`` loading (no arbitrary code) and makes resume bit-exact.
+Importing this module makes mmengine's local checkpoint loader (``load_from``, ``resume``,
+``init_cfg=dict(type='Pretrained')``, ``load_checkpoint``) use
+:func:`backbones.engine.safe_load.safe_load`: torch's weights-only unpickler with exactly the types
+mmengine checkpoints hold allowed for each load, so resume works and no checkpoint runs code. It is a
+separate module on purpose: ``import backbones`` changes no loader. The shipped configs name it in
+``custom_imports`` (so any runner that reads them opts in, mmpretrain's or mmseg's ``tools/train.py``
+too) and the zoo's tools import it.
 """
 from __future__ import annotations
 
-import builtins
+from .engine.safe_load import use_safe_loader
 
-import numpy as np
-import torch
-
-
-def allow_mmengine_checkpoints() -> None:
-    """Register mmengine's and numpy's checkpoint types with :func:`torch.serialization.add_safe_globals`."""
-    from mmengine.logging import HistoryBuffer
-
-    types: list = [HistoryBuffer, np.ndarray, np.dtype, builtins.getattr]
-    core = getattr(np, "_core", None) or np.core
-    types += [core.multiarray._reconstruct, core.multiarray.scalar]
-    types += [getattr(np.dtypes, name) for name in dir(np.dtypes) if name.endswith("DType")]
-    torch.serialization.add_safe_globals(types)
-
-
-allow_mmengine_checkpoints()
+use_safe_loader()

@@ -11,7 +11,7 @@ import pytest
 import torch
 from conftest import ROOT
 
-import backbones  # noqa: F401  (allow-lists mmengine checkpoint types for torch.load)
+from backbones.engine.safe_load import safe_load  # mmengine checkpoints, weights only
 
 DIGITS_CFG = ROOT / "configs/classification/digits/selfattention_p4-w96-d4_1xb64_digits.py"
 
@@ -68,7 +68,7 @@ def test_train_then_test_with_outputs(tmp_path, digits) -> None:  # noqa: ANN001
     ckpt = work / "epoch_2.pth"
     assert ckpt.exists() and Path((work / "last_checkpoint").read_text().strip()) == ckpt
     assert not list(work.glob(".*.tmp"))  # atomic writes leave no temporary files
-    state = torch.load(ckpt, weights_only=True)  # loads under torch's safe default (compat allow-list)
+    state = safe_load(ckpt)  # torch's weights-only unpickler + mmengine's types
     assert "rng_state" in state and state["meta"]["epoch"] == 2
     out, show = tmp_path / "preds.pkl", tmp_path / "show"
     proc = run_tool("tools/test.py", str(cfg), str(ckpt), "--work-dir", str(tmp_path / "t"), "--out", str(out),
@@ -89,8 +89,8 @@ def test_resume_is_exact(tmp_path, digits) -> None:  # noqa: ANN001
     run_tool("tools/train.py", str(cfg), "--work-dir", str(straight))
     run_tool("tools/train.py", str(cfg), "--work-dir", str(split), "--cfg-options", "train_cfg.max_epochs=1")
     run_tool("tools/train.py", str(cfg), "--work-dir", str(split), "--resume")
-    a = torch.load(straight / "epoch_2.pth", weights_only=True)
-    b = torch.load(split / "epoch_2.pth", weights_only=True)
+    a = safe_load(straight / "epoch_2.pth")
+    b = safe_load(split / "epoch_2.pth")
     for k, v in a["state_dict"].items():
         assert torch.equal(v, b["state_dict"][k]), k
     sa, sb = a["optimizer"]["state"], b["optimizer"]["state"]
@@ -99,7 +99,7 @@ def test_resume_is_exact(tmp_path, digits) -> None:  # noqa: ANN001
         for k in sa[i]:
             assert torch.equal(torch.as_tensor(sa[i][k]), torch.as_tensor(sb[i][k])), (i, k)
     # the first epoch really changed the weights (the comparison is not trivially true)
-    first = torch.load(split / "epoch_1.pth", weights_only=True)["state_dict"]
+    first = safe_load(split / "epoch_1.pth")["state_dict"]
     assert not all(torch.equal(v, first[k]) for k, v in a["state_dict"].items())
 
 

@@ -1,7 +1,11 @@
 """The engine layer: atomic writes, the RNG-state and Precise-BN hooks, CPU autocast, num_classes='auto'."""
 from __future__ import annotations
 
+import os
+import pickle
 import random
+import re
+import stat
 from types import SimpleNamespace
 
 import numpy as np
@@ -9,19 +13,25 @@ import pytest
 import torch
 from mmengine.config import Config
 
-import backbones  # noqa: F401  (installs atomic writes)
+import backbones  # noqa: F401  (registers the hooks and the atomic_local backend)
 from backbones.engine import CPUAutocastOptimWrapper, RNGStateHook
 from backbones.engine.config import resolve_auto_num_classes
 
 
 def test_interrupted_checkpoint_write_keeps_the_old_file(tmp_path, monkeypatch) -> None:  # noqa: ANN001
-    """mmengine's save_checkpoint goes through the atomic backend: dying mid-write changes nothing."""
+    """mmengine's save_checkpoint through the ``atomic_local`` backend: dying mid-write changes nothing; the
+    file follows the umask."""
     from mmengine.runner.checkpoint import save_checkpoint
 
     from backbones.engine import atomic
 
-    target = tmp_path / "epoch_1.pth"
-    save_checkpoint({"state_dict": {"w": torch.ones(3)}}, str(target))
+    target, backend = tmp_path / "epoch_1.pth", dict(backend="atomic_local")
+    old_umask = os.umask(0o027)
+    try:
+        save_checkpoint({"state_dict": {"w": torch.ones(3)}}, str(target), backend_args=backend)
+    finally:
+        os.umask(old_umask)
+    assert stat.S_IMODE(target.stat().st_mode) == 0o640  # 0666 & ~umask, not mkstemp's 0600
     before = target.read_bytes()
 
     def killed(fd: int) -> None:  # the process dies after the bytes are written, before the rename
@@ -29,12 +39,38 @@ def test_interrupted_checkpoint_write_keeps_the_old_file(tmp_path, monkeypatch) 
 
     monkeypatch.setattr(atomic.os, "fsync", killed)
     with pytest.raises(OSError, match="killed"):
-        save_checkpoint({"state_dict": {"w": torch.zeros(1000)}}, str(target))
+        save_checkpoint({"state_dict": {"w": torch.zeros(1000)}}, str(target), backend_args=backend)
     assert target.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["epoch_1.pth"]  # no temporary file left
     monkeypatch.undo()
-    save_checkpoint({"state_dict": {"w": torch.zeros(1000)}}, str(target))
+    save_checkpoint({"state_dict": {"w": torch.zeros(1000)}}, str(target), backend_args=backend)
     assert torch.load(target, weights_only=True)["state_dict"]["w"].shape == (1000,)
+
+
+def test_remove_stale_temporaries_takes_only_the_writer_s_files(tmp_path) -> None:  # noqa: ANN001
+    from backbones.engine.atomic import remove_stale_temporaries
+
+    names = [".epoch_2.pth.0a1b2c3d.tmp", ".last_checkpoint.deadbeef.tmp", ".notes.txt.00000000.tmp",
+             "epoch_1.pth", ".hidden.tmp", "x.0a1b2c3d.tmp"]
+    for n in names:
+        (tmp_path / n).write_text("x")
+    removed = remove_stale_temporaries(tmp_path, re.compile(r".+\.pth|last_checkpoint"))
+    assert sorted(p.name for p in removed) == [".epoch_2.pth.0a1b2c3d.tmp", ".last_checkpoint.deadbeef.tmp"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(set(names) - {p.name for p in removed})
+
+
+def test_dump_results_is_atomic(tmp_path, monkeypatch) -> None:  # noqa: ANN001
+    """tools/test.py --out: a failed dump leaves the previous file."""
+    from backbones.engine import AtomicDumpResults, atomic
+
+    out = tmp_path / "preds.pkl"
+    metric = AtomicDumpResults(out_file_path=str(out))
+    metric.compute_metrics([{"a": 1}])
+    assert pickle.loads(out.read_bytes()) == [{"a": 1}]
+    monkeypatch.setattr(atomic.os, "replace", lambda *a: (_ for _ in ()).throw(OSError("disk full")))
+    with pytest.raises(OSError, match="disk full"):
+        metric.compute_metrics([{"a": 2}])
+    assert pickle.loads(out.read_bytes()) == [{"a": 1}] and [p.name for p in tmp_path.iterdir()] == ["preds.pkl"]
 
 
 def test_rng_state_roundtrip() -> None:

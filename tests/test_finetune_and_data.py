@@ -10,6 +10,7 @@ from test_parity import container, source_model
 
 import backbones  # noqa: F401
 from backbones.engine.config import resolve_auto_num_classes
+from backbones.engine.safe_load import safe_load
 from backbones.layers.pos_embed import resize_tokens
 
 FINETUNE = {
@@ -120,7 +121,7 @@ def test_user_folder_trains_by_changing_only_data_root(tmp_path) -> None:  # noq
                    "val_dataloader = dict(dataset=dict(data_root=data_root))\ntest_dataloader = val_dataloader\n"
                    "train_cfg = dict(max_epochs=1, val_interval=1)\n")
     run_tool("tools/train.py", str(cfg), "--work-dir", str(tmp_path / "w"))
-    assert torch.load(tmp_path / "w" / "epoch_1.pth", weights_only=True)["state_dict"]["head.fc.weight"].shape[0] == 3
+    assert safe_load(tmp_path / "w" / "epoch_1.pth")["state_dict"]["head.fc.weight"].shape[0] == 3
 
 
 def test_missing_and_empty_folders_are_named(tmp_path) -> None:  # noqa: ANN001

@@ -8,8 +8,13 @@ shapes (or forced with ``--arch``); the output loads with ``strict=True`` into t
 preset's config (see model-index.yml) and is written atomically. FORMAT ``eanet`` converts EANet's
 segmentation checkpoint (``{'net', 'step'}``) into the mmseg ``EncoderDecoder`` of
 ``configs/segmentation/voc12aug/eanet_r101-d8_4xb4-45k_voc12aug-513x513.py`` (every key but the
-auxiliary head's, which the official model lacks). The official checkpoints pickle
-Python objects (their training arguments), so SRC is fully unpickled: convert only files you trust.
+auxiliary head's, which the official model lacks).
+
+SRC is read with torch's weights-only unpickler, which also allows the one Python type official training
+checkpoints pickle beside their tensors (``argparse.Namespace``, their training arguments). A file that
+needs anything else (a class or function: code) is refused, naming the file and the global.
+``--unsafe-full-unpickle`` unpickles such a file completely: a crafted file then runs arbitrary code on
+this machine.
 """
 from __future__ import annotations
 
@@ -26,9 +31,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("src", help="official checkpoint file")
     parser.add_argument("dst", help="output checkpoint file")
     parser.add_argument("--arch", default=None, help="force this preset instead of detecting it (MixerViT formats)")
+    parser.add_argument("--unsafe-full-unpickle", action="store_true",
+                        help="RISK: unpickle SRC completely (torch.load weights_only=False). A crafted checkpoint "
+                             "then runs arbitrary code with your permissions. Only for a file from a source you "
+                             "trust that the safe loader refused")
     args = parser.parse_args(argv)
     try:
-        arch, state = convert_checkpoint(args.format, args.src, args.dst, args.arch)
+        arch, state = convert_checkpoint(args.format, args.src, args.dst, args.arch, args.unsafe_full_unpickle)
     except ConversionError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

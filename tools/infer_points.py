@@ -4,7 +4,10 @@ Usage:
     python tools/infer_points.py CONFIG CHECKPOINT FILE [FILE ...] [--category NAME] [--show-dir DIR]
 
 Prints one line per file (class and score, or the number of points per predicted part); with
-``--show-dir`` writes a PNG per file (points coloured by predicted part).
+``--show-dir`` writes a PNG per file (points coloured by predicted part). Text and ``.npy`` files hold
+3 (x y z), 6 (x y z nx ny nz) or 7 (... part label, ignored here) columns; any other count, an empty
+or degenerate cloud (fewer than 2 distinct points) is an error naming the file. The checkpoint is
+loaded safely (weights only) and strictly (``--allow-partial`` loads the matching keys only).
 """
 from __future__ import annotations
 
@@ -13,6 +16,8 @@ import os.path as osp
 import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+import backbones.compat  # noqa: E402,F401  (mmengine loads checkpoints with the safe loader)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -23,14 +28,33 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("files", nargs="+")
     parser.add_argument("--category", help="object category (part segmentation): name or index")
     parser.add_argument("--show-dir", help="write a PNG rendering per file here")
+    parser.add_argument("--allow-partial", action="store_true",
+                        help="load only the checkpoint keys that match the model (default: a mismatch is an error)")
     args = parser.parse_args(argv)
+    from mmengine.runner import load_checkpoint
+
+    from backbones.engine import CheckpointReadError, UnsafeCheckpointError
     from backbones.points.inference import inference_points, init_point_model
+    from backbones.points.io import PointFileError
     from backbones.points.visualization import render_points
 
-    model = init_point_model(args.config, args.checkpoint)
-    category = int(args.category) if args.category is not None and args.category.isdigit() else args.category
+    try:
+        model = init_point_model(args.config)
+        ckpt = load_checkpoint(model, args.checkpoint, map_location="cpu", strict=not args.allow_partial)
+        model.dataset_meta = ckpt.get("meta", {}).get("dataset_meta", {}) or {}
+        category = int(args.category) if args.category is not None and args.category.isdigit() else args.category
+        samples = inference_points(model, args.files, category)
+    except (UnsafeCheckpointError, CheckpointReadError, PointFileError, FileNotFoundError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except RuntimeError as e:
+        if "do not match exactly" not in str(e):
+            raise
+        print(f"error: checkpoint {args.checkpoint} does not fit the model of {args.config}; --allow-partial "
+              f"loads the matching keys only.\n{e}", file=sys.stderr)
+        return 2
     names = list((model.dataset_meta or {}).get("classes", []))
-    for path, s in zip(args.files, inference_points(model, args.files, category)):
+    for path, s in zip(args.files, samples):
         if "pred_parts" in s:
             parts, counts = s.pred_parts.unique(return_counts=True)
             print(f"{path}: parts {dict(zip(parts.tolist(), counts.tolist()))}")

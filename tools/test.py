@@ -1,16 +1,31 @@
 """Evaluate a checkpoint on a config's test set (every task of the zoo) with mmengine's Runner.
 
 Usage:
-    python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out FILE] [--show-dir DIR]
+    python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out FILE] [--show-dir DIR] [--allow-partial]
                          [--cfg-options KEY=VALUE ...] [--launcher {none,pytorch,slurm,mpi}]
+
+The checkpoint is loaded with torch's weights-only unpickler (a file that needs code to load is refused)
+and strictly: a checkpoint whose keys are missing from, unknown to or shaped differently from the
+config's model (another architecture) is an error naming those keys. ``--allow-partial`` loads the
+matching keys only and warns about the others (mmengine's default).
 """
 from __future__ import annotations
 
+import functools
 import os.path as osp
 import sys
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from train import build_runner, leave_worker, load_config, parse_args, process_group_teardown  # noqa: E402
+from train import (  # noqa: E402
+    build_runner,
+    checkpoint_errors,
+    leave_worker,
+    load_config,
+    parse_args,
+    process_group_teardown,
+)
+
+MISMATCH = "The model and loaded state dict do not match exactly"  # mmengine's strict-load message
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -22,7 +37,7 @@ def main(argv: list[str] | None = None) -> dict:
     cfg.load_from = args.checkpoint
     if args.out:
         evaluators = cfg.test_evaluator if isinstance(cfg.test_evaluator, list) else [cfg.test_evaluator]
-        cfg.test_evaluator = [*evaluators, dict(type="DumpResults", out_file_path=args.out)]
+        cfg.test_evaluator = [*evaluators, dict(type="AtomicDumpResults", out_file_path=args.out)]
     if args.show_dir:
         vis = cfg.default_hooks.get("visualization")
         if vis is None:
@@ -34,8 +49,19 @@ def main(argv: list[str] | None = None) -> dict:
                 vis[key] = value
         if "out_dir" not in params and cfg.get("visualizer") is not None:
             cfg.visualizer.save_dir = args.show_dir  # mmseg's hook draws through the visualizer's backends
-    with process_group_teardown():
-        return build_runner(cfg).test()
+    with process_group_teardown(), checkpoint_errors():
+        runner = build_runner(cfg)
+        # mmengine loads ``load_from`` with strict=False (unmatched keys are only logged): bind strict loading
+        # to this runner's own load_checkpoint, which its load_or_resume calls after the before_run hooks
+        runner.load_checkpoint = functools.partial(runner.load_checkpoint, strict=not args.allow_partial)
+        try:
+            return runner.test()
+        except RuntimeError as e:
+            if MISMATCH not in str(e):
+                raise
+            raise SystemExit(f"error: checkpoint {args.checkpoint} does not fit the model of {args.config} "
+                             f"(another architecture?); --allow-partial loads the matching keys only.\n{e}"
+                             ) from None
 
 
 def visualization_args(hook_type: str, scope: str | None) -> set[str]:

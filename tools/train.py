@@ -4,13 +4,17 @@ Usage:
     python tools/train.py CONFIG [--work-dir DIR] [--resume [CHECKPOINT]] [--amp]
                           [--cfg-options KEY=VALUE ...] [--launcher {none,pytorch,slurm,mpi}]
 
-``--resume`` alone resumes from the latest checkpoint of the work dir; with a path, from that file.
+``--resume`` alone resumes from the checkpoint ``last_checkpoint`` of the work dir names; if that file is
+missing, empty, or names a missing or corrupt checkpoint, from the newest complete ``epoch_N.pth`` /
+``iter_N.pth`` there (with a warning). With a path, from that file. Checkpoints are loaded with
+torch's weights-only unpickler (:mod:`backbones.compat`): a file that needs code to load is refused.
 ``--amp`` is fp16 AMP on a GPU and bfloat16 autocast on the CPU. Multi-process: tools/dist_train.sh.
 """
 from __future__ import annotations
 
 import argparse
 import contextlib
+import logging
 import os
 import os.path as osp
 import sys
@@ -18,7 +22,8 @@ from collections.abc import Iterator
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from a checkout without install
 
-import backbones  # noqa: E402,F401  (registries, atomic writes, torch.load allow-list)
+import backbones  # noqa: E402,F401  (registries, hooks)
+import backbones.compat  # noqa: E402,F401  (mmengine loads checkpoints with the safe loader)
 
 
 def parse_args(argv: list[str] | None = None, test: bool = False) -> argparse.Namespace:
@@ -31,6 +36,9 @@ def parse_args(argv: list[str] | None = None, test: bool = False) -> argparse.Na
         parser.add_argument("checkpoint", help="checkpoint file")
         parser.add_argument("--out", help="dump the predictions to this file (.pkl or .json)")
         parser.add_argument("--show-dir", help="write visualised predictions (PNG) to this folder")
+        parser.add_argument("--allow-partial", action="store_true",
+                            help="load only the checkpoint keys that match the model (default: any missing, "
+                                 "unknown or mis-shaped key is an error)")
     else:
         parser.add_argument("--resume", nargs="?", type=str, const="auto",
                             help="resume from CHECKPOINT, or from the latest one in the work dir if none is given")
@@ -101,19 +109,11 @@ def process_group_teardown() -> Iterator[None]:
 
 
 def leave_worker() -> None:
-    """End a finished worker of a multi-process run (torchrun sets WORLD_SIZE > 1) without the interpreter's
-    teardown: logs and streams are flushed, then ``os._exit(0)``.
-
-    With the process group already destroyed, a rank still aborted now and then while the interpreter
-    exited ("terminate called without an active exception", SIGABRT) after a finished run whose weights
-    agreed across ranks: seen in two CI runs of tests/test_classification_e2e.py::test_two_processes_agree
-    (sessions 4 and 6), a C++ thread destroyed while joinable. Everything the run writes is written by
-    then (checkpoints atomically), so skipping the C++ static teardown loses nothing. A single process
-    (no WORLD_SIZE) returns normally.
+    """End a finished worker of a multi-process run (torchrun sets WORLD_SIZE > 1) with ``os._exit(0)`` once
+    logs and streams are flushed: the interpreter's teardown can abort a rank whose C++ threads are still
+    joinable, and everything the run writes is complete by then. A single process returns normally.
     """
     if int(os.environ.get("WORLD_SIZE", "1")) > 1:
-        import logging
-
         logging.shutdown()
         sys.stdout.flush()
         sys.stderr.flush()
@@ -135,7 +135,7 @@ def main(argv: list[str] | None = None) -> None:
         else:
             cfg.optim_wrapper.type = "CPUAutocastOptimWrapper"
     if args.resume == "auto":
-        cfg.resume, cfg.load_from = True, None
+        cfg.resume, cfg.load_from = True, auto_resume_checkpoint(cfg.work_dir)
     elif args.resume is not None:
         if not osp.isfile(args.resume):
             raise SystemExit(f"error: --resume checkpoint {args.resume} does not exist")
@@ -143,8 +143,36 @@ def main(argv: list[str] | None = None) -> None:
     hooks = cfg.get("custom_hooks", [])
     if not any(h.get("type") == "RNGStateHook" for h in hooks):
         cfg.custom_hooks = [*hooks, dict(type="RNGStateHook")]
-    with process_group_teardown():
+    with process_group_teardown(), checkpoint_errors():
         build_runner(cfg).train()
+
+
+def auto_resume_checkpoint(work_dir: str) -> str | None:
+    """The checkpoint ``--resume`` without a path continues from (see ``backbones.engine.resume_checkpoint``);
+    None when the work dir has none (training starts from scratch)."""
+    from mmengine.logging import print_log
+
+    from backbones.engine import resume_checkpoint
+
+    try:
+        path, warning = resume_checkpoint(work_dir)
+    except FileNotFoundError as e:
+        raise SystemExit(f"error: --resume: {e}") from None
+    if warning:
+        print_log(f"--resume: {warning}", logger="current", level=logging.WARNING)
+    return path
+
+
+@contextlib.contextmanager
+def checkpoint_errors() -> Iterator[None]:
+    """Turn a refused, unreadable or mismatched checkpoint into ``SystemExit('error: ...')`` (the message
+    names the file and the refused global, or the keys)."""
+    from backbones.engine import CheckpointReadError, UnsafeCheckpointError
+
+    try:
+        yield
+    except (UnsafeCheckpointError, CheckpointReadError) as e:
+        raise SystemExit(f"error: {e}") from None
 
 
 if __name__ == "__main__":

@@ -8,15 +8,18 @@ __all__ = ["ConversionError", "Format", "FORMATS", "FAMILIES", "convert_checkpoi
            "load_source", "save_atomic"]
 
 
-def convert_checkpoint(fmt: str, src: str, dst: str | None = None, arch: str | None = None) -> tuple[str, dict]:
+def convert_checkpoint(fmt: str, src: str, dst: str | None = None, arch: str | None = None,
+                       unsafe_full_unpickle: bool = False) -> tuple[str, dict]:
     """Convert the checkpoint file ``src`` of format ``fmt``; write it to ``dst`` (atomically) if given.
+
+    ``src`` is read safely (weights only, see :func:`load_source`) unless ``unsafe_full_unpickle``.
 
     Returns:
         (preset name, converted state dict with ``backbone.`` and ``head.fc.`` keys).
     """
     if fmt not in FORMATS:
         raise ConversionError(f"unknown checkpoint format {fmt!r}; formats: {sorted(FORMATS)}")
-    state, source = load_source(src)
+    state, source = load_source(src, unsafe_full_unpickle)
     arch, out = convert_state(FORMATS[fmt], state, src, arch, FAMILIES[fmt])
     if dst is not None:
         meta = dict(arch=arch, source_format=fmt, source=src, source_container=source)

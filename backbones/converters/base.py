@@ -7,6 +7,7 @@ keys and shapes all agree; anything left over is an error naming the keys.
 """
 from __future__ import annotations
 
+import argparse
 import io
 import os
 import re
@@ -16,6 +17,7 @@ from dataclasses import dataclass, field
 import torch
 
 from ..engine.atomic import write_atomic
+from ..engine.safe_load import UnsafeCheckpointError, safe_load
 from ..presets import PRESETS
 from ..vit import MixerViT
 
@@ -50,16 +52,34 @@ class Format:
         return key
 
 
-def load_source(path: str) -> tuple[dict[str, torch.Tensor], str]:
+#: the types official training checkpoints pickle beside their tensors (their argparse arguments).
+OFFICIAL_GLOBALS = [argparse.Namespace]
+
+
+def load_source(path: str, unsafe_full_unpickle: bool = False) -> tuple[dict[str, torch.Tensor], str]:
     """Read a checkpoint file and return its (EMA if present) state dict without ``module.`` prefixes.
+
+    The file is read with torch's weights-only unpickler, allowing mmengine's checkpoint types and
+    :data:`OFFICIAL_GLOBALS`; anything else (code) is refused with an error naming the file and the global.
+
+    Args:
+        path: the checkpoint file.
+        unsafe_full_unpickle: unpickle everything (``weights_only=False``): a crafted file then runs any code
+            it contains. Only for files from a source you trust that the safe loader refused.
 
     Returns:
         (state dict, the container key it came from or 'raw').
     """
     if not os.path.isfile(path):
         raise ConversionError(f"{path}: no such checkpoint file")
-    try:  # official training checkpoints pickle their argparse namespace: full unpickling, trusted files only
-        obj = torch.load(path, map_location="cpu", weights_only=False)
+    try:
+        if unsafe_full_unpickle:
+            obj = torch.load(path, map_location="cpu", weights_only=False)
+        else:
+            obj = safe_load(path, "cpu", extra_globals=OFFICIAL_GLOBALS)
+    except UnsafeCheckpointError as e:
+        raise ConversionError(f"{e}. Convert only files you trust; --unsafe-full-unpickle loads them anyway "
+                              f"(and runs whatever code they hold)") from None
     except Exception as e:  # noqa: BLE001 - any unpickling failure is a corrupt file to the user
         raise ConversionError(f"{path}: not a readable PyTorch checkpoint ({type(e).__name__}: {e})") from e
     source = "raw"

@@ -31,11 +31,13 @@ EANET_HEAD = dict(type="EAHead", in_channels=2048, in_index=3, ea_channels=512, 
 def eanet_shapes(num_classes: int) -> dict[str, torch.Size]:
     """State-dict shapes of EANet's backbone and decode head (prefixed), built on the meta device."""
     import mmseg.models  # noqa: F401  (registers ResNetV1c)
+    from mmengine.registry import DefaultScope
     from mmseg.registry import MODELS  # finds mmseg's modules and, through its parent, EAHead
 
     from ..seg import EAHead  # noqa: F401  (registers EAHead)
 
-    with torch.device("meta"):
+    # mmseg's ResNetV1c, whatever the caller's default scope (mmpretrain has one of the same name)
+    with torch.device("meta"), DefaultScope.overwrite_default_scope("mmseg"):
         parts = {"backbone": MODELS.build(EANET_BACKBONE),
                  "decode_head": MODELS.build(dict(EANET_HEAD, num_classes=num_classes))}
     return {f"{name}.{k}": v.shape for name, m in parts.items() for k, v in m.state_dict().items()}

@@ -1,10 +1,16 @@
-"""The thin OpenMMLab engine layer shared by every task: atomic writes, exact resume, CPU autocast."""
-from .atomic import install_atomic_writes
+"""The thin OpenMMLab engine layer shared by every task: crash-safe checkpoints, safe loading, exact resume,
+CPU autocast.
+
+Importing it registers hooks, the ``atomic_local`` file backend and a metric under new names; it patches
+nothing. Safe checkpoint loading is switched on by importing :mod:`backbones.compat`.
+"""
+from .atomic import AtomicDumpResults, AtomicLocalBackend, write_atomic
+from .checkpoint import AtomicCheckpointHook, resume_checkpoint
 from .distributed import CPUDistributedDataParallel
 from .hooks import PreciseBNStatsHook, RNGStateHook, WeightsConsistencyHook
 from .optim import CPUAutocastOptimWrapper
+from .safe_load import CheckpointReadError, UnsafeCheckpointError, safe_load
 
-install_atomic_writes()
-
-__all__ = ["install_atomic_writes", "PreciseBNStatsHook", "RNGStateHook", "WeightsConsistencyHook",
-           "CPUAutocastOptimWrapper", "CPUDistributedDataParallel"]
+__all__ = ["AtomicCheckpointHook", "AtomicDumpResults", "AtomicLocalBackend", "CheckpointReadError",
+           "CPUAutocastOptimWrapper", "CPUDistributedDataParallel", "PreciseBNStatsHook", "RNGStateHook",
+           "UnsafeCheckpointError", "WeightsConsistencyHook", "resume_checkpoint", "safe_load", "write_atomic"]

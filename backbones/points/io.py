@@ -2,12 +2,19 @@
 
 * text files (``.txt``/``.csv``): comma- or whitespace-separated rows, parsed with numpy (open3d
   reads a comma-separated ``.txt`` as 0 points); the number of columns is checked.
-* ``.npy``: an (N, C) array.
+* ``.npy``: an (N, C) numeric array (object arrays, which unpickle Python objects, are refused).
 * point files open3d reads (``.ply``, ``.pcd``, ``.xyz``, ``.xyzn``, ``.xyzrgb``, ``.pts``):
   xyz, plus normals when the file has them.
 * meshes open3d reads (``.off``, ``.obj``, ``.stl``, ``.gltf``, ``.glb``, and ``.ply`` with faces):
   ``mesh_points`` surface points with triangle normals, sampled uniformly by area with a seed
   derived from the file name (deterministic), cached as ``.npy`` in ``cache_dir`` when given.
+
+Rules, each failure a :class:`PointFileError` naming the file: text and ``.npy`` files hold
+:data:`POINT_COLUMNS` columns (3: x y z, 6: + nx ny nz, 7: + part label) unless the caller names other
+counts (a 4th column such as an intensity is refused, not dropped); a cloud has at least one row, finite
+values, and at least 2 distinct points: all points within ``1e-6`` of the largest coordinate magnitude of
+their centroid (a single point, or copies of one) is degenerate, as centring such a cloud in float32
+leaves only rounding residue (~1e-7 relative).
 """
 from __future__ import annotations
 
@@ -23,8 +30,65 @@ POINT_EXTS = (".pcd", ".xyz", ".xyzn", ".xyzrgb", ".pts", ".ply")
 MESH_EXTS = (".off", ".obj", ".stl", ".gltf", ".glb", ".ply")
 
 
+#: column counts a point file may have when the caller accepts any layout: xyz, xyz + normals,
+#: xyz + normals + part label.
+POINT_COLUMNS = (3, 6, 7)
+
+#: relative spread (max distance to the centroid / largest coordinate magnitude) below which a cloud is
+#: one repeated point.
+DEGENERATE_SPREAD = 1e-6
+
+
 class PointFileError(ValueError):
     """A point or mesh file that cannot be used (wrong columns, non-finite values, empty...)."""
+
+
+def check_distinct(points: np.ndarray, path: str | Path) -> np.ndarray:
+    """Raise :class:`PointFileError` naming ``path`` unless the xyz of ``points`` (N, >=3) hold at least 2
+    distinct points (relative spread above :data:`DEGENERATE_SPREAD`, computed in float64)."""
+    if len(points) < 2:
+        raise PointFileError(f"{path}: {len(points)} point; a point cloud needs at least 2 distinct points")
+    xyz = points[:, :3].astype(np.float64)
+    spread = np.linalg.norm(xyz - xyz.mean(0), axis=1).max()
+    scale = np.abs(xyz).max()
+    if spread <= DEGENERATE_SPREAD * scale:
+        raise PointFileError(f"{path}: all {len(points)} points coincide (at {xyz[0].tolist()}); a point cloud "
+                             f"needs at least 2 distinct points")
+    return points
+
+
+def _check_columns(arr: np.ndarray, columns: Sequence[int] | None, path: str | Path) -> None:
+    allowed = tuple(columns) if columns is not None else POINT_COLUMNS
+    if arr.shape[1] not in allowed:
+        layouts = "" if columns is not None else " (x y z; + nx ny nz; + part label)"
+        raise PointFileError(f"{path}: {arr.shape[1]} columns per row, expected "
+                             f"{' or '.join(map(str, allowed))}{layouts}")
+
+
+def read_npy_points(path: str | Path, columns: Sequence[int] | None = None) -> np.ndarray:
+    """(N, C) float32 from a ``.npy`` file holding a numeric 2-D array; C must be in ``columns``
+    (default :data:`POINT_COLUMNS`)."""
+    with open(path, "rb") as f:
+        if f.read(6) != b"\x93NUMPY":
+            raise PointFileError(f"{path}: not a readable .npy array (no NumPy header)")
+    try:
+        arr = np.load(path, allow_pickle=False)
+    except ValueError as err:
+        if "allow_pickle" in str(err):
+            raise PointFileError(f"{path}: an object array (pickled Python objects), which is not read; save "
+                                 f"the points as a numeric (N, C) array") from None
+        raise PointFileError(f"{path}: not a readable .npy array ({err})") from None
+    except (OSError, EOFError) as err:
+        raise PointFileError(f"{path}: not a readable .npy array ({err})") from None
+    if not isinstance(arr, np.ndarray) or arr.dtype.kind not in "biuf":
+        kind = arr.dtype if isinstance(arr, np.ndarray) else type(arr).__name__
+        raise PointFileError(f"{path}: array of {kind}, expected numbers")
+    if arr.ndim != 2:
+        raise PointFileError(f"{path}: array of shape {arr.shape}, expected (N, C)")
+    if arr.shape[0] == 0:
+        raise PointFileError(f"{path}: no points (array of shape {arr.shape})")
+    _check_columns(arr, columns, path)
+    return check_finite(arr.astype(np.float32), path)
 
 
 def check_finite(points: np.ndarray, path: str | Path) -> np.ndarray:
@@ -38,7 +102,8 @@ def check_finite(points: np.ndarray, path: str | Path) -> np.ndarray:
 
 
 def read_text_points(path: str | Path, columns: Sequence[int] | None = None) -> np.ndarray:
-    """(N, C) float32 from a comma- or whitespace-separated text file; C must be in ``columns``."""
+    """(N, C) float32 from a comma- or whitespace-separated text file; C must be in ``columns`` (default
+    :data:`POINT_COLUMNS`)."""
     with open(path) as f:
         first = f.readline()
     delimiter = "," if "," in first else None
@@ -48,8 +113,7 @@ def read_text_points(path: str | Path, columns: Sequence[int] | None = None) -> 
         raise PointFileError(f"{path}: cannot parse as rows of numbers ({err})") from None
     if arr.size == 0:
         raise PointFileError(f"{path}: no points")
-    if columns is not None and arr.shape[1] not in columns:
-        raise PointFileError(f"{path}: {arr.shape[1]} columns per row, expected {' or '.join(map(str, columns))}")
+    _check_columns(arr, columns, path)
     return check_finite(arr, path)
 
 
@@ -95,26 +159,28 @@ def read_point_file(path: str | Path, columns: Sequence[int] | None = None, mesh
 
     Args:
         path: the file.
-        columns: accepted column counts for text / npy files (None: any).
+        columns: accepted column counts for text / npy files (None: :data:`POINT_COLUMNS`).
         mesh_points: surface points sampled from a mesh.
         cache_dir: where sampled meshes are cached (None: no cache).
 
     Raises:
         FileNotFoundError: the file does not exist.
-        PointFileError: wrong number of columns, NaN / infinite values, no points, empty mesh.
+        PointFileError: wrong number of columns, NaN / infinite values, no points, fewer than 2 distinct
+            points, an object or non-numeric ``.npy``, empty mesh.
     """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"point file {path} does not exist")
+    return check_distinct(_read_points(path, columns, mesh_points, cache_dir), path)
+
+
+def _read_points(path: Path, columns: Sequence[int] | None, mesh_points: int,
+                 cache_dir: str | Path | None) -> np.ndarray:
     ext = path.suffix.lower()
     if ext in TEXT_EXTS:
         return read_text_points(path, columns)
     if ext == ".npy":
-        arr = np.load(path).astype(np.float32)
-        if arr.ndim != 2 or (columns is not None and arr.shape[1] not in columns):
-            want = " or ".join(map(str, columns or ["C"]))
-            raise PointFileError(f"{path}: array of shape {arr.shape}, expected (N, {want})")
-        return check_finite(arr, path)
+        return read_npy_points(path, columns)
     if ext not in POINT_EXTS + MESH_EXTS:
         raise PointFileError(f"{path}: unsupported extension {ext!r}; supported: "
                              f"{sorted(set(TEXT_EXTS + ('.npy',) + POINT_EXTS + MESH_EXTS))}")
@@ -142,4 +208,5 @@ def estimate_normals(points: np.ndarray, k: int = 16) -> np.ndarray:
     return np.concatenate([points[:, :3], normals], axis=1).astype(np.float32)
 
 
-__all__ = ["PointFileError", "read_point_file", "read_text_points", "sample_mesh", "estimate_normals", "check_finite"]
+__all__ = ["POINT_COLUMNS", "PointFileError", "read_point_file", "read_text_points", "read_npy_points", "sample_mesh",
+           "estimate_normals", "check_finite", "check_distinct"]

@@ -1,12 +1,12 @@
 # Runtime shared by every classification config of the zoo (mmpretrain scope).
 default_scope = 'mmpretrain'
-custom_imports = dict(imports=['backbones', 'backbones.datasets'], allow_failed_imports=False)
+custom_imports = dict(imports=['backbones', 'backbones.compat', 'backbones.datasets'], allow_failed_imports=False)
 
 default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=100),
     param_scheduler=dict(type='ParamSchedulerHook'),
-    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3, save_best='auto'),
+    checkpoint=dict(type='AtomicCheckpointHook', interval=1, max_keep_ckpts=3, save_best='auto'),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='VisualizationHook', enable=False),
 )

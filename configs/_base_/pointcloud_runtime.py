@@ -1,13 +1,13 @@
 # Runtime shared by the point-cloud configs: plain mmengine scope (our modules live in the root registries).
 default_scope = 'mmengine'
-custom_imports = dict(imports=['backbones', 'backbones.points'], allow_failed_imports=False)
+custom_imports = dict(imports=['backbones', 'backbones.compat', 'backbones.points'], allow_failed_imports=False)
 
 default_hooks = dict(
     runtime_info=dict(type='RuntimeInfoHook'),
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=50),
     param_scheduler=dict(type='ParamSchedulerHook'),
-    checkpoint=dict(type='CheckpointHook', interval=10, max_keep_ckpts=1),
+    checkpoint=dict(type='AtomicCheckpointHook', interval=10, max_keep_ckpts=1),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     # tools/test.py --show-dir DIR turns this on: PNG renderings of the predictions (parts coloured per label)
     visualization=dict(type='PointCloudVisualizationHook', enable=False),

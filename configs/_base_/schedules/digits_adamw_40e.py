@@ -13,6 +13,7 @@ val_cfg = dict()
 test_cfg = dict()
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=10),
-    checkpoint=dict(type='CheckpointHook', interval=5, max_keep_ckpts=1, save_best='accuracy/top1', rule='greater'),
+    checkpoint=dict(type='AtomicCheckpointHook', interval=5, max_keep_ckpts=1, save_best='accuracy/top1',
+                    rule='greater'),
 )
 randomness = dict(seed=0)

@@ -10,6 +10,6 @@ default_hooks = dict(  # mmseg keeps the hooks in its schedule files
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=50, log_metric_by_epoch=False),
     param_scheduler=dict(type='ParamSchedulerHook'),
-    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=4500),
+    checkpoint=dict(type='AtomicCheckpointHook', by_epoch=False, interval=4500),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='SegVisualizationHook'))

@@ -1,0 +1,193 @@
+"""Checkpoints that survive a kill or a full disk at any instant, and the checkpoint ``--resume`` continues from.
+
+mmengine 0.10.7's ``CheckpointHook`` deletes the oldest checkpoint (``max_keep_ckpts``) and the previous
+best one before it writes the new one, writes ``last_checkpoint`` in place (``open(..., 'w')``) and the
+checkpoint itself through the plain local backend: a kill or ``ENOSPC`` inside a save can leave no
+checkpoint, a truncated one, or an empty ``last_checkpoint``. :class:`AtomicCheckpointHook` keeps
+mmengine's options and file names and changes the order and the writes:
+
+1. the new checkpoint is written atomically (``atomic_local`` backend: temporary file, fsync, rename);
+2. ``last_checkpoint`` is replaced atomically to name it;
+3. only then are the checkpoints beyond ``max_keep_ckpts`` (and a superseded best one) removed.
+
+At every instant the folder holds a complete checkpoint and ``last_checkpoint`` names a complete one.
+Before training, temporary files of killed writes are removed, and so are numbered checkpoints older
+than the ones the resumed run keeps (left when a kill fell between steps 2 and 3).
+"""
+from __future__ import annotations
+
+import os.path as osp
+import re
+import zipfile
+from pathlib import Path
+
+from mmengine.dist import is_main_process
+from mmengine.hooks import CheckpointHook
+from mmengine.registry import HOOKS
+
+from .atomic import remove_stale_temporaries, write_text_atomic
+
+#: the file backend of the zoo's checkpoints (registered in :mod:`backbones.engine.atomic`).
+ATOMIC_BACKEND = dict(backend="atomic_local")
+
+
+class _DeferredRemoval:
+    """A file backend whose ``remove`` / ``rmtree`` only record the path (run them later with :meth:`flush`)."""
+
+    def __init__(self, backend) -> None:  # noqa: ANN001
+        self.backend, self.paths = backend, []
+
+    def __getattr__(self, name: str):  # noqa: ANN204
+        return getattr(self.backend, name)
+
+    def remove(self, path: str) -> None:
+        self.paths.append(path)
+
+    def rmtree(self, path: str) -> None:
+        self.paths.append(path)
+
+    def flush(self, keep: set[str]) -> None:
+        for path in self.paths:
+            if path in keep:
+                continue
+            if self.backend.isfile(path):
+                self.backend.remove(path)
+            elif self.backend.isdir(path):
+                self.backend.rmtree(path)
+
+
+@HOOKS.register_module()
+class AtomicCheckpointHook(CheckpointHook):
+    """mmengine's ``CheckpointHook`` (same arguments) with crash-safe saving: see the module docstring.
+
+    ``backend_args`` defaults to the ``atomic_local`` backend; another backend (object storage) is used
+    as given.
+    """
+
+    def __init__(self, *args, backend_args: dict | None = None, **kwargs) -> None:  # noqa: ANN002, ANN003
+        if backend_args is None and kwargs.get("file_client_args") is None:
+            backend_args = dict(ATOMIC_BACKEND)
+        super().__init__(*args, backend_args=backend_args, **kwargs)
+
+    def before_train(self, runner) -> None:  # noqa: ANN001
+        """mmengine's set-up, then remove what a killed save left behind (main process only)."""
+        super().before_train(runner)
+        if not is_main_process() or self.backend_args != ATOMIC_BACKEND:
+            return
+        ours = re.compile(r"(.+\.pth|last_checkpoint)")
+        for folder in {self.out_dir, runner.work_dir}:
+            for path in remove_stale_temporaries(folder, ours):
+                runner.logger.warning(f"removed {path}, left by an interrupted checkpoint write")
+        if self.max_keep_ckpts > 0 and len(self.keep_ckpt_ids) and Path(self.out_dir).is_dir():
+            oldest = min(self.keep_ckpt_ids)
+            pattern = re.compile(re.escape(self.filename_tmpl).replace(r"\{\}", r"(\d+)") + "$")
+            for entry in Path(self.out_dir).iterdir():
+                m = pattern.match(entry.name)
+                if m and int(m.group(1)) < oldest and entry.is_file():
+                    entry.unlink()
+                    runner.logger.warning(f"removed {entry}: older than the {self.max_keep_ckpts} checkpoints kept "
+                                          f"(max_keep_ckpts), left by an interrupted save")
+
+    def _save_checkpoint_with_step(self, runner, step: int, meta: dict) -> None:  # noqa: ANN001
+        """Save the checkpoint of ``step``, point ``last_checkpoint`` at it, then drop the surplus ones."""
+        outdated = None
+        if self.max_keep_ckpts > 0 and not (len(self.keep_ckpt_ids) and self.keep_ckpt_ids[-1] == step):
+            if len(self.keep_ckpt_ids) == self.max_keep_ckpts:
+                outdated = self.keep_ckpt_ids.popleft()
+            self.keep_ckpt_ids.append(step)
+            runner.message_hub.update_info("keep_ckpt_ids", list(self.keep_ckpt_ids))
+        filename = self.filename_tmpl.format(step)
+        self.last_ckpt = self.file_backend.join_path(self.out_dir, filename)
+        runner.message_hub.update_info("last_ckpt", self.last_ckpt)
+        runner.save_checkpoint(self.out_dir, filename, self.file_client_args, save_optimizer=self.save_optimizer,
+                               save_param_scheduler=self.save_param_scheduler, meta=meta, by_epoch=self.by_epoch,
+                               backend_args=self.backend_args, **self.args)
+        if not is_main_process():
+            return
+        write_text_atomic(str(self.last_ckpt), osp.join(runner.work_dir, "last_checkpoint"))
+        if outdated is not None and outdated != step:
+            path = self.file_backend.join_path(self.out_dir, self.filename_tmpl.format(outdated))
+            if self.file_backend.isfile(path):
+                self.file_backend.remove(path)
+            elif self.file_backend.isdir(path):
+                self.file_backend.rmtree(path)
+
+    def _save_best_checkpoint(self, runner, metrics: dict) -> None:  # noqa: ANN001
+        """mmengine's best-checkpoint logic, with the superseded best file removed after the new one is saved."""
+        backend = self.file_backend
+        deferred = self.file_backend = _DeferredRemoval(backend)
+        try:
+            super()._save_best_checkpoint(runner, metrics)
+        finally:
+            self.file_backend = backend
+        if is_main_process():
+            current = {getattr(self, "best_ckpt_path", None), *getattr(self, "best_ckpt_path_dict", {}).values()}
+            deferred.flush(keep={str(p) for p in current if p})
+
+
+def checkpoint_problem(path: str | Path) -> str | None:
+    """Why ``path`` cannot be resumed from (missing, empty, truncated / corrupt zip), or None if it looks whole.
+
+    The zip structure and the CRC of every entry are checked (the file is read once; nothing is unpickled).
+    """
+    path = Path(path)
+    if not path.is_file():
+        return "does not exist"
+    if path.stat().st_size == 0:
+        return "is empty (0 bytes)"
+    try:
+        with zipfile.ZipFile(path) as z:
+            bad = z.testzip()
+    except (zipfile.BadZipFile, OSError, EOFError) as e:
+        return f"is truncated or corrupt ({e})"
+    return f"is corrupt (CRC error in {bad})" if bad else None
+
+
+_NUMBERED = re.compile(r"^(?:epoch|iter)_(\d+)\.pth$")
+
+
+def newest_complete_checkpoint(folder: str | Path) -> Path | None:
+    """The ``epoch_N.pth`` / ``iter_N.pth`` of ``folder`` with the largest N that passes :func:`checkpoint_problem`."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return None
+    found = sorted(((int(m.group(1)), e.stat().st_mtime, e) for e in folder.iterdir()
+                    if (m := _NUMBERED.match(e.name))), reverse=True)
+    return next((e for _, _, e in found if checkpoint_problem(e) is None), None)
+
+
+def resume_checkpoint(work_dir: str | Path) -> tuple[str | None, str | None]:
+    """The checkpoint ``--resume`` (without a path) continues from, and a warning if it is not ``last_checkpoint``'s.
+
+    ``work_dir/last_checkpoint`` names the checkpoint when it is complete; when the file is missing, empty,
+    or names a missing or corrupt checkpoint, the newest complete numbered checkpoint of that folder (or of
+    ``work_dir``) is used instead.
+
+    Returns:
+        (checkpoint path or None when there is nothing to resume, warning or None).
+
+    Raises:
+        FileNotFoundError: ``last_checkpoint`` names a bad checkpoint and no complete one exists.
+    """
+    work_dir = Path(work_dir)
+    record = work_dir / "last_checkpoint"
+    named = record.read_text().strip() if record.is_file() else ""
+    if named:
+        problem = checkpoint_problem(named)
+        if problem is None:
+            return named, None
+        reason = f"{record} names {named}, which {problem}"
+    elif record.is_file():
+        reason = f"{record} is empty"
+    else:
+        reason = f"{work_dir} has no last_checkpoint"
+    folders = [Path(named).parent] if named else []
+    newest = next((c for c in map(newest_complete_checkpoint, [*folders, work_dir]) if c is not None), None)
+    if newest is not None:
+        return str(newest), f"{reason}; resuming from the newest complete checkpoint {newest}"
+    if named or record.is_file():
+        raise FileNotFoundError(f"{reason}, and no complete epoch_N.pth / iter_N.pth is in {work_dir}")
+    return None, None
+
+
+__all__ = ["AtomicCheckpointHook", "checkpoint_problem", "newest_complete_checkpoint", "resume_checkpoint"]

@@ -1,0 +1,286 @@
+"""No checkpoint runs code: crafted files through every loading entry point; real ones still load and resume.
+
+Two crafted payloads, each writing a marker file if it ran: a getattr chain that reaches ``builtins.exec``
+(``getattr(getattr, '__self__')`` gives the builtins module; torch's allowed ``_rebuild_from_type_v2``
+calls what it is given) and an ``os.system`` ``__reduce__``. They sit in ``meta`` of an otherwise real
+checkpoint of the digits classifier.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import pickle
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from conftest import ROOT, build_classifier, load_cfg
+from test_classification_e2e import DIGITS_CFG, digits, run_tool, small_config  # noqa: F401  (fixture)
+
+from backbones.engine.safe_load import UnsafeCheckpointError, history_buffer_getattr, safe_load
+
+FINETUNE_CFG = ROOT / "configs/classification/digits/finetune-vit-tiny_in1k-pre_64px_digits.py"
+POINT_CFG = ROOT / "configs/pointcloud/shapes/pct-offsetattention_w64-n512_1xb32-10e_shapes-cls.py"
+REFUSED = {"getattr": "builtins.getattr", "system": "posix.system"}
+
+
+class _GetAttr:
+    def __init__(self, obj: object, name: str) -> None:
+        self.obj, self.name = obj, name
+
+    def __reduce__(self) -> tuple:
+        return getattr, (self.obj, self.name)
+
+
+class _ExecThroughRebuild:
+    """Unpickles as ``_rebuild_from_type_v2(getattr(getattr(getattr, '__self__'), 'exec'), Tensor, (code,), {})``."""
+
+    def __init__(self, code: str) -> None:
+        self.code = code
+
+    def __reduce__(self) -> tuple:
+        exec_ = _GetAttr(_GetAttr(getattr, "__self__"), "exec")
+        return torch._tensor._rebuild_from_type_v2, (exec_, torch.Tensor, (self.code,), {})
+
+
+class _System:
+    def __init__(self, command: str) -> None:
+        self.command = command
+
+    def __reduce__(self) -> tuple:
+        return os.system, (self.command,)
+
+
+def craft(path: Path, kind: str, marker: Path, state: dict | None = None) -> Path:
+    """A checkpoint whose ``meta`` holds a payload that writes ``marker`` when unpickled."""
+    payload = (_ExecThroughRebuild(f"open({str(marker)!r}, 'w').write('ran')") if kind == "getattr"
+               else _System(f"touch {marker}"))
+    torch.save({"state_dict": state or {"w": torch.ones(2)}, "meta": {"epoch": 1, "note": payload}}, path)
+    return path
+
+
+def classifier_state(config: Path, data_root: Path) -> dict:
+    """The state dict of a digits config's classifier (random weights)."""
+    from backbones.engine.config import resolve_auto_num_classes
+
+    cfg = load_cfg(config)
+    cfg.train_dataloader.dataset.data_root = str(data_root)
+    resolve_auto_num_classes(cfg)
+    return build_classifier(cfg).state_dict()
+
+
+@pytest.fixture
+def marker(tmp_path: Path) -> Path:
+    return tmp_path / "CODE_RAN"
+
+
+def test_import_backbones_changes_no_loader_or_writer() -> None:
+    """``import backbones`` (and its sub-packages) leaves torch's allow-list, mmengine's loader and its local
+    writer as they were; ``import backbones.compat`` switches mmengine's local loader only."""
+    code = """
+import torch, mmpretrain.models, mmseg.models
+from mmengine.fileio.backends.local_backend import LocalBackend
+from mmengine.runner.checkpoint import CheckpointLoader
+state = lambda: (sorted(map(repr, torch.serialization.get_safe_globals())), LocalBackend.put, LocalBackend.put_text,
+                 CheckpointLoader._get_checkpoint_loader('/x.pth'))
+before = state()
+import backbones, backbones.datasets, backbones.points, backbones.seg
+assert state() == before, 'import backbones changed a loader or writer'
+import backbones.compat
+after = state()
+assert after[:3] == before[:3], "backbones.compat changed torch's allow-list or the local writer"
+assert after[3].__name__ == 'load_from_local_safe' and before[3].__name__ == 'load_from_local', after[3]
+print('ok')
+"""
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 0 and proc.stdout.split() == ["ok"], proc.stderr[-3000:]
+
+
+def test_history_buffer_getattr_allows_only_the_statistics_methods() -> None:
+    from mmengine.logging import HistoryBuffer
+
+    for name in ("min", "max", "mean", "current"):
+        assert history_buffer_getattr(HistoryBuffer, name) is getattr(HistoryBuffer, name)
+    for obj, name in ((getattr, "__self__"), (history_buffer_getattr, "__globals__"), (HistoryBuffer, "__init__"),
+                      (HistoryBuffer, "__dict__"), (HistoryBuffer(), "min"), (os, "system")):
+        with pytest.raises(pickle.UnpicklingError, match=r"refused global builtins\.getattr"):
+            history_buffer_getattr(obj, name)
+
+
+@pytest.mark.parametrize("kind", sorted(REFUSED))
+def test_crafted_payloads_are_real_and_refused(kind: str, tmp_path: Path, marker: Path) -> None:
+    """The payloads run code under the loaders they target (so the refusals below mean something); the safe
+    loader refuses them, naming the file and the global, and nothing runs."""
+    path = craft(tmp_path / f"{kind}.pth", kind, marker)
+    if kind == "getattr":  # what an allow-listed builtins.getattr made possible
+        with pytest.raises(AttributeError), torch.serialization.safe_globals([getattr]):
+            torch.load(path, weights_only=True)
+    else:
+        torch.load(path, weights_only=False)
+    assert marker.exists()
+    marker.unlink()
+    with pytest.raises(UnsafeCheckpointError) as err:
+        safe_load(path)
+    assert str(path) in str(err.value) and REFUSED[kind] in str(err.value), str(err.value)
+    assert not marker.exists()
+
+
+def test_mmengine_message_hub_round_trip(tmp_path: Path) -> None:
+    """What mmengine saves beside the weights (HistoryBuffer statistics, numpy values) loads and works."""
+    import numpy as np
+    from mmengine.logging import MessageHub
+
+    hub = MessageHub("safe-load-test")
+    for v in (3.0, 1.0, 2.0):
+        hub.update_scalar("train/loss", v)
+    hub.update_info("keep", np.arange(3, dtype=np.int64))
+    torch.save({"message_hub": hub.state_dict(), "seed": np.float64(0.5)}, tmp_path / "c.pth")
+    out = safe_load(tmp_path / "c.pth")
+    scalar = out["message_hub"]["log_scalars"]["train/loss"]
+    assert (scalar.min(), scalar.max(), scalar.current()) == (1.0, 3.0, 2.0)
+    assert out["seed"] == 0.5 and out["message_hub"]["runtime_info"]["keep"].tolist() == [0, 1, 2]
+
+
+def _mmpretrain_train() -> str:
+    spec = importlib.util.find_spec("mmpretrain")
+    return str(Path(spec.submodule_search_locations[0]) / ".mim" / "tools" / "train.py")
+
+
+#: every tool that loads a checkpoint, as (script, args) with CFG / FIXED (no num_classes='auto', for mmpretrain's
+#: own train.py) / FINETUNE configs, the crafted FILE, an IMAGE and a WORK dir.
+ENTRY_POINTS = {
+    "tools/test.py": ["tools/test.py", "CFG", "FILE", "--work-dir", "WORK"],
+    "tools/train.py --resume": ["tools/train.py", "CFG", "--work-dir", "WORK", "--resume", "FILE"],
+    "load_from": ["tools/train.py", "CFG", "--work-dir", "WORK", "--cfg-options", "load_from=FILE"],
+    "init_cfg Pretrained": ["tools/train.py", "FINETUNE", "--work-dir", "WORK", "--cfg-options",
+                            "model.backbone.init_cfg.checkpoint=FILE"],
+    "tools/infer_points.py": ["tools/infer_points.py", str(POINT_CFG), "FILE", "IMAGE"],
+    "attention_similarity.py": ["tools/analysis/attention_similarity.py", "CFG", "FILE", "--out", "WORK.png"],
+    "vis_attention.py": ["tools/analysis/vis_attention.py", "CFG", "FILE", "IMAGE", "--out", "WORK.png"],
+    "mmpretrain tools/train.py --resume": [_mmpretrain_train(), "FIXED", "--work-dir", "WORK", "--resume", "FILE"],
+}
+
+
+@pytest.fixture(scope="module")
+def crafted_runs(tmp_path_factory, digits: Path) -> dict:  # noqa: ANN001, F811
+    """Every entry point x payload, run by tests/forked_runs.py: {(entry, kind): (exit code, output, file, marker)}."""
+    import json
+
+    root = tmp_path_factory.mktemp("crafted")
+    cfg = small_config(root, digits, epochs=1)
+    (root / "fixed").mkdir()
+    fixed = small_config(root / "fixed", digits, epochs=1,
+                         extra="model = dict(head=dict(num_classes=10))\ndata_preprocessor = dict(num_classes=10)")
+    (root / "finetune").mkdir()
+    finetune = small_config(root / "finetune", digits, base=FINETUNE_CFG, epochs=1)
+    state = classifier_state(cfg, digits)
+    words = dict(CFG=str(cfg), FIXED=str(fixed), FINETUNE=str(finetune),
+                 IMAGE=str(next((digits / "val" / "0").iterdir())))
+    jobs, keys = [], []
+    for entry, template in ENTRY_POINTS.items():
+        for kind in REFUSED:
+            name = f"{len(jobs)}_{kind}"
+            marker = root / f"{name}.CODE_RAN"
+            file = craft(root / f"{name}.pth", kind, marker, state)
+            subs = dict(words, FILE=str(file), WORK=str(root / f"{name}_work"))
+            argv = [next((a.replace(k, v) for k, v in subs.items() if k in a), a) for a in template]
+            jobs.append(dict(argv=argv, log=str(root / f"{name}.log")))
+            keys.append((entry, kind, file, marker))
+    (root / "jobs.json").write_text(json.dumps(jobs))
+    proc = subprocess.run([sys.executable, str(ROOT / "tests/forked_runs.py"), str(root / "jobs.json")], cwd=ROOT,
+                          capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    codes = json.loads(proc.stdout.splitlines()[-1])
+    return {(entry, kind): (code, Path(job["log"]).read_text(), file, marker)
+            for (entry, kind, file, marker), code, job in zip(keys, codes, jobs)}
+
+
+@pytest.mark.parametrize("kind", sorted(REFUSED))
+@pytest.mark.parametrize("entry", sorted(ENTRY_POINTS))
+def test_entry_point_refuses_crafted_checkpoint(entry: str, kind: str, crafted_runs: dict) -> None:
+    code, out, crafted, marker = crafted_runs[(entry, kind)]
+    assert code != 0, out[-3000:]
+    assert not marker.exists(), f"{entry} ran code from {crafted}"
+    assert f"checkpoint {crafted} refused" in out and REFUSED[kind] in out, out[-3000:]
+
+
+@pytest.mark.parametrize("kind", sorted(REFUSED))
+@pytest.mark.parametrize("fmt", ["timm", "ff", "deepvit", "eamlp", "eanet"])
+def test_convert_refuses_crafted_checkpoint(fmt: str, kind: str, tmp_path: Path, marker: Path, capsys) -> None:  # noqa: ANN001
+    import convert_checkpoint
+
+    crafted = craft(tmp_path / "official.pth", kind, marker)
+    assert convert_checkpoint.main([fmt, str(crafted), str(tmp_path / "out.pth")]) == 2
+    err = capsys.readouterr().err
+    assert f"checkpoint {crafted} refused" in err and REFUSED[kind] in err and "--unsafe-full-unpickle" in err, err
+    assert not marker.exists() and not (tmp_path / "out.pth").exists()
+
+
+def test_convert_reads_official_namespace_and_flag_unpickles_the_rest(tmp_path: Path, capsys) -> None:  # noqa: ANN001
+    """An official-style checkpoint (EMA weights + pickled argparse.Namespace) converts with the safe loader;
+    another type is refused by name unless --unsafe-full-unpickle is given."""
+    import convert_checkpoint
+    from test_parity import container, source_model
+
+    fmt, ref = source_model("ff-tiny")
+    official = container(fmt, ref.state_dict())  # DeiT-style {'model': ..., 'epoch': ...}
+    official["args"] = argparse.Namespace(model="ff_tiny", lr=5e-4, drop_path=0.1)
+    torch.save(official, tmp_path / "official.pth")
+    assert convert_checkpoint.main([fmt, str(tmp_path / "official.pth"), str(tmp_path / "a.pth")]) == 0
+    assert safe_load(tmp_path / "a.pth")["meta"]["arch"] == "ff-tiny"
+
+    official["args"].output_dir = Path("/runs/x")  # a pathlib path: not code, but not allowed either
+    torch.save(official, tmp_path / "official.pth")
+    assert convert_checkpoint.main([fmt, str(tmp_path / "official.pth"), str(tmp_path / "b.pth")]) == 2
+    assert "PosixPath" in capsys.readouterr().err and not (tmp_path / "b.pth").exists()
+    assert convert_checkpoint.main([fmt, str(tmp_path / "official.pth"), str(tmp_path / "b.pth"),
+                                    "--unsafe-full-unpickle"]) == 0
+    help_text = subprocess.run([sys.executable, "tools/convert_checkpoint.py", "--help"], cwd=ROOT, text=True,
+                               capture_output=True, env={**os.environ, "PYTHONPATH": str(ROOT)}).stdout
+    assert "arbitrary code" in " ".join(help_text.split())
+
+
+def test_test_tool_rejects_another_architecture_and_unreadable_files(tmp_path: Path, digits: Path) -> None:  # noqa: F811
+    """tools/test.py: a checkpoint of another model names the mismatched keys (exit != 0), --allow-partial
+    evaluates anyway; an empty or truncated file is named."""
+    cfg = small_config(tmp_path, digits, epochs=1)
+    other = classifier_state(ROOT / "configs/classification/digits/feedforward_p4-w96-d4_1xb64_digits.py", digits)
+    torch.save({"state_dict": other, "meta": {}}, tmp_path / "ff.pth")
+    args = ["tools/test.py", str(cfg), str(tmp_path / "ff.pth"), "--work-dir", str(tmp_path / "t")]
+    proc = subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode != 0
+    assert f"checkpoint {tmp_path / 'ff.pth'} does not fit" in proc.stderr, proc.stderr[-3000:]
+    assert "missing keys in source state_dict:" in proc.stderr and "mixer.qkv.weight" in proc.stderr
+    assert "--allow-partial" in proc.stderr
+    assert "accuracy/top1" in run_tool(*args, "--allow-partial").stdout
+
+    (tmp_path / "empty.pth").write_bytes(b"")
+    good = tmp_path / "good.pth"
+    torch.save({"state_dict": classifier_state(cfg, digits)}, good)
+    (tmp_path / "cut.pth").write_bytes(good.read_bytes()[: good.stat().st_size // 2])
+    for name, why in (("empty.pth", "is empty (0 bytes)"), ("cut.pth", "cannot be read")):
+        proc = subprocess.run([sys.executable, "tools/test.py", str(cfg), str(tmp_path / name), "--work-dir",
+                               str(tmp_path / "t")], cwd=ROOT, capture_output=True, text=True)
+        assert proc.returncode != 0 and f"error: checkpoint {tmp_path / name} {why}" in proc.stderr, proc.stderr[-2000:]
+
+
+def test_mmpretrain_train_resumes_a_zoo_checkpoint(tmp_path: Path, digits: Path) -> None:  # noqa: F811
+    """The shipped config opts in through custom_imports: mmpretrain's own tools/train.py --resume continues a
+    run of tools/train.py (message-hub history and all) and keeps the crash-safe checkpoint hook."""
+    fixed = "model = dict(head=dict(num_classes=10))\ndata_preprocessor = dict(num_classes=10)"  # no 'auto' there
+    cfg = small_config(tmp_path, digits, epochs=2, extra=fixed)
+    work = tmp_path / "w"
+    run_tool("tools/train.py", str(cfg), "--work-dir", str(work), "--cfg-options", "train_cfg.max_epochs=1")
+    first = safe_load(work / "epoch_1.pth")
+    proc = subprocess.run([sys.executable, _mmpretrain_train(), str(cfg), "--work-dir", str(work), "--resume"],
+                          cwd=ROOT, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-3000:]
+    assert "resumed epoch: 1" in out and "Loads checkpoint by local_safe backend" in out, out[-3000:]
+    second = safe_load(work / "epoch_2.pth")
+    assert second["meta"]["epoch"] == 2 and (work / "last_checkpoint").read_text() == str(work / "epoch_2.pth")
+    hub = second["message_hub"]["log_scalars"]["train/loss"]
+    assert len(hub._log_history) > len(first["message_hub"]["log_scalars"]["train/loss"]._log_history)

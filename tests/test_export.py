@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 import torch.nn as nn
+from test_classification_e2e import digits, run_tool, small_config  # noqa: F401  (the digits fixture)
 
 from backbones import MixerViT, convert_to_deploy
 from backbones.deploy.export import FORMATS, differences, export, run_exported
@@ -46,3 +47,25 @@ def test_export_computes_what_eager_computes(preset: str, fmt: str, deploy: bool
 def test_unknown_format_is_refused(tmp_path) -> None:  # noqa: ANN001
     with pytest.raises(ValueError, match="unknown export format 'tflite'"):
         export(nn.Linear(2, 2), torch.randn(1, 2), "tflite", tmp_path / "m")
+
+
+def test_test_deploy_and_export_tools_on_a_trained_checkpoint(tmp_path, digits) -> None:  # noqa: ANN001, F811
+    """tools/test.py --deploy reports the plain model's accuracy; tools/deploy/export.py writes a checked file."""
+    import re
+
+    cfg = small_config(tmp_path, digits, epochs=1)
+    work = tmp_path / "work"
+    run_tool("tools/train.py", str(cfg), "--work-dir", str(work))
+    ckpt = work / "epoch_1.pth"
+    accuracy = []
+    for extra in ([], ["--deploy"]):
+        log = run_tool("tools/test.py", str(cfg), str(ckpt), "--work-dir", str(tmp_path / "t"), *extra)
+        accuracy.append(re.findall(r"accuracy/top1: ([0-9.]+)", log.stdout + log.stderr)[-1])
+    assert accuracy[0] == accuracy[1]
+    assert "converted to its deploy form" in log.stdout + log.stderr
+    for fmt in ("onnx", "torchscript"):
+        out = tmp_path / f"digits.{fmt}"
+        proc = run_tool("tools/deploy/export.py", str(cfg), str(ckpt), "--format", fmt, "--deploy", "--batch", "4",
+                        "--out", str(out))
+        assert out.is_file() and "input (4, 3, 32, 32)" in proc.stdout
+        assert float(re.findall(r"max rel difference ([0-9.e+-]+)", proc.stdout)[0]) < 1e-4

@@ -57,6 +57,9 @@ def test_train_test_show_dir(tmp_path: Path, shapes: dict, task: str, metric: st
                    "--show-dir", str(show))
     value = re.findall(re.escape(metric) + r": ([0-9.]+)", log)
     assert value and 0 <= float(value[-1]) <= 100
+    deployed = run_tool("tools/test.py", str(cfg), str(ckpt), "--work-dir", str(tmp_path / "d"), "--deploy")
+    assert "converted to its deploy form" in deployed
+    assert re.findall(re.escape(metric) + r": ([0-9.]+)", deployed)[-1] == value[-1]  # same predictions
     preds = pickle.loads(out.read_bytes())
     n = 20 if task == "cls" else 8  # the test split: 10 classes x 2, or 4 categories x 2
     assert len(preds) == n
@@ -78,6 +81,9 @@ def test_train_test_show_dir(tmp_path: Path, shapes: dict, task: str, metric: st
         mesh = o3d.geometry.TriangleMesh.create_torus()
         o3d.io.write_triangle_mesh(str(tmp_path / "torus.off"), mesh)
         o3d.io.write_point_cloud(str(tmp_path / "torus.ply"), mesh.sample_points_uniformly(300))
-        log = run_tool("tools/infer_points.py", str(cfg), str(ckpt), str(tmp_path / "torus.off"),
-                       str(tmp_path / "torus.ply"), "--show-dir", str(tmp_path / "infer"))
+        files = [str(tmp_path / "torus.off"), str(tmp_path / "torus.ply")]
+        log = run_tool("tools/infer_points.py", str(cfg), str(ckpt), *files, "--show-dir", str(tmp_path / "infer"))
         assert "torus.off:" in log and "torus.ply:" in log and len(list((tmp_path / "infer").glob("*.png"))) == 2
+        lines = [line for line in log.splitlines() if line.startswith(files[0]) or line.startswith(files[1])]
+        deployed = run_tool("tools/infer_points.py", str(cfg), str(ckpt), *files, "--deploy")
+        assert [line for line in deployed.splitlines() if line.startswith(tuple(files))] == lines

@@ -160,6 +160,8 @@ ENTRY_POINTS = {
     "tools/infer_points.py": ["tools/infer_points.py", str(POINT_CFG), "FILE", "IMAGE"],
     "attention_similarity.py": ["tools/analysis/attention_similarity.py", "CFG", "FILE", "--out", "WORK.png"],
     "vis_attention.py": ["tools/analysis/vis_attention.py", "CFG", "FILE", "IMAGE", "--out", "WORK.png"],
+    "tools/deploy/export.py": ["tools/deploy/export.py", "CFG", "FILE", "--format", "onnx", "--input", "IMAGE",
+                               "--out", "WORK.onnx"],
     "mmpretrain tools/train.py --resume": [_mmpretrain_train(), "FIXED", "--work-dir", "WORK", "--resume", "FILE"],
 }
 

@@ -1,13 +1,14 @@
 """Classify or part-segment point / mesh files (.txt, .npy, .ply, .pcd, .xyz, .off, .obj, ...) with a checkpoint.
 
 Usage:
-    python tools/infer_points.py CONFIG CHECKPOINT FILE [FILE ...] [--category NAME] [--show-dir DIR]
+    python tools/infer_points.py CONFIG CHECKPOINT FILE [FILE ...] [--category NAME] [--show-dir DIR] [--deploy]
 
 Prints one line per file (class and score, or the number of points per predicted part); with
 ``--show-dir`` writes a PNG per file (points coloured by predicted part). Text and ``.npy`` files hold
 3 (x y z), 6 (x y z nx ny nz) or 7 (... part label, ignored here) columns; any other count, an empty
 or degenerate cloud (fewer than 2 distinct points) is an error naming the file. The checkpoint is
-loaded safely (weights only) and strictly (``--allow-partial`` loads the matching keys only).
+loaded safely (weights only) and strictly (``--allow-partial`` loads the matching keys only). ``--deploy``
+predicts with the model converted for deployment (``backbones.deploy.convert_to_deploy``).
 """
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--show-dir", help="write a PNG rendering per file here")
     parser.add_argument("--allow-partial", action="store_true",
                         help="load only the checkpoint keys that match the model (default: a mismatch is an error)")
+    parser.add_argument("--deploy", action="store_true", help="predict with the model converted for deployment")
     args = parser.parse_args(argv)
     from mmengine.runner import load_checkpoint
 
@@ -42,6 +44,10 @@ def main(argv: list[str] | None = None) -> int:
         model = init_point_model(args.config)
         ckpt = load_checkpoint(model, args.checkpoint, map_location="cpu", strict=not args.allow_partial)
         model.dataset_meta = ckpt.get("meta", {}).get("dataset_meta", {}) or {}
+        if args.deploy:
+            from backbones.deploy import convert_to_deploy
+
+            convert_to_deploy(model)
         category = int(args.category) if args.category is not None and args.category.isdigit() else args.category
         samples = inference_points(model, args.files, category)
     except (UnsafeCheckpointError, CheckpointReadError, PointFileError, FileNotFoundError) as e:

@@ -2,12 +2,13 @@
 
 Usage:
     python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out FILE] [--show-dir DIR] [--allow-partial]
-                         [--cfg-options KEY=VALUE ...] [--launcher {none,pytorch,slurm,mpi}]
+                         [--deploy] [--cfg-options KEY=VALUE ...] [--launcher {none,pytorch,slurm,mpi}]
 
 The checkpoint is loaded with torch's weights-only unpickler (a file that needs code to load is refused)
 and strictly: a checkpoint whose keys are missing from, unknown to or shaped differently from the
 config's model (another architecture) is an error naming those keys. ``--allow-partial`` loads the
-matching keys only and warns about the others (mmengine's default).
+matching keys only and warns about the others (mmengine's default). ``--deploy`` tests the model in its
+deploy form (``DeployHook``: ``backbones.deploy.convert_to_deploy`` after the checkpoint is loaded).
 """
 from __future__ import annotations
 
@@ -35,6 +36,8 @@ def main(argv: list[str] | None = None) -> dict:
         raise SystemExit(f"error: checkpoint {args.checkpoint} does not exist")
     cfg = load_config(args)
     cfg.load_from = args.checkpoint
+    if args.deploy:
+        cfg.custom_hooks = [*cfg.get("custom_hooks", []), dict(type="DeployHook")]
     if args.out:
         evaluators = cfg.test_evaluator if isinstance(cfg.test_evaluator, list) else [cfg.test_evaluator]
         cfg.test_evaluator = [*evaluators, dict(type="AtomicDumpResults", out_file_path=args.out)]

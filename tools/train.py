@@ -39,6 +39,9 @@ def parse_args(argv: list[str] | None = None, test: bool = False) -> argparse.Na
         parser.add_argument("--allow-partial", action="store_true",
                             help="load only the checkpoint keys that match the model (default: any missing, "
                                  "unknown or mis-shaped key is an error)")
+        parser.add_argument("--deploy", action="store_true",
+                            help="test the model converted for deployment (backbones.deploy.convert_to_deploy, "
+                                 "after the checkpoint is loaded)")
     else:
         parser.add_argument("--resume", nargs="?", type=str, const="auto",
                             help="resume from CHECKPOINT, or from the latest one in the work dir if none is given")

@@ -29,7 +29,7 @@ def init_point_model(config: str | Path, checkpoint: str | Path | None = None, d
     model = build_model(cfg)
     model.cfg, model.dataset_meta = cfg, {}
     if checkpoint is not None:
-        ckpt = load_checkpoint(model, str(checkpoint), map_location="cpu")
+        ckpt = load_checkpoint(model, str(checkpoint), map_location="cpu", strict=True)
         model.dataset_meta = ckpt.get("meta", {}).get("dataset_meta", {}) or {}
     return model.to(device).eval()
 

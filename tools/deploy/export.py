@@ -55,7 +55,13 @@ def main(argv: list[str] | None = None) -> int:
     for what, path in (("config", args.config), ("checkpoint", args.checkpoint), ("input", args.input)):
         if path is not None and not Path(path).is_file():
             raise SystemExit(f"error: {what} file {path} does not exist")
-    cfg, model = load_model(args.config, args.checkpoint)
+    from backbones.engine import CheckpointReadError, UnsafeCheckpointError
+
+    try:
+        cfg, model = load_model(args.config, args.checkpoint)
+    except (UnsafeCheckpointError, CheckpointReadError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     inputs = load_images(cfg, model, [args.input]) if args.input else test_inputs(cfg, model, args.batch)
     if args.deploy:
         convert_to_deploy(model)

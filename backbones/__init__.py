@@ -2,13 +2,17 @@
 
 Importing the package registers every mixer, stem, backbone and head in mmengine's root registries,
 so mmpretrain, mmsegmentation and plain mmengine configs find them by name
-(``custom_imports=dict(imports=['backbones'])``).
+(``custom_imports=dict(imports=['backbones'])``), and registers the classification model index with
+mmpretrain's ``ModelHub`` (``mmpretrain.get_model(name)``, ``list_models``; :mod:`backbones.model_zoo`).
 """
 from . import compat, engine, flops  # noqa: F401  (torch.load allow-list, atomic writes, hooks, FLOP formulas)
 from .mixers import EATokenLayer, ExternalAttention, ExternalAttention2d, FeedForwardMixer, ReAttention, SelfAttention
+from .model_zoo import register_model_index
 from .presets import PRESETS
 from .registry import MIXERS, build_mixer
 from .vit import MixerViT
+
+register_model_index()
 
 __all__ = ["MIXERS", "PRESETS", "MixerViT", "build_mixer", "SelfAttention", "ReAttention", "FeedForwardMixer",
            "ExternalAttention", "ExternalAttention2d", "EATokenLayer"]

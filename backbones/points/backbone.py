@@ -112,30 +112,6 @@ class PointMixerBackbone(BaseModule):
         self.fuse = LBR(dim * depth, fuse_channels, act="leaky")
         self.out_channels = fuse_channels
 
-    def get_layer_depth(self, param_name: str, prefix: str = "") -> tuple[int, int]:
-        """Layer-wise depth of a parameter, for layer-wise learning-rate decay (mmpretrain's contract).
-
-        Depth 0 is the input and neighbour embedding, mixer layer ``i`` is depth ``i + 1``; the fusion of the
-        layer outputs and every parameter outside the backbone (not starting with ``prefix``) are depth
-        ``num_layers - 1``.
-
-        Args:
-            param_name: parameter name, e.g. ``'backbone.layers.2.mixer.q.weight'``.
-            prefix: the backbone's prefix in the model, e.g. ``'backbone.'``.
-
-        Returns:
-            ``(layer_depth, num_layers)`` with ``num_layers = len(layers) + 2``.
-        """
-        num_layers = len(self.layers) + 2
-        if not param_name.startswith(prefix):
-            return num_layers - 1, num_layers
-        name = param_name[len(prefix):]
-        if name.split(".")[0] in ("embed", "stages"):
-            return 0, num_layers
-        if name.startswith("layers."):
-            return int(name.split(".")[1]) + 1, num_layers
-        return num_layers - 1, num_layers
-
     @staticmethod
     def _check_token_count(spec: Any, num_tokens: int | None) -> None:
         params = inspect.signature(mixer_class(spec).__init__).parameters
@@ -160,3 +136,27 @@ class PointMixerBackbone(BaseModule):
             outs.append(x)
         tokens = self.fuse(torch.cat(outs, dim=-1))
         return tokens, torch.cat([tokens.max(dim=1).values, tokens.mean(dim=1)], dim=-1), xyz
+
+    def get_layer_depth(self, param_name: str, prefix: str = "") -> tuple[int, int]:
+        """Layer-wise depth of a parameter, for layer-wise learning-rate decay (mmpretrain's contract).
+
+        Depth 0 is the input and neighbour embedding, mixer layer ``i`` is depth ``i + 1``; the fusion of the
+        layer outputs and every parameter outside the backbone (not starting with ``prefix``) are depth
+        ``num_layers - 1``.
+
+        Args:
+            param_name: parameter name, e.g. ``'backbone.layers.2.mixer.q.weight'``.
+            prefix: the backbone's prefix in the model, e.g. ``'backbone.'``.
+
+        Returns:
+            ``(layer_depth, num_layers)`` with ``num_layers = len(layers) + 2``.
+        """
+        num_layers = len(self.layers) + 2
+        if not param_name.startswith(prefix):
+            return num_layers - 1, num_layers
+        name = param_name[len(prefix):]
+        if name.split(".")[0] in ("embed", "stages"):
+            return 0, num_layers
+        if name.startswith("layers."):
+            return int(name.split(".")[1]) + 1, num_layers
+        return num_layers - 1, num_layers

@@ -1,10 +1,10 @@
 # Shared by the ADE20K mixer configs: ViT-UPerNet model, mmseg's ADE20K 512x512 data, 8 GPUs x 2 images,
-# fine-tuned from ImageNet weights with layer-wise lr decay (schedules/seg_vit_adamw-layer-decay_160k.py).
+# fine-tuned from ImageNet weights with layer-wise lr decay (schedules/seg_vit_adamw_160k.py).
 _base_ = [
     './models/upernet_mixervit.py',
     'mmseg::_base_/datasets/ade20k.py',
     './segmentation_runtime.py',
-    './schedules/seg_vit_adamw-layer-decay_160k.py',
+    './schedules/seg_vit_adamw_160k.py',
 ]
 crop_size = (512, 512)
 data_preprocessor = dict(size=crop_size)

@@ -18,6 +18,7 @@ from conftest import ROOT
 from test_classification_e2e import DIGITS_CFG, digits  # noqa: F401  (fixture)
 
 import backbones  # noqa: F401  (registers the model index with mmpretrain's ModelHub)
+import backbones.compat  # noqa: F401  (mmengine checkpoints load under torch's weights-only default)
 
 SEG_CFG = ROOT / "configs/segmentation/digit_scenes/upernet-selfattention_cnn-p4-w64-d4_1xb8-4k_digit-scenes-64px.py"
 SPLITS = ("train", "val", "test")
@@ -103,6 +104,7 @@ def test_mmpretrain_get_model_and_list_models(cls_run: Path) -> None:
     """Our classification models by name: listed beside mmpretrain's own, built without weights, or from a local
     checkpoint."""
     import yaml
+    from mmengine.runner import CheckpointLoader
     from mmpretrain import get_model, list_models
 
     from backbones import PRESETS
@@ -116,7 +118,7 @@ def test_mmpretrain_get_model_and_list_models(cls_run: Path) -> None:
     assert type(model.backbone).__name__ == "MixerViT"
     assert sum(p.numel() for p in model.parameters()) == PRESETS["vit-tiny"]["params"]
     ckpt = cls_run / "epoch_1.pth"
-    trained = torch.load(ckpt, weights_only=True)["state_dict"]
+    trained = CheckpointLoader.load_checkpoint(str(ckpt), map_location="cpu")["state_dict"]
     model = get_model("digits-selfattention", pretrained=str(ckpt))
     assert model.state_dict().keys() == trained.keys()
     assert all(torch.equal(v, trained[k]) for k, v in model.state_dict().items())

@@ -18,6 +18,7 @@ from mmengine.registry import MODELS
 
 from . import stems  # noqa: F401  (registers the stems)
 from .deploy.convert import DeployBlock, convert_children, register_conversion
+from .engine.grad_checkpoint import checkpoint_module, wants_checkpoint
 from .layers import Block, GridPosEmbed, LearnedPosEmbed, SinusoidalPosEmbed
 from .layers.dropout import Dropout
 from .presets import PRESETS
@@ -69,6 +70,8 @@ class MixerViT(BaseModule):
         norm_eval: keep BatchNorm layers (CNN stem, Re-attention) in eval mode during training.
         pretrained: checkpoint path, shorthand for ``init_cfg=dict(type='Pretrained', checkpoint=...)``.
         init_cfg: mmengine initialisation config.
+        with_cp: activation checkpointing per block while training (mmpretrain's ``with_cp``): each block's
+            activations are recomputed in the backward pass; same gradients, less memory, more compute.
     """
 
     def __init__(self, arch: str | dict = "deit-small", img_size: int | Sequence[int] = 224, in_channels: int = 3,
@@ -76,7 +79,7 @@ class MixerViT(BaseModule):
                  with_cls_token: bool = True, final_norm: bool = True, drop_rate: float = 0.0,
                  attn_drop_rate: float = 0.0, drop_path_rate: float = 0.0, token_resize: str | None = None,
                  frozen_stages: int = -1, norm_eval: bool = False, pretrained: str | None = None,
-                 init_cfg: dict | list | None = None) -> None:
+                 init_cfg: dict | list | None = None, with_cp: bool = False) -> None:
         if pretrained is not None:
             if init_cfg is not None:
                 raise ValueError("MixerViT: give either pretrained= or init_cfg=, not both")
@@ -94,6 +97,7 @@ class MixerViT(BaseModule):
         self.out_type, self.with_cls_token, self.final_norm = out_type, with_cls_token, final_norm
         self.out_indices = self._check_out_indices(out_indices, depth)
         self.frozen_stages, self.norm_eval = frozen_stages, norm_eval
+        self.with_cp = with_cp
 
         self.stem = MODELS.build(dict(a["stem"], dim=dim, in_channels=in_channels))
         grid = self.stem.grid_size(self.img_size)
@@ -199,6 +203,30 @@ class MixerViT(BaseModule):
                     m.eval()
         return self
 
+    def get_layer_depth(self, param_name: str, prefix: str = "") -> tuple[int, int]:
+        """Layer-wise depth of a parameter, for layer-wise learning-rate decay (mmpretrain's contract).
+
+        Depth 0 is the stem, class token and position embedding; block ``i`` is depth ``i + 1``; the final
+        norm and every parameter outside the backbone (``param_name`` not starting with ``prefix``, e.g.
+        the head) are depth ``num_layers - 1``.
+
+        Args:
+            param_name: parameter name, e.g. ``'backbone.blocks.3.mixer.qkv.weight'``.
+            prefix: the backbone's prefix in the model, e.g. ``'backbone.'``.
+
+        Returns:
+            ``(layer_depth, num_layers)`` with ``num_layers = depth + 2``.
+        """
+        num_layers = self.depth + 2
+        if not param_name.startswith(prefix):
+            return num_layers - 1, num_layers
+        name = param_name[len(prefix):]
+        if name == "cls_token" or name.split(".")[0] in ("stem", "pos_embed"):
+            return 0, num_layers
+        if name.startswith("blocks."):
+            return int(name.split(".")[1]) + 1, num_layers
+        return num_layers - 1, num_layers
+
     def forward_tokens(self, x: torch.Tensor) -> tuple[torch.Tensor, tuple[int, int]]:
         """Images (B, C_in, H, W) -> embedded tokens (B, N, C) and the patch grid."""
         x, grid = self.stem(x)
@@ -223,7 +251,7 @@ class MixerViT(BaseModule):
         outs = []
         for i, blk in enumerate(self.blocks):
             try:
-                x = blk(x, grid)
+                x = checkpoint_module(blk, x, grid) if wants_checkpoint(self, self.with_cp) else blk(x, grid)
             except ValueError as err:  # e.g. FF-only's fixed token count: name the image sizes too
                 if size == self.img_size:
                     raise

@@ -1,4 +1,5 @@
-"""Every config of the zoo loads and builds its model without any dataset on disk; model-index agrees."""
+"""Every config of the zoo loads and builds its model without any dataset on disk, complete as shipped (nothing
+left for our tools to fill in); model-index.yml and its metafiles agree with the configs and presets."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -6,12 +7,13 @@ from pathlib import Path
 import pytest
 import yaml
 from conftest import ROOT, build_classifier, load_cfg
-from test_classification_e2e import digits  # noqa: F401  (fixture)
 
 from backbones import PRESETS
+from backbones.converters.formats import FAMILIES
 
 CONFIGS = sorted(p for p in (ROOT / "configs").rglob("*.py") if "_base_" not in p.parts)
-INDEX = yaml.safe_load((ROOT / "model-index.yml").read_text())["Models"]
+METAFILES = yaml.safe_load((ROOT / "model-index.yml").read_text())["Import"]
+INDEX = [m for f in METAFILES for m in yaml.safe_load((ROOT / f).read_text())["Models"]]
 
 
 def test_configs_were_collected() -> None:
@@ -23,19 +25,61 @@ def test_model_index_lists_every_config_and_preset() -> None:
     assert {str(p.relative_to(ROOT)) for p in CONFIGS} <= listed
     assert all((ROOT / c).exists() for c in listed)
     assert set(PRESETS) <= {m["Name"] for m in INDEX}
+    for f in METAFILES:  # each task's metafile lists that task's configs
+        task = Path(f).parent
+        assert all(Path(m["Config"]).parent.parent == task for m in yaml.safe_load((ROOT / f).read_text())["Models"])
     for m in INDEX:
         if m["Name"] in PRESETS:
             assert m["Metadata"]["Parameters"] == PRESETS[m["Name"]]["params"]
 
 
-@pytest.mark.parametrize("path", CONFIGS, ids=lambda p: str(p.relative_to(ROOT / "configs")))
-def test_config_builds(path: Path, digits) -> None:  # noqa: ANN001, F811
-    from backbones.engine.config import resolve_auto_num_classes
+def test_model_index_metadata_of_every_preset() -> None:
+    """Paper (through the collection), parameters, FLOPs, config and converter format, as modelindex reads them."""
+    from modelindex.load_model_index import load
 
+    index = load(str(ROOT / "model-index.yml"))
+    assert not index.check_errors
+    models = {m.name: m for m in index.models}
+    assert len(models) == len(INDEX)
+    for name in PRESETS:
+        full = models[name].full_model
+        assert full.paper["URL"].startswith("https://arxiv.org/abs/") and full.paper["Title"], name
+        assert full.metadata.parameters == PRESETS[name]["params"]
+        assert isinstance(full.metadata.flops, int) and 1e9 < full.metadata.flops < 2e10, name
+        assert (ROOT / full.config).is_file()
+        fmt = full.data["Converted From"]["Format"]
+        assert name in FAMILIES[fmt], f"{name}: converter format {fmt!r} does not convert to it"
+        assert f"convert_checkpoint.py {fmt} " in full.data["Converted From"]["Command"]
+
+
+@pytest.mark.parametrize("name", ["vit-tiny", "eamlp-7", "ff-tiny"])
+def test_model_index_flops_are_the_counted_ones(name: str) -> None:
+    """FLOPs = multiply-accumulates of one 224 px image through backbone and 1000-class head
+    (tools/analysis/get_flops.py --presets counts them the same way)."""
+    import torch
+    from get_flops import flops_of
+
+    from backbones import MixerViT
+
+    entry = next(m for m in INDEX if m["Name"] == name)
+    bb = MixerViT(name).eval()
+    head = torch.nn.Linear(bb.embed_dims, 1000)
+    assert flops_of(bb, (224, 224), lambda x: head(bb(x)[-1])) // 2 == entry["Metadata"]["FLOPs"]
+
+
+def _values(node, key: str) -> list:  # noqa: ANN001
+    if isinstance(node, dict):
+        return [v for k, v in node.items() if k == key] + [x for v in node.values() for x in _values(v, key)]
+    if isinstance(node, (list, tuple)):
+        return [x for v in node for x in _values(v, key)]
+    return []
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=lambda p: str(p.relative_to(ROOT / "configs")))
+def test_config_builds(path: Path) -> None:
+    """As shipped: no num_classes='auto' (only our tools resolve it), the model builds as the Runner builds it."""
     cfg = load_cfg(path)
-    if "train_dataloader" in cfg and cfg.train_dataloader.dataset.get("data_root") == "data/digits":
-        cfg.train_dataloader.dataset.data_root = str(digits)  # num_classes='auto' reads the class folders
-    resolve_auto_num_classes(cfg)
+    assert "auto" not in _values(cfg.to_dict(), "num_classes"), f"{path}: num_classes='auto' in a shipped config"
     model = build_classifier(cfg)
     n = sum(p.numel() for p in model.parameters())
     entry = next((m for m in INDEX if m["Config"] == str(path.relative_to(ROOT))), None)

@@ -29,8 +29,7 @@ def test_finetune_loads_every_backbone_key(arch: str, tmp_path, digits) -> None:
 
     cfg = load_cfg(FINETUNE[arch])
     cfg.model.backbone.init_cfg.checkpoint = str(ckpt)
-    cfg.train_dataloader.dataset.data_root = str(digits)
-    assert resolve_auto_num_classes(cfg) == 10
+    assert cfg.model.head.num_classes == 10 and resolve_auto_num_classes(cfg) is None  # complete as shipped
     model = build_classifier(cfg)
     model.init_weights()
     state = model.state_dict()
@@ -110,8 +109,9 @@ def image_folder(**kw):  # noqa: ANN003, ANN201
     return ImageFolderDataset(pipeline=[dict(type="LoadImageFromFile")], **kw)
 
 
-def test_user_folder_trains_by_changing_only_data_root(tmp_path) -> None:  # noqa: ANN001
-    """Three classes instead of ten: num_classes='auto' follows the folders."""
+def test_user_folder_trains_with_auto_num_classes(tmp_path) -> None:  # noqa: ANN001
+    """Three classes instead of ten: with num_classes='auto' in the user's config, tools/train.py counts the
+    class folders (the shipped configs say 10)."""
     for split in ("train", "val"):
         make_folder(tmp_path / "mine" / split, classes=("ant", "bee", "cow"), per_class=4)
     cfg = tmp_path / "mine.py"
@@ -119,6 +119,7 @@ def test_user_folder_trains_by_changing_only_data_root(tmp_path) -> None:  # noq
                    f"data_root = '{tmp_path / 'mine'}'\n"
                    "train_dataloader = dict(dataset=dict(data_root=data_root))\n"
                    "val_dataloader = dict(dataset=dict(data_root=data_root))\ntest_dataloader = val_dataloader\n"
+                   "model = dict(head=dict(num_classes='auto'))\ndata_preprocessor = dict(num_classes='auto')\n"
                    "train_cfg = dict(max_epochs=1, val_interval=1)\n")
     run_tool("tools/train.py", str(cfg), "--work-dir", str(tmp_path / "w"))
     assert safe_load(tmp_path / "w" / "epoch_1.pth")["state_dict"]["head.fc.weight"].shape[0] == 3

@@ -36,7 +36,8 @@ def container(fmt: str, state: dict) -> dict:
 
 
 def config_of(arch: str) -> str:
-    models = yaml.safe_load((ROOT / "model-index.yml").read_text())["Models"]
+    metafiles = yaml.safe_load((ROOT / "model-index.yml").read_text())["Import"]
+    models = [m for f in metafiles for m in yaml.safe_load((ROOT / f).read_text())["Models"]]
     return str(ROOT / next(m["Config"] for m in models if m["Name"] == arch))
 
 

@@ -136,3 +136,13 @@ def test_train_digit_scenes_table_keeps_rows_of_models_not_rerun() -> None:
     lines = merged.splitlines()
     assert len(lines) == 4 and "| selfattention |" in lines[2] and "70.00" in lines[2]
     assert "| eanet |" in lines[3] and "81.23" in lines[3] and "60.00" not in merged
+
+
+def test_label_check_lets_images_without_labels_through() -> None:
+    """Inference pipelines carry no label map (mmseg's inferencers drop LoadAnnotations): nothing to check there."""
+    from backbones.seg import CheckSegLabels
+
+    image = {"img": np.zeros((4, 4, 3), np.uint8), "img_path": "x.png"}
+    assert CheckSegLabels(num_classes=2)(dict(image)) == image
+    with pytest.raises(ValueError, match=r"label values \[5\] are outside the 2 classes"):
+        CheckSegLabels(num_classes=2)({**image, "gt_seg_map": np.full((4, 4), 5, np.uint8)})

@@ -36,17 +36,14 @@ def config_for(mixer: str) -> Path:
     return found[0]
 
 
-def count_params(config: Path, data: str = "data/digits") -> int:
-    """Parameters of a config's model (its classes counted in ``data``)."""
+def count_params(config: Path) -> int:
+    """Parameters of a config's model."""
     from mmengine.config import Config
 
     import backbones  # noqa: F401
-    from backbones.engine.config import build_model, resolve_auto_num_classes
+    from backbones.engine.config import build_model
 
-    cfg = Config.fromfile(str(config))
-    cfg.train_dataloader.dataset.data_root = data
-    resolve_auto_num_classes(cfg)
-    return sum(p.numel() for p in build_model(cfg).parameters())
+    return sum(p.numel() for p in build_model(Config.fromfile(str(config))).parameters())
 
 
 def run(cmd: list[str], log: Path) -> None:
@@ -78,7 +75,7 @@ def train_and_test(mixer: str, work_root: Path, data: str = "data/digits") -> di
         raise SystemExit(f"error: no accuracy/top1 in {work / 'test.out'}")
     plot = plot_curves(work)
     logs = sorted(work.glob("*/*.log"))
-    return dict(mixer=mixer, config=str(config.relative_to(ROOT)), params=count_params(config, data),
+    return dict(mixer=mixer, config=str(config.relative_to(ROOT)), params=count_params(config),
                 top1=float(m[-1]), minutes=minutes, checkpoint=str(ckpt), log=str(logs[-1]) if logs else "",
                 plot=str(plot), predictions=str(work / "predictions.pkl"))
 

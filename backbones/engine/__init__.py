@@ -8,9 +8,11 @@ from .atomic import AtomicDumpResults, AtomicLocalBackend, write_atomic
 from .checkpoint import AtomicCheckpointHook, resume_checkpoint
 from .distributed import CPUDistributedDataParallel
 from .hooks import PreciseBNStatsHook, RNGStateHook, WeightsConsistencyHook
+from .layer_decay import LayerDecayOptimWrapperConstructor
 from .optim import CPUAutocastOptimWrapper
 from .safe_load import CheckpointReadError, UnsafeCheckpointError, safe_load
 
 __all__ = ["AtomicCheckpointHook", "AtomicDumpResults", "AtomicLocalBackend", "CheckpointReadError",
-           "CPUAutocastOptimWrapper", "CPUDistributedDataParallel", "PreciseBNStatsHook", "RNGStateHook",
-           "UnsafeCheckpointError", "WeightsConsistencyHook", "resume_checkpoint", "safe_load", "write_atomic"]
+           "CPUAutocastOptimWrapper", "CPUDistributedDataParallel", "LayerDecayOptimWrapperConstructor",
+           "PreciseBNStatsHook", "RNGStateHook", "UnsafeCheckpointError", "WeightsConsistencyHook",
+           "resume_checkpoint", "safe_load", "write_atomic"]

@@ -19,6 +19,7 @@ from mmengine.registry import MODELS
 from timm.layers import DropPath
 
 from ..deploy import DeployBlock, deploy_branch, register_conversion
+from ..engine.grad_checkpoint import checkpoint_module, wants_checkpoint
 from ..layers.mlp import Mlp
 from ..registry import build_mixer, mixer_class
 from .layers import LBR, SampleAndGroup
@@ -78,6 +79,8 @@ class PointMixerBackbone(BaseModule):
         drop_path_rate: stochastic depth, linear over the layers.
         attn_drop_rate: offered to mixers as ``attn_drop``.
         init_cfg: mmengine initialisation config.
+        with_cp: activation checkpointing per mixer layer while training (mmpretrain's ``with_cp``): same
+            gradients and BatchNorm statistics, less memory, one more forward of each layer.
 
     Returns of forward: ``(tokens, global_feat, token_xyz)`` - tokens (B, M, fuse_channels),
     global_feat (B, 2 * fuse_channels) = [max, mean] over tokens, token_xyz (B, M, 3).
@@ -86,11 +89,12 @@ class PointMixerBackbone(BaseModule):
     def __init__(self, in_channels: int = 3, embed_dims: int = 64, neighbor_embed: dict | None = None,
                  dim: int = 128, depth: int = 4, mixer: Any = "OffsetAttention", num_heads: int = 4,
                  num_points: int | None = None, mlp_ratio: float = 0.0, fuse_channels: int = 1024,
-                 drop_path_rate: float = 0.0, attn_drop_rate: float = 0.0, init_cfg: dict | None = None) -> None:
+                 drop_path_rate: float = 0.0, attn_drop_rate: float = 0.0, init_cfg: dict | None = None,
+                 with_cp: bool = False) -> None:
         super().__init__(init_cfg)
         if in_channels < 3:
             raise ValueError(f"PointMixerBackbone: in_channels must be >= 3 (xyz first), got {in_channels}")
-        self.in_channels = in_channels
+        self.in_channels, self.with_cp = in_channels, with_cp
         self.embed = nn.Sequential(LBR(in_channels, embed_dims), LBR(embed_dims, embed_dims))
         self.stages = nn.ModuleList()
         num_tokens, width = num_points, embed_dims
@@ -141,7 +145,31 @@ class PointMixerBackbone(BaseModule):
             xyz, x = stage(xyz, x)
         outs = []
         for layer in self.layers:
-            x = layer(x)
+            x = checkpoint_module(layer, x) if wants_checkpoint(self, self.with_cp) else layer(x)
             outs.append(x)
         tokens = self.fuse(torch.cat(outs, dim=-1))
         return tokens, torch.cat([tokens.max(dim=1).values, tokens.mean(dim=1)], dim=-1), xyz
+
+    def get_layer_depth(self, param_name: str, prefix: str = "") -> tuple[int, int]:
+        """Layer-wise depth of a parameter, for layer-wise learning-rate decay (mmpretrain's contract).
+
+        Depth 0 is the input and neighbour embedding, mixer layer ``i`` is depth ``i + 1``; the fusion of the
+        layer outputs and every parameter outside the backbone (not starting with ``prefix``) are depth
+        ``num_layers - 1``.
+
+        Args:
+            param_name: parameter name, e.g. ``'backbone.layers.2.mixer.q.weight'``.
+            prefix: the backbone's prefix in the model, e.g. ``'backbone.'``.
+
+        Returns:
+            ``(layer_depth, num_layers)`` with ``num_layers = len(layers) + 2``.
+        """
+        num_layers = len(self.layers) + 2
+        if not param_name.startswith(prefix):
+            return num_layers - 1, num_layers
+        name = param_name[len(prefix):]
+        if name.split(".")[0] in ("embed", "stages"):
+            return 0, num_layers
+        if name.startswith("layers."):
+            return int(name.split(".")[1]) + 1, num_layers
+        return num_layers - 1, num_layers

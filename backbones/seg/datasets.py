@@ -5,7 +5,9 @@
   the pipeline.
 * :class:`CheckSegLabels` - a transform placed right after ``LoadAnnotations``: a label map of another
   size than its image, or a label value outside the class list (other than the ignore index), fails
-  with a message naming both files and the sizes or values.
+  with a message naming both files and the sizes or values. Without a label map (inference: mmseg's
+  ``MMSegInferencer`` and ``inference_model`` drop ``LoadAnnotations`` from the pipeline) it passes
+  the image through.
 * :class:`DigitScenesDataset` - scenes composed from scikit-learn's handwritten digits
   (``tools/data/prepare_digit_scenes.py``): background + the ten digits.
 
@@ -60,6 +62,9 @@ class CheckedSegDataset(BaseSegDataset):
 class CheckSegLabels(BaseTransform):
     """Check a loaded label map against its image and the class list; place after ``LoadAnnotations``.
 
+    Label checks belong where labels exist: results without ``gt_seg_map`` (an inference pipeline, from
+    which mmseg removes ``LoadAnnotations``) pass unchanged.
+
     Args:
         num_classes: number of classes; ``None`` takes the dataset's (``results['num_classes']``).
         ignore_index: label value to accept besides ``0 .. num_classes - 1``; ``None`` takes the
@@ -75,6 +80,8 @@ class CheckSegLabels(BaseTransform):
 
     def transform(self, results: dict) -> dict:
         """Check ``results['gt_seg_map']`` (H, W) against ``results['img']`` (H, W, 3); returns results."""
+        if "gt_seg_map" not in results:
+            return results
         seg, img = results["gt_seg_map"], results["img"]
         where = f"label map {results.get('seg_map_path')} of image {results.get('img_path')}"
         if seg.shape[:2] != img.shape[:2]:

@@ -1,4 +1,5 @@
-# Shared by the ADE20K mixer configs: ViT-UPerNet model, mmseg's ADE20K 512x512 data, 8 GPUs x 2 images.
+# Shared by the ADE20K mixer configs: ViT-UPerNet model, mmseg's ADE20K 512x512 data, 8 GPUs x 2 images,
+# fine-tuned from ImageNet weights with layer-wise lr decay (schedules/seg_vit_adamw_160k.py).
 _base_ = [
     './models/upernet_mixervit.py',
     'mmseg::_base_/datasets/ade20k.py',

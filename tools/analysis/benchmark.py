@@ -4,6 +4,7 @@ Usage:
     python tools/analysis/benchmark.py PRESET_OR_CONFIG [...] [--batch 16] [--img 224] [--threads 2]
         [--train] [--compare] [--compile] [--rounds 5] [--json out.json] [--markdown out.md]
     python tools/analysis/benchmark.py --sweep-tokens [--dim 192] [--heads 3] [--plot sweep.png]
+    python tools/analysis/benchmark.py PRESET --train-memory --batch 32   (training-step memory, with_cp off / on)
 
 * The float32 GEMM rate of this machine is measured in the same rounds as the models, as one more
   interleaved step (a 2048^3 matmul; ``gemm_gflops``, median), since a shared machine's speed drifts;
@@ -363,6 +364,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sweep-tokens", action="store_true")
     parser.add_argument("--shared-process", action="store_true",
                         help="time every model in this process instead of one worker process each")
+    parser.add_argument("--train-memory", action="store_true", help="training-step peak memory, with_cp off / on")
     parser.add_argument("--peak-only", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)  # JSON build_step arguments
     parser.add_argument("--warmup", type=int, default=2, help=argparse.SUPPRESS)
@@ -375,6 +377,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--markdown", default=None)
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
+    if args.train_memory:  # train_memory.py: each setting in a fresh process of its own
+        from train_memory import main as train_memory
+        return 0 if train_memory([*args.targets[:1], "--batch", str(args.batch), "--img", str(args.img)]) else 1
     if args.peak_only:  # used by peak_in_fresh_process
         step = build_step(args.targets[0], "deploy", batch=args.batch, img=args.img)
         print(peak_memory_mb(step))

@@ -1,10 +1,12 @@
 # scikit-learn's handwritten digits as an mmpretrain CustomDataset (class-per-folder), 32x32 RGB.
 # Build it with: python tools/data/prepare_digits.py data/digits
 # Any folder of images with one sub-folder per class (train/ and val/ inside data_root) trains by changing
-# only data_root: num_classes='auto' is resolved from the class folders by tools/train.py / tools/test.py.
+# data_root and the class count (model.head.num_classes and data_preprocessor.num_classes). With the zoo's own
+# tools/train.py and tools/test.py, num_classes='auto' in both places counts the class folders instead; the
+# shipped configs are complete without it, so mmpretrain's tools and APIs run them as they are.
 dataset_type = 'ImageFolderDataset'
 data_root = 'data/digits'
-data_preprocessor = dict(num_classes='auto', mean=[127.5, 127.5, 127.5], std=[127.5, 127.5, 127.5], to_rgb=True)
+data_preprocessor = dict(num_classes=10, mean=[127.5, 127.5, 127.5], std=[127.5, 127.5, 127.5], to_rgb=True)
 
 train_pipeline = [
     dict(type='LoadImageFromFile'),

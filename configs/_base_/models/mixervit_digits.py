@@ -12,7 +12,7 @@ model = dict(
     neck=None,
     head=dict(
         type='LinearClsHead',
-        num_classes='auto',
+        num_classes=10,
         in_channels=96,
         loss=dict(type='LabelSmoothLoss', label_smooth_val=0.1, mode='original'),
         topk=(1,),

@@ -22,5 +22,7 @@ default_hooks = dict(  # mmseg keeps the hooks in its schedule files; so does th
     param_scheduler=dict(type='ParamSchedulerHook'),
     checkpoint=dict(type='AtomicCheckpointHook', by_epoch=False, interval=max_iters, max_keep_ckpts=1),
     sampler_seed=dict(type='DistSamplerSeedHook'),
-    visualization=dict(type='SegVisualizationHook'))
+    # interval 1: `test.py --show-dir` of mmseg's own tools draws every image (the default 50 would skip all
+    # of them: validation runs 8 batches of 50); drawing is off unless a tool turns it on (draw=False)
+    visualization=dict(type='SegVisualizationHook', interval=1))
 randomness = dict(seed=0)

@@ -5,6 +5,10 @@ _base_ = ['../../_base_/ade20k_upernet_mixervit.py']
 model = dict(
     backbone=dict(
         arch='deepvit-16b',
+        # 16 blocks over 32x32 tokens, each keeping (H, N, N) attention maps before and after the head mixing:
+        # with_cp recomputes each block's activations in the backward pass instead of storing them (same
+        # gradients; less memory for one more forward per step)
+        with_cp=True,
         init_cfg=dict(type='Pretrained', checkpoint='checkpoints/deepvit-16b_in1k.pth', prefix='backbone.')),
     neck=dict(in_channels=[384] * 4, out_channels=384),
     decode_head=dict(in_channels=[384] * 4),

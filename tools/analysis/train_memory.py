@@ -1,0 +1,118 @@
+"""Peak resident memory of one training step with and without activation checkpointing (``with_cp``).
+
+Usage:
+    python tools/analysis/train_memory.py [PRESET] [--batch 32] [--img 224] [--threads 2]
+    python tools/analysis/benchmark.py PRESET --train-memory --batch 32     (the same, from the benchmark)
+
+The step is the one a classifier trains with: ``MixerViT(PRESET, with_cp=...)`` + a 1000-class linear head
+on the class token, forward, cross-entropy, backward, AdamW. Each setting runs in a fresh process of its
+own; there one warm-up step first allocates everything a step keeps (gradients, AdamW's moments), the memory
+the allocator kept from it is handed back (glibc ``malloc_trim``), then the process's peak resident set
+(Linux VmHWM, reset before) is read over a second step. ``before`` is the resident set just before that step
+(weights, gradients, optimizer state, the runtime); ``peak - before`` is what the step itself adds (mostly
+the activations kept for backward).
+"""
+from __future__ import annotations
+
+import argparse
+import ctypes
+import json
+import platform
+import subprocess
+import sys
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+
+def cpu_model() -> str:
+    """The CPU's model name (/proc/cpuinfo), else the platform's processor string."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def release_free_memory() -> None:
+    """Hand memory that glibc's allocator keeps after ``free`` back to the kernel (``malloc_trim(0)``).
+
+    Without it the resident set before the measured step still holds the warm-up step's freed
+    activations, and the peak is partly memory the process no longer uses.
+    """
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: the measurement then includes the allocator's cache
+        pass
+
+
+def measure_step(arch: str, batch: int, img: int, with_cp: bool) -> dict:
+    """Resident MB before a training step and at its peak, in this process (call it in a fresh one)."""
+    from benchmark import _rss_kb, peak_memory_mb
+
+    from backbones import MixerViT
+
+    torch.manual_seed(0)
+    backbone = MixerViT(arch, img_size=img, with_cp=with_cp, drop_path_rate=0.1)
+    head = torch.nn.Linear(backbone.embed_dims, 1000)
+    optim = torch.optim.AdamW([*backbone.parameters(), *head.parameters()], lr=1e-4)
+    x, y = torch.randn(batch, 3, img, img), torch.randint(0, 1000, (batch,))
+
+    def step() -> None:
+        backbone.train()
+        loss = torch.nn.functional.cross_entropy(head(backbone(x)[-1]), y)
+        optim.zero_grad(set_to_none=False)
+        loss.backward()
+        optim.step()
+
+    step()  # allocates gradients and AdamW's state
+    release_free_memory()
+    before = _rss_kb("VmRSS") / 1024
+    peak = peak_memory_mb(step)
+    return dict(arch=arch, batch=batch, img=img, with_cp=with_cp, before_mb=before, peak_mb=peak)
+
+
+def in_fresh_process(arch: str, batch: int, img: int, threads: int, with_cp: bool) -> dict:
+    """:func:`measure_step` in a new Python process (peak resident memory is per process)."""
+    cmd = [sys.executable, __file__, arch, "--batch", str(batch), "--img", str(img), "--threads", str(threads),
+           "--child", "1" if with_cp else "0"]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode:
+        raise SystemExit(f"error: {' '.join(cmd)} failed (exit {proc.returncode}):\n{proc.stderr[-3000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def main(argv: list[str] | None = None) -> list[dict]:
+    """Command-line entry point; returns the two rows (without, with ``with_cp``)."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("arch", nargs="?", default="deit-small", help="MixerViT preset")
+    parser.add_argument("--batch", type=int, default=32)
+    parser.add_argument("--img", type=int, default=224)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--child", choices=["0", "1"], default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    if args.child is not None:
+        print(json.dumps(measure_step(args.arch, args.batch, args.img, args.child == "1")))
+        return []
+    rows = [in_fresh_process(args.arch, args.batch, args.img, args.threads, cp) for cp in (False, True)]
+    print(f"CPU: {cpu_model()}; torch {torch.__version__}; {args.threads} threads\n"
+          f"training step of {args.arch} (+ 1000-class head), batch {args.batch}, {args.img} px, float32, AdamW; "
+          f"each setting in a fresh process\n"
+          "| with_cp | resident before the step (MB) | peak during the step (MB) | added by the step (MB) |\n"
+          "|---|---:|---:|---:|")
+    for r in rows:
+        print(f"| {r['with_cp']} | {r['before_mb']:.0f} | {r['peak_mb']:.0f} | {r['peak_mb'] - r['before_mb']:.0f} |")
+    off, on = rows
+    print(f"with_cp: peak {100 * (1 - on['peak_mb'] / off['peak_mb']):.1f}% lower; memory added by the step "
+          f"{100 * (1 - (on['peak_mb'] - on['before_mb']) / (off['peak_mb'] - off['before_mb'])):.1f}% lower")
+    return rows
+
+
+if __name__ == "__main__":
+    main()

@@ -117,3 +117,13 @@ def test_preprocessor_stacks_and_rejects_ragged_batches() -> None:
     s[0].points_path, s[1].points_path = "a.txt", "b.txt"
     with pytest.raises(ValueError, match=r"different shapes.*a.txt"):
         model.data_preprocessor(dict(inputs=[torch.randn(64, 6), torch.randn(60, 6)], data_samples=s))
+
+
+def test_visualization_hook_takes_openmmlab_show_arguments() -> None:
+    """mmpretrain's test.py --show-dir sets show=False and wait_time on the visualization hook."""
+    from backbones.points import PointCloudVisualizationHook
+
+    hook = PointCloudVisualizationHook(enable=True, out_dir="vis", show=False, wait_time=2.0)
+    assert hook.enable and hook.out_dir == "vis"
+    with pytest.raises(ValueError, match="renders to files"):
+        PointCloudVisualizationHook(show=True)

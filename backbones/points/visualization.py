@@ -65,12 +65,18 @@ class PointCloudVisualizationHook(Hook):
         out_dir: output folder (relative paths are inside the run's work dir).
         max_points: points drawn per shape.
         up: the data's up axis.
+        show: OpenMMLab's "show in a window" switch (mmpretrain's ``test.py --show-dir`` passes False);
+            rendering goes to files only, so True is refused.
+        wait_time: accepted with ``show`` (OpenMMLab's signature), unused.
     """
 
     priority = "NORMAL"
 
     def __init__(self, enable: bool = False, draw: bool = False, interval: int = 1, out_dir: str | None = None,
-                 max_points: int = 2048, up: int = 1) -> None:
+                 max_points: int = 2048, up: int = 1, show: bool = False, wait_time: float = 0.0) -> None:
+        if show:
+            raise ValueError("PointCloudVisualizationHook renders to files (out_dir / --show-dir); show=True "
+                             "(a window) is not supported")
         self.enable = enable or draw
         self.interval, self.out_dir, self.max_points, self.up = interval, out_dir, max_points, up
 

@@ -25,13 +25,17 @@ def scenes(tmp_path_factory) -> Path:  # noqa: ANN001
 
 
 def dataset(root: Path, split: str = "train", **kw):  # noqa: ANN003, ANN201
+    """The dataset as an mmseg config builds it: in mmseg's scope, transform names as mmseg's configs write them
+    (a scoped name such as 'mmseg.LoadImageFromFile' is not found while mmseg is the default scope)."""
     import mmseg.datasets  # noqa: F401  (registers mmseg's transforms, whatever ran before in this process)
+    from mmengine.registry import DefaultScope
 
     from backbones.seg import DigitScenesDataset
 
-    pipeline = [dict(type="mmseg.LoadImageFromFile"), dict(type="mmseg.LoadAnnotations"), dict(type="CheckSegLabels")]
-    return DigitScenesDataset(data_root=str(root), pipeline=pipeline, data_prefix=dict(
-        img_path=f"img_dir/{split}", seg_map_path=f"ann_dir/{split}"), **kw)
+    pipeline = [dict(type="LoadImageFromFile"), dict(type="LoadAnnotations"), dict(type="CheckSegLabels")]
+    with DefaultScope.overwrite_default_scope("mmseg"):
+        return DigitScenesDataset(data_root=str(root), pipeline=pipeline, data_prefix=dict(
+            img_path=f"img_dir/{split}", seg_map_path=f"ann_dir/{split}"), **kw)
 
 
 def test_prepare_is_deterministic_and_labelled(tmp_path, scenes) -> None:  # noqa: ANN001

@@ -79,8 +79,9 @@ class ExternalAttention(TokenMixer):
     Because the memories are shared by the heads, ``M_k . trans_dims`` is one Linear C -> h*S and
     ``proj . M_v`` one Linear h*S -> C (:meth:`folded_memories`). Per token and side that costs h*S*C
     multiply-adds instead of e*C*(C + S): fewer when S <= d (EAMLP: d = S = 64, 20% fewer in eamlp-7).
-    ``fold_memories`` computes the layer through the composed weights, rebuilt from the four Linears in
-    every forward (gradients reach all four); the result is the same function.
+    With ``fold_memories`` a training step computes the layer through the composed weights, rebuilt from
+    the four Linears in every step (gradients reach all four): the same function. Evaluation computes the
+    layers one by one; the deploy conversion folds them once (:mod:`backbones.deploy`).
 
     Args:
         dim: channels C.
@@ -89,7 +90,7 @@ class ExternalAttention(TokenMixer):
         expansion: width expansion e of ``trans_dims`` (4 in EAMLP; 1 keeps C).
         attn_drop: dropout on the normalised map.
         proj_drop: dropout after ``proj``.
-        fold_memories: compute through the composed weights; None: when that costs fewer multiply-adds.
+        fold_memories: train through the composed weights; None: when that costs fewer multiply-adds.
     """
 
     settings = ("num_heads", "attn_drop", "proj_drop")
@@ -124,14 +125,15 @@ class ExternalAttention(TokenMixer):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(B, N, C) -> (B, N, C)."""
         b, n, _ = x.shape
-        if self.fold_memories:
+        fold = self.fold_memories and self.training
+        if fold:
             in_w, in_b, out_w, out_b = self.folded_memories()
             attn = F.linear(x, in_w, in_b).view(b, n, self.heads, -1)  # (B, N, h, S)
         else:
             attn = self.linear_0(self.trans_dims(x).view(b, n, self.heads, self.head_dim))
         attn = self.attn_drop(double_normalize(attn, token_dim=1))
         self.keep_attention(attn.permute(0, 2, 1, 3))  # (B, h, N, S)
-        if self.fold_memories:
+        if fold:
             return self.proj_drop(F.linear(attn.reshape(b, n, -1), out_w, out_b))
         return self.proj_drop(self.proj(self.linear_1(attn).view(b, n, -1)))
 

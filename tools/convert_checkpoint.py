@@ -17,6 +17,7 @@ import argparse
 import sys
 
 from backbones.converters import FORMATS, ConversionError, convert_checkpoint
+from backbones.presets import PRESETS
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -25,7 +26,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("format", choices=sorted(FORMATS), help="layout of SRC")
     parser.add_argument("src", help="official checkpoint file")
     parser.add_argument("dst", help="output checkpoint file")
-    parser.add_argument("--arch", default=None, help="force this preset instead of detecting it (MixerViT formats)")
+    parser.add_argument("--arch", default=None, choices=sorted(PRESETS), metavar="PRESET",
+                        help="force this preset instead of detecting it (MixerViT formats): %(choices)s")
     args = parser.parse_args(argv)
     try:
         arch, state = convert_checkpoint(args.format, args.src, args.dst, args.arch)

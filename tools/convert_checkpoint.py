@@ -26,9 +26,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("format", choices=sorted(FORMATS), help="layout of SRC")
     parser.add_argument("src", help="official checkpoint file")
     parser.add_argument("dst", help="output checkpoint file")
-    parser.add_argument("--arch", default=None, choices=sorted(PRESETS), metavar="PRESET",
-                        help="force this preset instead of detecting it (MixerViT formats): %(choices)s")
+    parser.add_argument("--arch", default=None, help="force this preset instead of detecting it (MixerViT formats)")
     args = parser.parse_args(argv)
+    if args.arch is not None and args.arch not in PRESETS:
+        parser.error(f"argument --arch: invalid choice: {args.arch!r} (choose from {', '.join(sorted(PRESETS))})")
     try:
         arch, state = convert_checkpoint(args.format, args.src, args.dst, args.arch)
     except ConversionError as e:

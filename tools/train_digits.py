@@ -111,7 +111,7 @@ def train_and_test(mixer: str, work_root: Path, data: str = "data/digits", seed:
         raise SystemExit(f"error: no accuracy/top1 in {work / 'test.out'}")
     plot = plot_curves(work)
     logs = sorted(work.glob("*/*.log"))
-    return dict(mixer=mixer, config=str(config.relative_to(ROOT)), params=count_params(config, data), seed=seed,
+    return dict(mixer=mixer, config=str(config.relative_to(ROOT)), params=count_params(config, data),
                 top1=float(m[-1]), minutes=minutes, checkpoint=str(ckpt), log=str(logs[-1]) if logs else "",
                 plot=str(plot), predictions=str(work / "predictions.pkl"))
 

@@ -12,7 +12,7 @@ import pytest
 import torch
 from conftest import ROOT
 
-import backbones  # noqa: F401  (allow-lists mmengine checkpoint types for torch.load)
+import backbones.compat  # noqa: F401  (mmengine's checkpoint loader reads the runs' checkpoints, weights only)
 
 DIGITS_CFG = ROOT / "configs/classification/digits/selfattention_p4-w96-d4_1xb64_digits.py"
 
@@ -44,11 +44,14 @@ default_hooks = dict(logger=dict(interval=1), checkpoint=dict(interval=1, save_b
         cmd += ["--cfg-options", *options] if options else []
         procs[name] = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                        env={**os.environ, "OMP_NUM_THREADS": "2"})
+    from mmengine.runner import CheckpointLoader
+
     weights = {}
     for name, proc in procs.items():
         out, _ = proc.communicate(timeout=600)
         assert proc.returncode == 0, f"run {name}: " + out[-3000:]
-        weights[name] = torch.load(tmp_path / name / "epoch_1.pth", weights_only=True)["state_dict"]
+        ckpt = CheckpointLoader.load_checkpoint(str(tmp_path / name / "epoch_1.pth"), map_location="cpu")
+        weights[name] = ckpt["state_dict"]
     return weights
 
 

@@ -74,3 +74,13 @@ def test_wrong_format_for_family(tmp_path) -> None:  # noqa: ANN001
         convert("eamlp", str(tmp_path / "vit.pth"))
     with pytest.raises(ConversionError, match="unknown checkpoint format"):
         convert("caffe", str(tmp_path / "vit.pth"))
+
+
+def test_unknown_arch_is_a_usage_error(tmp_path, capsys) -> None:  # noqa: ANN001
+    torch.save(timm_like_state(), tmp_path / "vit.pth")
+    with pytest.raises(SystemExit) as exit_info:
+        convert_checkpoint.main(["timm", str(tmp_path / "vit.pth"), str(tmp_path / "o.pth"), "--arch", "vit-huge"])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "invalid choice: 'vit-huge'" in err and "deit-small" in err
+    assert not (tmp_path / "o.pth").exists()

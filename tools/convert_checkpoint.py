@@ -22,6 +22,7 @@ import argparse
 import sys
 
 from backbones.converters import FORMATS, ConversionError, convert_checkpoint
+from backbones.presets import PRESETS
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -36,6 +37,8 @@ def main(argv: list[str] | None = None) -> int:
                              "then runs arbitrary code with your permissions. Only for a file from a source you "
                              "trust that the safe loader refused")
     args = parser.parse_args(argv)
+    if args.arch is not None and args.arch not in PRESETS:
+        parser.error(f"argument --arch: invalid choice: {args.arch!r} (choose from {', '.join(sorted(PRESETS))})")
     try:
         arch, state = convert_checkpoint(args.format, args.src, args.dst, args.arch, args.unsafe_full_unpickle)
     except ConversionError as e:

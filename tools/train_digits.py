@@ -2,19 +2,28 @@
 
 Usage:
     python tools/train_digits.py [--mixers selfattention feedforward reattention externalattention]
-                                 [--work-root work_dirs/digits] [--readme README.md]
+                                 [--seeds 0 1 2 3 4] [--work-root work_dirs/digits] [--readme README.md]
 
 For each mixer: builds data/digits if missing (tools/data/prepare_digits.py), trains
 ``configs/classification/digits/<mixer>_*.py`` with tools/train.py, evaluates the last checkpoint
 with tools/test.py, plots the loss / accuracy curves, and prints where the checkpoint, log and plot
 are. With ``--readme`` the results table (mixer, params, top-1, minutes) replaces the one between
 the ``digits-table`` markers of that file.
+
+A run is a function of the seed (the config's ``randomness.seed``, 0), the machine's CPU kernels and
+the number of threads: the same command on the same machine gives the same top-1. ``--seeds`` trains
+each mixer once per seed (``randomness.seed=S``, work dirs ``<config>/seed<S>``) and reports every
+run's top-1 with their minimum, median and maximum, the spread to expect on another machine. The CPU
+model, its instruction set, the thread count and the dataset's digest are printed with the figures.
 """
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import platform
 import re
+import statistics
 import subprocess
 import sys
 import time
@@ -55,15 +64,39 @@ def run(cmd: list[str], log: Path) -> None:
         raise SystemExit(f"error: {' '.join(cmd)} failed (exit {proc.returncode}); see {log}:\n{tail}")
 
 
-def train_and_test(mixer: str, work_root: Path, data: str = "data/digits") -> dict:
-    """Train + test one mixer on the digits folder ``data``; returns its result row."""
+def machine() -> str:
+    """The CPU model, the instruction set torch's kernels use and torch's thread count."""
+    import torch
+
+    model = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            model = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), model)
+    except OSError:
+        pass
+    isa, threads = torch.backends.cpu.get_cpu_capability(), torch.get_num_threads()
+    return f"{model}, {isa}, {threads} threads, torch {torch.__version__}"
+
+
+def spread(values: list[float]) -> dict[str, float]:
+    """Minimum, median and maximum of ``values``."""
+    if not values:
+        raise ValueError("spread() of no values")
+    return dict(min=min(values), median=statistics.median(values), max=max(values))
+
+
+def train_and_test(mixer: str, work_root: Path, data: str = "data/digits", seed: int | None = None) -> dict:
+    """Train + test one mixer on the digits folder ``data`` (with ``randomness.seed=seed`` if given);
+    returns its result row."""
     from analysis.plot_curves import plot_curves
 
     config = config_for(mixer)
-    work = work_root / config.stem
+    work = work_root / config.stem if seed is None else work_root / config.stem / f"seed{seed}"
     work.mkdir(parents=True, exist_ok=True)
     py = sys.executable
     opts = ["--cfg-options", *[f"{d}_dataloader.dataset.data_root={data}" for d in ("train", "val", "test")]]
+    if seed is not None:
+        opts.append(f"randomness.seed={seed}")
     start = time.perf_counter()
     run([py, "tools/train.py", str(config), "--work-dir", str(work), *opts], work / "train.out")
     minutes = (time.perf_counter() - start) / 60
@@ -81,10 +114,19 @@ def train_and_test(mixer: str, work_root: Path, data: str = "data/digits") -> di
 
 
 def table(rows: list[dict]) -> str:
-    """Markdown table of the results."""
-    lines = ["| mixer | config | params | val top-1 (%) | train minutes |", "|---|---|---:|---:|---:|"]
+    """Markdown table of the results: one row per mixer; with several seeds, the median top-1 and the range."""
+    by_mixer: dict[str, list[dict]] = {}
     for r in rows:
-        lines.append(f"| {r['mixer']} | `{r['config']}` | {r['params']:,} | {r['top1']:.2f} | {r['minutes']:.1f} |")
+        by_mixer.setdefault(r["mixer"], []).append(r)
+    several = any(len(runs) > 1 for runs in by_mixer.values())
+    head = "val top-1 (%), median [min-max] over seeds" if several else "val top-1 (%)"
+    lines = [f"| mixer | config | params | {head} | train minutes |", "|---|---|---:|---:|---:|"]
+    for mixer, runs in by_mixer.items():
+        r, s = runs[0], spread([x["top1"] for x in runs])
+        top1 = f"{s['median']:.2f} [{s['min']:.2f}-{s['max']:.2f}], {len(runs)} seeds"
+        top1 = top1 if several else f"{r['top1']:.2f}"
+        minutes = statistics.median(x["minutes"] for x in runs)
+        lines.append(f"| {mixer} | `{r['config']}` | {r['params']:,} | {top1} | {minutes:.1f} |")
     return "\n".join(lines)
 
 
@@ -94,20 +136,30 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mixers", nargs="+", default=MIXERS, choices=MIXERS)
     parser.add_argument("--work-root", default="work_dirs/digits")
     parser.add_argument("--data", default="data/digits", help="digits folder (built here if missing)")
+    parser.add_argument("--seeds", nargs="+", type=int, default=None,
+                        help="train each mixer once per seed and report the spread (default: the config's seed)")
     parser.add_argument("--readme", default=None, help="write the results table into this markdown file")
     args = parser.parse_args(argv)
     os.chdir(ROOT)  # configs name data/digits relative to the repository
     from data.prepare_digits import prepare
 
-    prepare(ROOT / args.data)
+    digest = json.loads((prepare(ROOT / args.data) / "dataset.json").read_text())["sha256"]
+    print(f"[digits] machine: {machine()}; data {args.data} sha256 {digest[:12]}", flush=True)
     rows = []
     for mixer in args.mixers:
-        print(f"[digits] training {mixer} ...", flush=True)
-        row = train_and_test(mixer, ROOT / args.work_root, args.data)
-        rows.append(row)
-        print(f"[digits] {mixer}: top-1 {row['top1']:.2f}% in {row['minutes']:.1f} min\n"
-              f"  checkpoint:  {row['checkpoint']}\n  log:         {row['log']}\n"
-              f"  curves:      {row['plot']}\n  predictions: {row['predictions']}", flush=True)
+        for seed in args.seeds or [None]:
+            print(f"[digits] training {mixer}" + (f" (seed {seed})" if seed is not None else "") + " ...", flush=True)
+            row = train_and_test(mixer, ROOT / args.work_root, args.data, seed)
+            rows.append(row)
+            print(f"[digits] {mixer}: top-1 {row['top1']:.2f}% in {row['minutes']:.1f} min\n"
+                  f"  checkpoint:  {row['checkpoint']}\n  log:         {row['log']}\n"
+                  f"  curves:      {row['plot']}\n  predictions: {row['predictions']}", flush=True)
+        if args.seeds:
+            top1 = [r["top1"] for r in rows if r["mixer"] == mixer]
+            s = spread(top1)
+            print(f"[digits] {mixer}: top-1 per seed " + ", ".join(f"{x:.2f}" for x in top1)
+                  + f"; min {s['min']:.2f} / median {s['median']:.2f} / max {s['max']:.2f} over {len(top1)} seeds"
+                  + f" ({machine()})", flush=True)
     print(table(rows))
     if args.readme:
         from backbones.engine.atomic import replace_between_markers

@@ -1,0 +1,78 @@
+"""A training run is a function of its seed on a given machine: two short digits runs with the same seed
+(data-loader workers included) end with identical weights, another seed gives other weights; and
+tools/train_digits.py reports the spread over seeds."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from conftest import ROOT
+
+import backbones.compat  # noqa: F401  (mmengine's checkpoint loader reads the runs' checkpoints, weights only)
+
+DIGITS_CFG = ROOT / "configs/classification/digits/selfattention_p4-w96-d4_1xb64_digits.py"
+
+
+@pytest.fixture(scope="module")
+def digits(tmp_path_factory) -> Path:  # noqa: ANN001
+    from data.prepare_digits import prepare
+
+    return prepare(tmp_path_factory.mktemp("data") / "digits")
+
+
+def short_runs(tmp_path: Path, data_root: Path, runs: dict[str, list[str]]) -> dict[str, dict[str, torch.Tensor]]:
+    """Train the digits config for 2 iterations (2 persistent loader workers, as the config) once per entry of
+    ``runs`` (name -> extra ``--cfg-options``), each in a process of its own, all at once; returns each run's
+    final weights."""
+    cfg = tmp_path / "short.py"
+    cfg.write_text(f"""
+_base_ = ['{DIGITS_CFG}']
+data_root = '{data_root}'
+train_dataloader = dict(batch_size=32, dataset=dict(data_root=data_root, indices=64))
+val_dataloader = dict(dataset=dict(data_root=data_root, indices=8))
+test_dataloader = val_dataloader
+train_cfg = dict(max_epochs=1, val_interval=10)
+default_hooks = dict(logger=dict(interval=1), checkpoint=dict(interval=1, save_best=None))
+""")
+    procs = {}
+    for name, options in runs.items():
+        cmd = [sys.executable, "tools/train.py", str(cfg), "--work-dir", str(tmp_path / name)]
+        cmd += ["--cfg-options", *options] if options else []
+        procs[name] = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                       env={**os.environ, "OMP_NUM_THREADS": "2"})
+    from mmengine.runner import CheckpointLoader
+
+    weights = {}
+    for name, proc in procs.items():
+        out, _ = proc.communicate(timeout=600)
+        assert proc.returncode == 0, f"run {name}: " + out[-3000:]
+        ckpt = CheckpointLoader.load_checkpoint(str(tmp_path / name / "epoch_1.pth"), map_location="cpu")
+        weights[name] = ckpt["state_dict"]
+    return weights
+
+
+def test_same_seed_same_weights_other_seed_other_weights(tmp_path, digits) -> None:  # noqa: ANN001
+    w = short_runs(tmp_path, digits, {"a": [], "b": [], "c": ["randomness.seed=1"]})
+    a, b, c = w["a"], w["b"], w["c"]
+    assert a.keys() == b.keys()
+    different = [k for k in a if not torch.equal(a[k], b[k])]
+    assert different == [], f"two runs with seed 0 differ in {different[:5]}"
+    assert any(not torch.equal(a[k], c[k]) for k in a), "seed 1 trained the same weights as seed 0"
+
+
+def test_seed_spread_report() -> None:
+    from train_digits import spread, table
+
+    assert spread([97.49, 98.05, 97.77]) == dict(min=97.49, median=97.77, max=98.05)
+    with pytest.raises(ValueError):
+        spread([])
+    row = dict(mixer="selfattention", config="c.py", params=311_338, minutes=3.0)
+    one = table([dict(row, top1=97.49)])
+    assert "| 97.49 |" in one and "seeds" not in one
+    several = table([dict(row, top1=t) for t in (98.05, 97.49, 97.77)])
+    assert "| 97.77 [97.49-98.05], 3 seeds |" in several
+    assert several.count("| selfattention |") == 1

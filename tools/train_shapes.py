@@ -1,4 +1,4 @@
-"""Train the generated-shapes point-cloud configs from scratch, evaluate them and report (issue: point clouds).
+"""Train the generated-shapes point-cloud configs from scratch, evaluate them and report.
 
 Usage:
     python tools/train_shapes.py [--tasks cls part] [--mixers offsetattention selfattention ...]

@@ -1,4 +1,4 @@
-"""The official checkpoint layouts (see REFERENCE.md), as key renames into ``MixerViT``.
+"""The official checkpoint layouts (docs/checkpoints.md describes each), as key renames into ``MixerViT``.
 
 * ``timm``    - timm ViT / DeiT (self-attention presets).
 * ``ff``      - "Do You Even Need Attention?" (FF-only presets): ``norm1``/``mlp1`` are the channel

@@ -134,10 +134,12 @@ class AttentionBranch(DeployModule):
         """q (B, H, M, d) against k, v (B, H, N, d) -> (B, H, M, d)."""
         if self.mix_w is None:
             return F.scaled_dot_product_attention(q, k, v, scale=1.0)
-        b, h, m, n = q.shape[0], q.shape[1], q.shape[2], k.shape[2]  # Re-attention: heads mixed by (H, H)
+        # Re-attention: heads mixed by (H, H) plus a bias per head; (A + b_h) v = A v + b_h * sum_n v_n,
+        # so the bias is added to the output, not to every entry of the (M, N) maps
+        b, h, m, n = q.shape[0], q.shape[1], q.shape[2], k.shape[2]
         attn = (q @ k.transpose(-2, -1)).softmax(dim=-1).view(b, h, m * n)
-        attn = torch.baddbmm(self.mix_b[None, :, None].expand(b, h, 1), self.mix_w.expand(b, h, h), attn)
-        return attn.view(b, h, m, n) @ v
+        attn = torch.bmm(self.mix_w.expand(b, h, h), attn)
+        return torch.addcmul(attn.view(b, h, m, n) @ v, self.mix_b.view(1, h, 1, 1), v.sum(dim=2, keepdim=True))
 
     def _project(self, out: torch.Tensor) -> torch.Tensor:
         """(B, H, M, d) -> heads merged and projected, (B, M, C)."""

@@ -38,4 +38,5 @@ class ReAttention(SelfAttention):
         b, h, n, m = attn.shape
         w, bias = self.head_mix.weight, self.head_mix.bias
         mixed = torch.baddbmm(bias[None, :, None].expand(b, h, 1), w.expand(b, h, h), attn.reshape(b, h, n * m))
-        return self.head_norm(mixed.view(b, h, n, m)) * self.reatten_scale
+        normed = self.head_norm(mixed.view(b, h, n, m))
+        return normed if self.reatten_scale == 1.0 else normed * self.reatten_scale

@@ -43,10 +43,9 @@ def farthest_point_sample(xyz: torch.Tensor, m: int, start: int | torch.Tensor =
     step, O(m N) per cloud, with no Python loop over the batch. Small clouds (B N^2 up to
     :data:`FPS_MATRIX_LIMIT`) precompute all squared distances with one matmul, so a step is one row
     gather, a minimum and an arg-max (3 ops); larger ones recompute the distances to the new sample
-    on contiguous (B, 3, N) coordinate planes (6 ops). Measured on the shared 2-core machine
-    (best of 6, B = 32): 512 -> 256 points 95-115 ms (matrix) against 410-620 ms (planes); the first
-    version, on (B, N, 3) rows, took 7.5 s for 1024 -> 512. In float32 the matrix's rounding can
-    break near-ties differently from the exact difference (another valid sample).
+    on contiguous (B, 3, N) coordinate planes (6 ops); docs/findings.md gives their cost. In float32
+    the matrix's rounding can break near-ties differently from the exact difference (another valid
+    sample).
 
     Raises:
         ValueError: m is larger than the number of points.

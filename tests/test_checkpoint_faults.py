@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import torch
 from conftest import ROOT
-from test_classification_e2e import digits, small_config  # noqa: F401  (fixture)
+from test_classification_e2e import assert_same_training_state, digits, small_config  # noqa: F401  (fixture)
 
 from backbones.engine.checkpoint import checkpoint_problem, resume_checkpoint
 from backbones.engine.safe_load import safe_load
@@ -63,17 +63,6 @@ def reference(config: Path, tmp_path_factory) -> dict:  # noqa: ANN001
     assert codes == {"fault": 0}, out[-3000:]
     assert sorted(p.name for p in work.glob("*.pth")) == ["epoch_3.pth"]
     return safe_load(work / "epoch_3.pth")
-
-
-def assert_same_training_state(a: dict, b: dict) -> None:
-    assert a["state_dict"].keys() == b["state_dict"].keys()
-    for k, v in a["state_dict"].items():
-        assert torch.equal(v, b["state_dict"][k]), k
-    sa, sb = a["optimizer"]["state"], b["optimizer"]["state"]
-    assert sa.keys() == sb.keys()
-    for i in sa:
-        for k in sa[i]:
-            assert torch.equal(torch.as_tensor(sa[i][k]), torch.as_tensor(sb[i][k])), (i, k)
 
 
 @pytest.mark.parametrize("fault", sorted(FAULTS))

@@ -81,6 +81,18 @@ def test_train_then_test_with_outputs(tmp_path, digits) -> None:  # noqa: ANN001
     assert len(list(show.rglob("*.png"))) == 64
 
 
+def assert_same_training_state(a: dict, b: dict) -> None:
+    """Two checkpoints hold the same weights and the same optimizer state, bit for bit."""
+    assert a["state_dict"].keys() == b["state_dict"].keys()
+    for k, v in a["state_dict"].items():
+        assert torch.equal(v, b["state_dict"][k]), k
+    sa, sb = a["optimizer"]["state"], b["optimizer"]["state"]
+    assert sa.keys() == sb.keys()
+    for i in sa:
+        for k in sa[i]:
+            assert torch.equal(torch.as_tensor(sa[i][k]), torch.as_tensor(sb[i][k])), (i, k)
+
+
 def test_resume_is_exact(tmp_path, digits) -> None:  # noqa: ANN001
     """2 epochs straight == 1 epoch + --resume + 1 epoch: identical weights and optimizer state."""
     extra = "model = dict(backbone=dict(drop_path_rate=0.2))\nrandomness = dict(seed=3)"
@@ -91,13 +103,7 @@ def test_resume_is_exact(tmp_path, digits) -> None:  # noqa: ANN001
     run_tool("tools/train.py", str(cfg), "--work-dir", str(split), "--resume")
     a = safe_load(straight / "epoch_2.pth")
     b = safe_load(split / "epoch_2.pth")
-    for k, v in a["state_dict"].items():
-        assert torch.equal(v, b["state_dict"][k]), k
-    sa, sb = a["optimizer"]["state"], b["optimizer"]["state"]
-    assert sa.keys() == sb.keys()
-    for i in sa:
-        for k in sa[i]:
-            assert torch.equal(torch.as_tensor(sa[i][k]), torch.as_tensor(sb[i][k])), (i, k)
+    assert_same_training_state(a, b)
     # the first epoch really changed the weights (the comparison is not trivially true)
     first = safe_load(split / "epoch_1.pth")["state_dict"]
     assert not all(torch.equal(v, first[k]) for k, v in a["state_dict"].items())

@@ -1,8 +1,8 @@
 """Dropout with a cheaper mask on the CPU.
 
 ``nn.Dropout`` draws its mask with ``bernoulli_``. Comparing ``torch.rand_like`` with ``p`` draws the
-same Bernoulli(1 - p) mask, scaled in place, and one product applies it (docs/benchmark.md has the
-measurement). Same semantics as ``nn.Dropout``: identity in eval mode or for p = 0, kept values scaled
+same Bernoulli(1 - p) mask, scaled in place, and one product applies it (docs/benchmark.md lists it
+among the kept choices). Same semantics as ``nn.Dropout``: identity in eval mode or for p = 0, kept values scaled
 by 1 / (1 - p); only the random stream differs.
 """
 from __future__ import annotations

@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import ctypes
 import json
-import platform
 import subprocess
 import sys
 from pathlib import Path
@@ -26,17 +25,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-
-
-def cpu_model() -> str:
-    """The CPU's model name (/proc/cpuinfo), else the platform's processor string."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
+from benchmark import cpu_model  # noqa: E402  (this folder's benchmark.py)
 
 
 def release_free_memory() -> None:

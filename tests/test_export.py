@@ -7,18 +7,24 @@ import torch
 import torch.nn as nn
 from test_classification_e2e import digits, run_tool, small_config  # noqa: F401  (the digits fixture)
 
-from backbones import MixerViT, convert_to_deploy
+from backbones import PRESETS, MixerViT, convert_to_deploy
 from backbones.deploy.export import FORMATS, differences, export, run_exported
 from backbones.reference import randomize_
 
-#: the smallest preset of each family, two blocks deep, at 64 px
-FAMILIES = ["vit-tiny", "ff-tiny", "deepvit-16b", "eamlp-7"]
+#: the smallest preset of each family, and DeepViT-S (CNN stem, scaled residuals, self-attention and
+#: Re-attention blocks), two blocks deep, at 64 px; the other presets run with ``-m slow``
+FAMILIES = ["vit-tiny", "ff-tiny", "deepvit-16b", "eamlp-7", "deepvit-s"]
+PRESET_PARAMS = FAMILIES + [pytest.param(p, marks=pytest.mark.slow) for p in PRESETS if p not in FAMILIES]
 
 
 class Classifier(nn.Module):
     def __init__(self, preset: str) -> None:
         super().__init__()
-        self.backbone = MixerViT(arch=dict(preset=preset, depth=2), img_size=64)
+        arch = dict(preset=preset, depth=2)
+        mixer = PRESETS[preset]["mixer"]
+        if isinstance(mixer, list):  # a per-block list: its first and its last block type
+            arch["mixer"] = [mixer[0], mixer[-1]]
+        self.backbone = MixerViT(arch=arch, img_size=64)
         self.head = nn.Linear(self.backbone.embed_dims, 10)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -27,7 +33,7 @@ class Classifier(nn.Module):
 
 @pytest.mark.parametrize("deploy", [False, True], ids=["plain", "deploy"])
 @pytest.mark.parametrize("fmt", sorted(FORMATS))
-@pytest.mark.parametrize("preset", FAMILIES)
+@pytest.mark.parametrize("preset", PRESET_PARAMS)
 def test_export_computes_what_eager_computes(preset: str, fmt: str, deploy: bool, tmp_path) -> None:  # noqa: ANN001
     torch.manual_seed(0)
     model = randomize_(Classifier(preset)).eval()

@@ -19,6 +19,7 @@ from mmengine.registry import MODELS
 from . import stems  # noqa: F401  (registers the stems)
 from .deploy.convert import DeployBlock, convert_children, register_conversion
 from .engine.grad_checkpoint import checkpoint_module, wants_checkpoint
+from .engine.layer_decay import stacked_layer_depth
 from .layers import Block, GridPosEmbed, LearnedPosEmbed, SinusoidalPosEmbed
 from .layers.dropout import Dropout
 from .presets import PRESETS
@@ -217,15 +218,7 @@ class MixerViT(BaseModule):
         Returns:
             ``(layer_depth, num_layers)`` with ``num_layers = depth + 2``.
         """
-        num_layers = self.depth + 2
-        if not param_name.startswith(prefix):
-            return num_layers - 1, num_layers
-        name = param_name[len(prefix):]
-        if name == "cls_token" or name.split(".")[0] in ("stem", "pos_embed"):
-            return 0, num_layers
-        if name.startswith("blocks."):
-            return int(name.split(".")[1]) + 1, num_layers
-        return num_layers - 1, num_layers
+        return stacked_layer_depth(param_name, prefix, ("stem", "cls_token", "pos_embed"), "blocks", self.depth)
 
     def forward_tokens(self, x: torch.Tensor) -> tuple[torch.Tensor, tuple[int, int]]:
         """Images (B, C_in, H, W) -> embedded tokens (B, N, C) and the patch grid."""

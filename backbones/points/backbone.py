@@ -20,6 +20,7 @@ from timm.layers import DropPath
 
 from ..deploy import DeployBlock, deploy_branch, register_conversion
 from ..engine.grad_checkpoint import checkpoint_module, wants_checkpoint
+from ..engine.layer_decay import stacked_layer_depth
 from ..layers.mlp import Mlp
 from ..registry import build_mixer, mixer_class
 from .layers import LBR, SampleAndGroup
@@ -164,12 +165,4 @@ class PointMixerBackbone(BaseModule):
         Returns:
             ``(layer_depth, num_layers)`` with ``num_layers = len(layers) + 2``.
         """
-        num_layers = len(self.layers) + 2
-        if not param_name.startswith(prefix):
-            return num_layers - 1, num_layers
-        name = param_name[len(prefix):]
-        if name.split(".")[0] in ("embed", "stages"):
-            return 0, num_layers
-        if name.startswith("layers."):
-            return int(name.split(".")[1]) + 1, num_layers
-        return num_layers - 1, num_layers
+        return stacked_layer_depth(param_name, prefix, ("embed", "stages"), "layers", len(self.layers))

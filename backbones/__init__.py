@@ -4,10 +4,10 @@ Importing the package registers every mixer, stem, backbone and head in mmengine
 so mmpretrain, mmsegmentation and plain mmengine configs find them by name
 (``custom_imports=dict(imports=['backbones'])``), and registers the classification model index with
 mmpretrain's ``ModelHub`` (``mmpretrain.get_model(name)``, ``list_models``; :mod:`backbones.model_zoo`).
-It changes no loader or writer: safe checkpoint loading is opted into by importing :mod:`backbones.compat`
+It changes no loader or writer: safe checkpoint loading is opted into by importing :mod:`backbones.safe_loading`
 (the shipped configs and tools do).
 """
-from . import engine  # noqa: F401  (hooks, atomic file backend)
+from . import checkpoint, optim, runner  # noqa: F401  (registers hooks, wrappers, the atomic file backend)
 from .deploy import convert_to_deploy
 from .mixers import EATokenLayer, ExternalAttention, ExternalAttention2d, FeedForwardMixer, ReAttention, SelfAttention
 from .model_zoo import register_model_index

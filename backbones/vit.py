@@ -17,10 +17,9 @@ from mmengine.model import BaseModule
 from mmengine.registry import MODELS
 
 from . import stems  # noqa: F401  (registers the stems)
+from .block import Block, checkpoint_module, stacked_layer_depth, wants_checkpoint
 from .deploy.convert import DeployBlock, convert_children, register_conversion
-from .engine.grad_checkpoint import checkpoint_module, wants_checkpoint
-from .engine.layer_decay import stacked_layer_depth
-from .layers import Block, GridPosEmbed, LearnedPosEmbed, SinusoidalPosEmbed
+from .layers import GridPosEmbed, LearnedPosEmbed, SinusoidalPosEmbed
 from .layers.dropout import Dropout
 from .presets import PRESETS
 from .registry import build_mixer

@@ -78,7 +78,7 @@ def test_infer_points_names_the_bad_file(tmp_path: Path, capsys) -> None:  # noq
     import infer_points
     from mmengine.config import Config
 
-    from backbones.engine.config import build_model
+    from backbones.runner.config import build_model
 
     model = build_model(Config.fromfile(str(POINT_CFG)))
     classes = [f"c{i}" for i in range(10)]

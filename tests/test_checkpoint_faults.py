@@ -20,8 +20,8 @@ import torch
 from conftest import ROOT
 from test_classification_e2e import assert_same_training_state, digits, small_config  # noqa: F401  (fixture)
 
-from backbones.engine.checkpoint import checkpoint_problem, resume_checkpoint
-from backbones.engine.safe_load import safe_load
+from backbones.checkpoint import checkpoint_problem, resume_checkpoint
+from backbones.checkpoint.safe_load import safe_load
 
 #: fault -> the epoch ``last_checkpoint`` names afterwards, and whether a temporary file is left behind.
 FAULTS = {
@@ -146,8 +146,8 @@ def _record_hook_events(hook_type: str, tmp_path: Path, monkeypatch) -> list[tup
     from mmengine.logging import MessageHub
     from mmengine.registry import HOOKS
 
-    from backbones.engine import checkpoint as checkpoint_module
-    from backbones.engine.atomic import write_atomic
+    from backbones.checkpoint.atomic import write_atomic
+    from backbones.runner import checkpoint_hook as checkpoint_module
 
     events: list[tuple[str, str]] = []
 

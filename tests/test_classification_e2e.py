@@ -11,7 +11,7 @@ import pytest
 import torch
 from conftest import ROOT
 
-from backbones.engine.safe_load import safe_load  # mmengine checkpoints, weights only
+from backbones.checkpoint.safe_load import safe_load  # mmengine checkpoints, weights only
 
 DIGITS_CFG = ROOT / "configs/classification/digits/selfattention_p4-w96-d4_1xb64_digits.py"
 

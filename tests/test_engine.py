@@ -14,8 +14,9 @@ import torch
 from mmengine.config import Config
 
 import backbones  # noqa: F401  (registers the hooks and the atomic_local backend)
-from backbones.engine import CPUAutocastOptimWrapper, RNGStateHook
-from backbones.engine.config import resolve_auto_num_classes
+from backbones.optim import CPUAutocastOptimWrapper
+from backbones.runner import RNGStateHook
+from backbones.runner.config import resolve_auto_num_classes
 
 
 def test_interrupted_checkpoint_write_keeps_the_old_file(tmp_path, monkeypatch) -> None:  # noqa: ANN001
@@ -23,7 +24,7 @@ def test_interrupted_checkpoint_write_keeps_the_old_file(tmp_path, monkeypatch) 
     file follows the umask."""
     from mmengine.runner.checkpoint import save_checkpoint
 
-    from backbones.engine import atomic
+    from backbones.checkpoint import atomic
 
     target, backend = tmp_path / "epoch_1.pth", dict(backend="atomic_local")
     old_umask = os.umask(0o027)
@@ -48,7 +49,7 @@ def test_interrupted_checkpoint_write_keeps_the_old_file(tmp_path, monkeypatch) 
 
 
 def test_remove_stale_temporaries_takes_only_the_writer_s_files(tmp_path) -> None:  # noqa: ANN001
-    from backbones.engine.atomic import remove_stale_temporaries
+    from backbones.checkpoint.atomic import remove_stale_temporaries
 
     names = [".epoch_2.pth.0a1b2c3d.tmp", ".last_checkpoint.deadbeef.tmp", ".notes.txt.00000000.tmp",
              "epoch_1.pth", ".hidden.tmp", "x.0a1b2c3d.tmp"]
@@ -61,7 +62,8 @@ def test_remove_stale_temporaries_takes_only_the_writer_s_files(tmp_path) -> Non
 
 def test_dump_results_is_atomic(tmp_path, monkeypatch) -> None:  # noqa: ANN001
     """tools/test.py --out: a failed dump leaves the previous file."""
-    from backbones.engine import AtomicDumpResults, atomic
+    from backbones.checkpoint import atomic
+    from backbones.runner import AtomicDumpResults
 
     out = tmp_path / "preds.pkl"
     metric = AtomicDumpResults(out_file_path=str(out))
@@ -115,7 +117,7 @@ def test_auto_num_classes(tmp_path) -> None:  # noqa: ANN001
 def test_replace_between_markers(tmp_path) -> None:  # noqa: ANN001
     import pytest
 
-    from backbones.engine.atomic import replace_between_markers
+    from backbones.checkpoint.atomic import replace_between_markers
 
     doc = tmp_path / "README.md"
     doc.write_text("intro\n<!-- t:start -->\nold table\n<!-- t:end -->\noutro\n")
@@ -151,7 +153,7 @@ def _runner_stub(dataset: list, model: torch.nn.Module, batch_size: int) -> Simp
 
 
 def test_precise_bn_stats_hook_recomputes_statistics() -> None:
-    from backbones.engine import PreciseBNStatsHook
+    from backbones.runner import PreciseBNStatsHook
 
     torch.manual_seed(0)
     data = list(torch.randn(256, 4) * 2.0 + 3.0)
@@ -164,7 +166,7 @@ def test_precise_bn_stats_hook_recomputes_statistics() -> None:
 
 
 def test_precise_bn_stats_hook_fails_without_data() -> None:
-    from backbones.engine import PreciseBNStatsHook
+    from backbones.runner import PreciseBNStatsHook
 
     with pytest.raises(RuntimeError, match="no batch"):
         PreciseBNStatsHook().recompute(_runner_stub([], _BNModel().train(), 8))

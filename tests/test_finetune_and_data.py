@@ -9,9 +9,9 @@ from test_classification_e2e import digits, run_tool, small_config  # noqa: F401
 from test_parity import container, source_model
 
 import backbones  # noqa: F401
-from backbones.engine.config import resolve_auto_num_classes
-from backbones.engine.safe_load import safe_load
+from backbones.checkpoint.safe_load import safe_load
 from backbones.layers.pos_embed import resize_tokens
+from backbones.runner.config import resolve_auto_num_classes
 
 FINETUNE = {
     "vit-tiny": ROOT / "configs/classification/digits/finetune-vit-tiny_in1k-pre_64px_digits.py",

@@ -18,7 +18,7 @@ from conftest import ROOT
 from test_classification_e2e import DIGITS_CFG, digits  # noqa: F401  (fixture)
 
 import backbones  # noqa: F401  (registers the model index with mmpretrain's ModelHub)
-import backbones.compat  # noqa: F401  (mmengine checkpoints load under torch's weights-only default)
+import backbones.safe_loading  # noqa: F401  (mmengine checkpoints load under torch's weights-only default)
 
 SEG_CFG = ROOT / "configs/segmentation/digit_scenes/upernet-selfattention_cnn-p4-w64-d4_1xb8-4k_digit-scenes-64px.py"
 SPLITS = ("train", "val", "test")

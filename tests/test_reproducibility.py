@@ -12,7 +12,7 @@ import pytest
 import torch
 from conftest import ROOT
 
-import backbones.compat  # noqa: F401  (mmengine's checkpoint loader reads the runs' checkpoints, weights only)
+import backbones.safe_loading  # noqa: F401  (mmengine's checkpoint loader reads the runs' checkpoints, weights only)
 
 DIGITS_CFG = ROOT / "configs/classification/digits/selfattention_p4-w96-d4_1xb64_digits.py"
 

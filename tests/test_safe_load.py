@@ -20,7 +20,7 @@ import torch
 from conftest import ROOT, build_classifier, load_cfg
 from test_classification_e2e import DIGITS_CFG, digits, run_tool, small_config  # noqa: F401  (fixture)
 
-from backbones.engine.safe_load import UnsafeCheckpointError, history_buffer_getattr, safe_load
+from backbones.checkpoint.safe_load import UnsafeCheckpointError, history_buffer_getattr, safe_load
 
 FINETUNE_CFG = ROOT / "configs/classification/digits/finetune-vit-tiny_in1k-pre_64px_digits.py"
 POINT_CFG = ROOT / "configs/pointcloud/shapes/pct-offsetattention_w64-n512_1xb32-10e_shapes-cls.py"
@@ -64,7 +64,7 @@ def craft(path: Path, kind: str, marker: Path, state: dict | None = None) -> Pat
 
 def classifier_state(config: Path, data_root: Path) -> dict:
     """The state dict of a digits config's classifier (random weights)."""
-    from backbones.engine.config import resolve_auto_num_classes
+    from backbones.runner.config import resolve_auto_num_classes
 
     cfg = load_cfg(config)
     cfg.train_dataloader.dataset.data_root = str(data_root)
@@ -79,7 +79,7 @@ def marker(tmp_path: Path) -> Path:
 
 def test_import_backbones_changes_no_loader_or_writer() -> None:
     """``import backbones`` (and its sub-packages) leaves torch's allow-list, mmengine's loader and its local
-    writer as they were; ``import backbones.compat`` switches mmengine's local loader only."""
+    writer as they were; ``import backbones.safe_loading`` switches mmengine's local loader only."""
     code = """
 import torch, mmpretrain.models, mmseg.models
 from mmengine.fileio.backends.local_backend import LocalBackend
@@ -89,9 +89,9 @@ state = lambda: (sorted(map(repr, torch.serialization.get_safe_globals())), Loca
 before = state()
 import backbones, backbones.datasets, backbones.points, backbones.seg
 assert state() == before, 'import backbones changed a loader or writer'
-import backbones.compat
+import backbones.safe_loading
 after = state()
-assert after[:3] == before[:3], "backbones.compat changed torch's allow-list or the local writer"
+assert after[:3] == before[:3], "backbones.safe_loading changed torch's allow-list or the local writer"
 assert after[3].__name__ == 'load_from_local_safe' and before[3].__name__ == 'load_from_local', after[3]
 print('ok')
 """

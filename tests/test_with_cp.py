@@ -90,7 +90,7 @@ def test_point_backbone_with_cp_identical_gradients(mixer: str) -> None:
 
 def test_with_cp_only_while_training_with_grad(monkeypatch) -> None:  # noqa: ANN001
     """Evaluation and no-grad forwards run the blocks directly (nothing to save memory on)."""
-    import backbones.engine.grad_checkpoint as gc
+    import backbones.block as gc
 
     calls, real = [], gc.checkpoint
     monkeypatch.setattr(gc, "checkpoint", lambda *a, **k: calls.append(1) or real(*a, **k))

@@ -18,7 +18,7 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-import backbones.compat  # noqa: E402,F401  (mmengine loads checkpoints with the safe loader)
+import backbones.safe_loading  # noqa: E402,F401  (mmengine loads checkpoints with the safe loader)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -35,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     from mmengine.runner import load_checkpoint
 
-    from backbones.engine import CheckpointReadError, UnsafeCheckpointError
+    from backbones.checkpoint import CheckpointReadError, UnsafeCheckpointError
     from backbones.points.inference import inference_points, init_point_model
     from backbones.points.io import PointFileError
     from backbones.points.visualization import render_points

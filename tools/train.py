@@ -7,7 +7,7 @@ Usage:
 ``--resume`` alone resumes from the checkpoint ``last_checkpoint`` of the work dir names; if that file is
 missing, empty, or names a missing or corrupt checkpoint, from the newest complete ``epoch_N.pth`` /
 ``iter_N.pth`` there (with a warning). With a path, from that file. Checkpoints are loaded with
-torch's weights-only unpickler (:mod:`backbones.compat`): a file that needs code to load is refused.
+torch's weights-only unpickler (:mod:`backbones.safe_loading`): a file that needs code to load is refused.
 ``--amp`` is fp16 AMP on a GPU and bfloat16 autocast on the CPU. Multi-process: tools/dist_train.sh.
 """
 from __future__ import annotations
@@ -23,7 +23,7 @@ from collections.abc import Iterator
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from a checkout without install
 
 import backbones  # noqa: E402,F401  (registries, hooks)
-import backbones.compat  # noqa: E402,F401  (mmengine loads checkpoints with the safe loader)
+import backbones.safe_loading  # noqa: E402,F401  (mmengine loads checkpoints with the safe loader)
 
 
 def parse_args(argv: list[str] | None = None, test: bool = False) -> argparse.Namespace:
@@ -60,7 +60,7 @@ def load_config(args: argparse.Namespace):  # noqa: ANN201
     import torch
     from mmengine.config import Config
 
-    from backbones.engine.config import resolve_auto_num_classes
+    from backbones.runner.config import resolve_auto_num_classes
 
     if not osp.isfile(args.config):
         raise SystemExit(f"error: config file {args.config} does not exist")
@@ -151,11 +151,11 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def auto_resume_checkpoint(work_dir: str) -> str | None:
-    """The checkpoint ``--resume`` without a path continues from (see ``backbones.engine.resume_checkpoint``);
+    """The checkpoint ``--resume`` without a path continues from (see ``backbones.checkpoint.resume_checkpoint``);
     None when the work dir has none (training starts from scratch)."""
     from mmengine.logging import print_log
 
-    from backbones.engine import resume_checkpoint
+    from backbones.checkpoint import resume_checkpoint
 
     try:
         path, warning = resume_checkpoint(work_dir)
@@ -170,7 +170,7 @@ def auto_resume_checkpoint(work_dir: str) -> str | None:
 def checkpoint_errors() -> Iterator[None]:
     """Turn a refused, unreadable or mismatched checkpoint into ``SystemExit('error: ...')`` (the message
     names the file and the refused global, or the keys)."""
-    from backbones.engine import CheckpointReadError, UnsafeCheckpointError
+    from backbones.checkpoint import CheckpointReadError, UnsafeCheckpointError
 
     try:
         yield

@@ -50,7 +50,7 @@ def count_params(config: Path) -> int:
     """Parameters of a config's model."""
     from mmengine.config import Config
 
-    from backbones.engine.config import build_model
+    from backbones.runner.config import build_model
 
     return sum(p.numel() for p in build_model(Config.fromfile(str(config))).parameters())
 
@@ -126,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
         rows = list(pool.map(one, args.models))
     print(table(rows))
     if args.readme:
-        from backbones.engine.atomic import replace_between_markers
+        from backbones.checkpoint.atomic import replace_between_markers
 
         keep = table_lines(Path(args.readme).read_text())  # rows of models not trained in this run stay
         replace_between_markers(args.readme, START, END, table(rows, keep))

@@ -50,7 +50,7 @@ def count_params(config: Path) -> int:
     from mmengine.config import Config
 
     import backbones  # noqa: F401
-    from backbones.engine.config import build_model
+    from backbones.runner.config import build_model
 
     return sum(p.numel() for p in build_model(Config.fromfile(str(config))).parameters())
 
@@ -162,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
                   + f" ({machine()})", flush=True)
     print(table(rows))
     if args.readme:
-        from backbones.engine.atomic import replace_between_markers
+        from backbones.checkpoint.atomic import replace_between_markers
 
         replace_between_markers(args.readme, START, END, table(rows))
         print(f"[digits] table written to {args.readme}")

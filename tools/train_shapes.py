@@ -59,7 +59,7 @@ def step_profile(config: Path, steps: int = 5) -> dict:
     from mmengine.registry import DATASETS
 
     import backbones.points.layers as layers
-    from backbones.engine.config import build_model
+    from backbones.runner.config import build_model
 
     cfg = Config.fromfile(str(config))
     model = build_model(cfg).train()
@@ -98,7 +98,7 @@ def count_params(config: Path) -> int:
     """Parameters of a config's model."""
     from mmengine.config import Config
 
-    from backbones.engine.config import build_model
+    from backbones.runner.config import build_model
 
     return sum(p.numel() for p in build_model(Config.fromfile(str(config))).parameters())
 
@@ -151,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import backbones  # noqa: F401
     import backbones.points  # noqa: F401
-    from backbones.engine.atomic import write_atomic
+    from backbones.checkpoint.atomic import write_atomic
 
     work_root = ROOT / args.work_root
     results_file = work_root / "results.json"
@@ -175,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = [done[f"{t}/{m}"] for t in TASKS for m in MIXERS if f"{t}/{m}" in done]
     print(table(rows))
     if args.readme:
-        from backbones.engine.atomic import replace_between_markers
+        from backbones.checkpoint.atomic import replace_between_markers
 
         replace_between_markers(args.readme, START, END, table(rows))
         print(f"[shapes] table written to {args.readme}")

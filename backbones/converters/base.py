@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 
 import torch
 
-from ..engine.atomic import write_atomic
-from ..engine.safe_load import UnsafeCheckpointError, safe_load
+from ..checkpoint.atomic import write_atomic
+from ..checkpoint.safe_load import UnsafeCheckpointError, safe_load
 from ..presets import PRESETS
 from ..vit import MixerViT
 

@@ -16,7 +16,7 @@ from collections.abc import Callable
 import torch
 import torch.nn as nn
 
-from ..layers.block import Block
+from ..block import Block
 from .branches import DeployModule, deploy_branch
 from .stems import STEMS
 

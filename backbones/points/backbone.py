@@ -18,9 +18,8 @@ from mmengine.model import BaseModule
 from mmengine.registry import MODELS
 from timm.layers import DropPath
 
+from ..block import checkpoint_module, stacked_layer_depth, wants_checkpoint
 from ..deploy import DeployBlock, deploy_branch, register_conversion
-from ..engine.grad_checkpoint import checkpoint_module, wants_checkpoint
-from ..engine.layer_decay import stacked_layer_depth
 from ..layers.mlp import Mlp
 from ..registry import build_mixer, mixer_class
 from .layers import LBR, SampleAndGroup

@@ -22,7 +22,7 @@ def init_point_model(config: str | Path, checkpoint: str | Path | None = None, d
     from mmengine.config import Config
     from mmengine.runner import load_checkpoint
 
-    from ..engine.config import build_model
+    from ..runner.config import build_model
     from . import datasets  # noqa: F401  (registers the point modules)
 
     cfg = Config.fromfile(str(config))

@@ -32,7 +32,7 @@ def render_points(path: str, panels: Sequence[tuple[np.ndarray, np.ndarray | Non
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from ..engine.atomic import write_atomic
+    from ..checkpoint.atomic import write_atomic
 
     fig = plt.figure(figsize=(size * len(panels), size))
     order = [a for a in range(3) if a != up] + [up]

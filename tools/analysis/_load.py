@@ -16,7 +16,7 @@ def load_model(config: str, checkpoint: str | None):  # noqa: ANN201
     from mmengine.runner import load_checkpoint
 
     import backbones  # noqa: F401
-    from backbones.engine.config import build_model, resolve_auto_num_classes
+    from backbones.runner.config import build_model, resolve_auto_num_classes
 
     cfg = Config.fromfile(config)
     resolve_auto_num_classes(cfg)

@@ -114,7 +114,7 @@ def build_ours(target: str, img: int) -> nn.Module:
     if target.endswith(".py"):
         from mmengine.config import Config
 
-        from backbones.engine.config import build_model, resolve_auto_num_classes
+        from backbones.runner.config import build_model, resolve_auto_num_classes
 
         cfg = Config.fromfile(target)
         resolve_auto_num_classes(cfg)

@@ -27,29 +27,6 @@ from mmengine.optim import DefaultOptimWrapperConstructor
 from mmengine.registry import OPTIM_WRAPPER_CONSTRUCTORS
 
 
-def stacked_layer_depth(param_name: str, prefix: str, inputs: tuple[str, ...], stack: str,
-                        num_blocks: int) -> tuple[int, int]:
-    """mmpretrain's ``get_layer_depth`` for a backbone of input modules, a stack of blocks and the rest.
-
-    Depth 0 is every parameter under one of ``inputs`` (top-level names such as ``'stem'``), block ``i``
-    of ``stack`` is depth ``i + 1``, and everything else - the backbone's final modules and every
-    parameter outside the backbone (``param_name`` not starting with ``prefix``, e.g. the head) - is depth
-    ``num_blocks + 1``.
-
-    Returns:
-        ``(layer_depth, num_layers)`` with ``num_layers = num_blocks + 2``.
-    """
-    num_layers = num_blocks + 2
-    if not param_name.startswith(prefix):
-        return num_layers - 1, num_layers
-    parts = param_name[len(prefix):].split(".")
-    if parts[0] in inputs:
-        return 0, num_layers
-    if parts[0] == stack and len(parts) > 1:
-        return int(parts[1]) + 1, num_layers
-    return num_layers - 1, num_layers
-
-
 def layer_depth_function(model: nn.Module) -> Callable[[str], tuple[int, int]]:
     """``name -> (depth, num_layers)`` for the parameters of ``model`` (named from the model's root).
 

@@ -9,7 +9,7 @@ import torch.nn as nn
 from mmengine.hooks import Hook
 from mmengine.registry import HOOKS
 
-from .atomic import write_atomic
+from ..checkpoint.atomic import write_atomic
 
 
 @HOOKS.register_module()

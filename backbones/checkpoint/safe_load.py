@@ -11,7 +11,7 @@ name and returns only ``min``, ``max``, ``mean`` and ``current`` of the ``Histor
 
 Nothing here changes torch or mmengine at import. :func:`use_safe_loader` makes mmengine's local
 checkpoint loader (``CheckpointLoader``, used by ``load_from``, ``--resume``, ``init_cfg=Pretrained``
-and ``load_checkpoint``) call :func:`safe_load`; importing :mod:`backbones.compat` (the shipped configs'
+and ``load_checkpoint``) call :func:`safe_load`; importing :mod:`backbones.safe_loading` (the shipped configs'
 ``custom_imports``, the tools) does so.
 """
 from __future__ import annotations
@@ -134,7 +134,7 @@ def load_from_local_safe(filename: str, map_location: Any = None) -> Any:
 def use_safe_loader() -> None:
     """Make mmengine load local checkpoints with :func:`safe_load` (its ``CheckpointLoader`` scheme ``''``).
 
-    Idempotent; called when :mod:`backbones.compat` is imported.
+    Idempotent; called when :mod:`backbones.safe_loading` is imported.
     """
     from mmengine.runner.checkpoint import CheckpointLoader
 

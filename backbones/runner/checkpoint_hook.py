@@ -18,16 +18,15 @@ from __future__ import annotations
 
 import os.path as osp
 import re
-import zipfile
 from pathlib import Path
 
 from mmengine.dist import is_main_process
 from mmengine.hooks import CheckpointHook
 from mmengine.registry import HOOKS
 
-from .atomic import remove_stale_temporaries, write_text_atomic
+from ..checkpoint.atomic import remove_stale_temporaries, write_text_atomic
 
-#: the file backend of the zoo's checkpoints (registered in :mod:`backbones.engine.atomic`).
+#: the file backend of the zoo's checkpoints (registered in :mod:`backbones.checkpoint.atomic`).
 ATOMIC_BACKEND = dict(backend="atomic_local")
 
 
@@ -123,71 +122,3 @@ class AtomicCheckpointHook(CheckpointHook):
         if is_main_process():
             current = {getattr(self, "best_ckpt_path", None), *getattr(self, "best_ckpt_path_dict", {}).values()}
             deferred.flush(keep={str(p) for p in current if p})
-
-
-def checkpoint_problem(path: str | Path) -> str | None:
-    """Why ``path`` cannot be resumed from (missing, empty, truncated / corrupt zip), or None if it looks whole.
-
-    The zip structure and the CRC of every entry are checked (the file is read once; nothing is unpickled).
-    """
-    path = Path(path)
-    if not path.is_file():
-        return "does not exist"
-    if path.stat().st_size == 0:
-        return "is empty (0 bytes)"
-    try:
-        with zipfile.ZipFile(path) as z:
-            bad = z.testzip()
-    except (zipfile.BadZipFile, OSError, EOFError) as e:
-        return f"is truncated or corrupt ({e})"
-    return f"is corrupt (CRC error in {bad})" if bad else None
-
-
-_NUMBERED = re.compile(r"^(?:epoch|iter)_(\d+)\.pth$")
-
-
-def newest_complete_checkpoint(folder: str | Path) -> Path | None:
-    """The ``epoch_N.pth`` / ``iter_N.pth`` of ``folder`` with the largest N that passes :func:`checkpoint_problem`."""
-    folder = Path(folder)
-    if not folder.is_dir():
-        return None
-    found = sorted(((int(m.group(1)), e.stat().st_mtime, e) for e in folder.iterdir()
-                    if (m := _NUMBERED.match(e.name))), reverse=True)
-    return next((e for _, _, e in found if checkpoint_problem(e) is None), None)
-
-
-def resume_checkpoint(work_dir: str | Path) -> tuple[str | None, str | None]:
-    """The checkpoint ``--resume`` (without a path) continues from, and a warning if it is not ``last_checkpoint``'s.
-
-    ``work_dir/last_checkpoint`` names the checkpoint when it is complete; when the file is missing, empty,
-    or names a missing or corrupt checkpoint, the newest complete numbered checkpoint of that folder (or of
-    ``work_dir``) is used instead.
-
-    Returns:
-        (checkpoint path or None when there is nothing to resume, warning or None).
-
-    Raises:
-        FileNotFoundError: ``last_checkpoint`` names a bad checkpoint and no complete one exists.
-    """
-    work_dir = Path(work_dir)
-    record = work_dir / "last_checkpoint"
-    named = record.read_text().strip() if record.is_file() else ""
-    if named:
-        problem = checkpoint_problem(named)
-        if problem is None:
-            return named, None
-        reason = f"{record} names {named}, which {problem}"
-    elif record.is_file():
-        reason = f"{record} is empty"
-    else:
-        reason = f"{work_dir} has no last_checkpoint"
-    folders = [Path(named).parent] if named else []
-    newest = next((c for c in map(newest_complete_checkpoint, [*folders, work_dir]) if c is not None), None)
-    if newest is not None:
-        return str(newest), f"{reason}; resuming from the newest complete checkpoint {newest}"
-    if named or record.is_file():
-        raise FileNotFoundError(f"{reason}, and no complete epoch_N.pth / iter_N.pth is in {work_dir}")
-    return None, None
-
-
-__all__ = ["AtomicCheckpointHook", "checkpoint_problem", "newest_complete_checkpoint", "resume_checkpoint"]

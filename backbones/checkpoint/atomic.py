@@ -9,7 +9,7 @@ deletes.
 
 Nothing here patches mmengine. Checkpoints reach :func:`write_atomic` through the ``atomic_local``
 file backend (selected by ``backend_args=dict(backend='atomic_local')``) that
-:class:`~backbones.engine.checkpoint.AtomicCheckpointHook` uses; other files call it directly.
+:class:`~backbones.runner.checkpoint_hook.AtomicCheckpointHook` uses; other files call it directly.
 """
 from __future__ import annotations
 
@@ -18,11 +18,8 @@ import re
 import secrets
 from pathlib import Path
 
-from mmengine.evaluator import DumpResults
-from mmengine.fileio import dump, register_backend
+from mmengine.fileio import register_backend
 from mmengine.fileio.backends.local_backend import LocalBackend
-from mmengine.logging import print_log
-from mmengine.registry import METRICS
 
 #: temporary files of :func:`write_atomic`: ``.`` + target name + ``.`` + 8 hex digits + ``.tmp``.
 TEMPORARY = re.compile(r"^\.(?P<name>.+)\.[0-9a-f]{8}\.tmp$")
@@ -111,17 +108,6 @@ class AtomicLocalBackend(LocalBackend):
 
 
 register_backend("atomic_local", AtomicLocalBackend, force=True)
-
-
-@METRICS.register_module()
-class AtomicDumpResults(DumpResults):
-    """mmengine's ``DumpResults`` (predictions to a ``.pkl``) written atomically (tools/test.py ``--out``)."""
-
-    def compute_metrics(self, results: list) -> dict:
-        """Dump the predictions to ``out_file_path``; no metric."""
-        dump(results, self.out_file_path, backend_args=dict(backend="atomic_local"))
-        print_log(f"Results have been saved to {self.out_file_path}.", logger="current")
-        return {}
 
 
 def replace_between_markers(path: str | Path, start: str, end: str, text: str) -> None:

@@ -30,21 +30,35 @@ ARCH_KEYS = {"embed_dims", "depth", "num_heads", "mlp_ratio", "mixer", "stem", "
              "norm_eps", "qkv_bias", "scale_adjustment", "mixer_first", "params"}
 
 
-def resolve_arch(arch: str | dict) -> dict:
-    """A preset name or a dict (optionally ``dict(preset=name, **overrides)``) -> full arch dict."""
+def resolve_arch(arch: str | dict, mixer: Any = None) -> dict:
+    """A preset name or a dict (optionally ``dict(preset=name, **overrides)``) -> full arch dict.
+
+    ``mixer`` (the backbone's top-level argument) replaces a preset's mixer; an arch dict that names a mixer
+    itself must agree with it (a typo in one of two places would otherwise be silently ignored).
+
+    Raises:
+        KeyError: an unknown preset or arch key, or a key missing from an arch dict.
+        ValueError: the arch dict's ``mixer`` and the top-level ``mixer`` disagree.
+    """
     if isinstance(arch, str):
         if arch not in PRESETS:
             raise KeyError(f"unknown arch {arch!r}; presets: {sorted(PRESETS)}")
-        return copy.deepcopy(PRESETS[arch])
-    arch = dict(arch)
-    base = resolve_arch(arch.pop("preset")) if "preset" in arch else {}
-    unknown = set(arch) - ARCH_KEYS
-    if unknown:
-        raise KeyError(f"unknown arch keys {sorted(unknown)}; valid keys: {sorted(ARCH_KEYS)}")
-    base.update(arch)
+        base = copy.deepcopy(PRESETS[arch])
+    else:
+        arch = dict(arch)
+        base = resolve_arch(arch.pop("preset")) if "preset" in arch else {}
+        unknown = set(arch) - ARCH_KEYS
+        if unknown:
+            raise KeyError(f"unknown arch keys {sorted(unknown)}; valid keys: {sorted(ARCH_KEYS)}")
+        if mixer is not None and "mixer" in arch and arch["mixer"] != mixer:
+            raise ValueError(f"MixerViT: arch mixer {arch['mixer']!r} and mixer={mixer!r} disagree; give the mixer "
+                             f"once (the top-level mixer argument, or arch['mixer'])")
+        base.update(arch)
+    if mixer is not None:
+        base["mixer"] = mixer
     missing = {"embed_dims", "depth", "mixer", "stem"} - set(base)
     if missing:
-        raise KeyError(f"arch dict lacks {sorted(missing)}")
+        raise KeyError(f"arch lacks {sorted(missing)} (mixer may also be given as the top-level mixer argument)")
     return base
 
 
@@ -85,7 +99,7 @@ class MixerViT(BaseModule):
                 raise ValueError("MixerViT: give either pretrained= or init_cfg=, not both")
             init_cfg = dict(type="Pretrained", checkpoint=pretrained)
         super().__init__(init_cfg=init_cfg)
-        a = resolve_arch(arch)
+        a = resolve_arch(arch, mixer)
         self.arch = a
         self.embed_dims = dim = a["embed_dims"]
         self.depth = depth = a["depth"]
@@ -109,7 +123,7 @@ class MixerViT(BaseModule):
         self.pos_embed = POS_EMBEDS[pos_kind](dim, tuple(a.get("pos_grid") or grid), with_cls_token)
         self.pos_drop = Dropout(drop_rate)
 
-        specs = mixer if mixer is not None else a["mixer"]
+        specs = a["mixer"]
         specs = list(specs) if isinstance(specs, (list, tuple)) else [specs] * depth
         if len(specs) != depth:
             raise ValueError(f"got {len(specs)} mixer specs for {depth} blocks; give one spec for all blocks "

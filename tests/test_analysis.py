@@ -6,7 +6,6 @@ from pathlib import Path
 import pytest
 import torch
 from conftest import ROOT
-from test_classification_e2e import digits  # noqa: F401  (fixture)
 
 from backbones import MixerViT
 from backbones.analysis import block_similarity, collect_maps, similar_blocks, token_affinity
@@ -67,7 +66,7 @@ def test_analysis_tools_end_to_end(tmp_path, digits) -> None:  # noqa: ANN001, F
     import get_flops
     import vis_attention
     from _load import load_model
-    from test_classification_e2e import small_config
+    from conftest import small_config
 
     cfg_path = small_config(tmp_path, digits, base=DIGITS_RA)
     _, model = load_model(str(cfg_path), None)

@@ -128,3 +128,19 @@ def test_soft_split_matches_unfold(kernel: int, stride: int, pad: int, size: tup
     torch.testing.assert_close(soft_split(x, kernel, stride, pad), ref, rtol=0, atol=0)
     last = soft_split(x.permute(0, 2, 3, 1), kernel, stride, pad, channels_last=True)
     torch.testing.assert_close(last, ref[..., unfold_order(5, kernel)], rtol=0, atol=0)
+
+
+def test_arch_mixer_and_top_level_mixer_must_agree() -> None:
+    """A mixer given twice that disagrees is an error (a typo in arch['mixer'] is not silently overridden); a preset's
+    mixer is replaced by the top-level one; the mixer may be given only at the top level."""
+    arch = dict(embed_dims=32, depth=2, num_heads=2, stem=dict(type="PatchStem", patch_size=4))
+    with pytest.raises(ValueError, match=r"arch mixer 'SelfAtention' and mixer='SelfAttention' disagree"):
+        MixerViT(dict(arch, mixer="SelfAtention"), img_size=16, mixer="SelfAttention")
+    with pytest.raises(ValueError, match="disagree"):
+        MixerViT(dict(preset="vit-tiny", mixer="SelfAttention"), mixer="ReAttention")
+    agreed = MixerViT(dict(arch, mixer="ReAttention"), img_size=16, mixer="ReAttention")
+    assert type(agreed.blocks[0].mixer).__name__ == "ReAttention"
+    assert type(MixerViT("vit-tiny", mixer="ReAttention").blocks[0].mixer).__name__ == "ReAttention"
+    assert type(MixerViT(arch, img_size=16, mixer="ExternalAttention").blocks[1].mixer).__name__ == "ExternalAttention"
+    with pytest.raises(KeyError, match=r"arch lacks \['mixer'\]"):
+        MixerViT(arch, img_size=16)

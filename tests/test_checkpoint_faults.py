@@ -17,8 +17,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import ROOT
-from test_classification_e2e import assert_same_training_state, digits, small_config  # noqa: F401  (fixture)
+from conftest import ROOT, assert_same_training_state, run_tool, small_config
 
 from backbones.checkpoint import checkpoint_problem, resume_checkpoint
 from backbones.checkpoint.safe_load import safe_load
@@ -186,3 +185,33 @@ def test_checkpoint_hook_writes_before_it_removes(tmp_path: Path, monkeypatch) -
     theirs = _record_hook_events("CheckpointHook", tmp_path / "mmengine", monkeypatch)
     assert theirs.index(("remove", "epoch_1.pth")) < theirs.index(("save", "epoch_2.pth"))
     assert theirs.index(("remove", "best_acc_epoch_1.pth")) < theirs.index(("save", "best_acc_epoch_2.pth"))
+
+
+def test_surplus_best_checkpoints_keep_the_recorded_one_else_the_newest(tmp_path: Path) -> None:
+    from backbones.runner.checkpoint_hook import surplus_best_checkpoints
+
+    names = ["best_accuracy_top1_epoch_2.pth", "best_accuracy_top1_epoch_5.pth", "best_loss_iter_40.pth",
+             "best_loss_iter_80.pth", "epoch_5.pth"]
+    for n in names:
+        (tmp_path / n).write_bytes(b"x")
+    recorded = {str(tmp_path / "best_accuracy_top1_epoch_2.pth")}
+    assert [p.name for p in surplus_best_checkpoints(tmp_path, recorded)] == [
+        "best_accuracy_top1_epoch_5.pth", "best_loss_iter_40.pth"]
+    assert [p.name for p in surplus_best_checkpoints(tmp_path, set())] == [
+        "best_accuracy_top1_epoch_2.pth", "best_loss_iter_40.pth"]
+
+
+def test_resume_removes_a_second_best_checkpoint(tmp_path: Path, digits: Path) -> None:  # noqa: F811
+    """A kill between writing a new best checkpoint and removing the one it replaces leaves two; the resumed run
+    keeps the one its state records and removes the other, naming it."""
+    extra = "default_hooks = dict(checkpoint=dict(interval=1, save_best='accuracy/top1', rule='greater'))\n" \
+            "train_cfg = dict(val_interval=1)"
+    cfg = small_config(tmp_path, digits, extra=extra, train_images=64, epochs=2)
+    work = tmp_path / "w"
+    run_tool("tools/train.py", str(cfg), "--work-dir", str(work))
+    (best,) = work.glob("best_*.pth")
+    orphan = work / "best_accuracy_top1_epoch_9.pth"  # what the killed replacement left
+    orphan.write_bytes(best.read_bytes())
+    out = run_tool("tools/train.py", str(cfg), "--work-dir", str(work), "--resume")
+    assert [p.name for p in work.glob("best_*.pth")] == [best.name]
+    assert f"removed {orphan}: a second best checkpoint" in out.stdout + out.stderr

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 import torch.nn as nn
-from test_classification_e2e import digits, run_tool, small_config  # noqa: F401  (the digits fixture)
+from conftest import run_tool, small_config
 
 from backbones import PRESETS, MixerViT, convert_to_deploy
 from backbones.deploy.export import FORMATS, differences, export, run_exported

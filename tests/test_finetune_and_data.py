@@ -4,8 +4,7 @@ from __future__ import annotations
 import convert_checkpoint
 import pytest
 import torch
-from conftest import ROOT, build_classifier, load_cfg
-from test_classification_e2e import digits, run_tool, small_config  # noqa: F401  (fixture)
+from conftest import ROOT, build_classifier, load_cfg, run_tool, small_config
 from test_parity import container, source_model
 
 import backbones  # noqa: F401
@@ -128,7 +127,8 @@ def test_user_folder_trains_with_auto_num_classes(tmp_path) -> None:  # noqa: AN
 def test_missing_and_empty_folders_are_named(tmp_path) -> None:  # noqa: ANN001
     with pytest.raises(FileNotFoundError, match=str(tmp_path / "nowhere")):
         image_folder(data_root=str(tmp_path / "nowhere"), data_prefix="train")
-    (tmp_path / "empty" / "train" / "cat").mkdir(parents=True)
+    for c in ("cat", "dog"):
+        (tmp_path / "empty" / "train" / c).mkdir(parents=True)
     with pytest.raises(ValueError, match=r"empty/train.*no images"):
         image_folder(data_root=str(tmp_path / "empty"), data_prefix="train")
     from mmengine.config import Config
@@ -144,8 +144,27 @@ def test_label_outside_class_list_is_named(tmp_path) -> None:  # noqa: ANN001
     (tmp_path / "ann.txt").write_text("cat/0.png 0\ndog/1.png 7\n")
     with pytest.raises(ValueError, match=r"ann.txt: sample 1 .*dog/1.png\) has label 7, outside the class list 0..1"):
         image_folder(data_root=str(tmp_path), data_prefix="imgs", ann_file="ann.txt", classes=["cat", "dog"])
-    with pytest.raises(ValueError, match=r"sub-folders \['dog'\] are not in the class list"):
+    with pytest.raises(ValueError, match=r"imgs: class folders \['dog'\] are not among the 2 classes of the config's "
+                                         r"classes \['cat', 'cow'\]"):
         image_folder(data_root=str(tmp_path), data_prefix="imgs", classes=["cat", "cow"])
+
+
+def test_every_split_takes_the_training_classes(tmp_path) -> None:  # noqa: ANN001
+    """train {5, 7} and val {5, 7}: 5 -> 0 and 7 -> 1 in both; val {0, 5, 7} is an error naming both folders (mmpretrain
+    would label 5 as 0 in training and as 1 in validation); a val split missing a class is fine; one training class
+    is an error."""
+    make_folder(tmp_path / "train", classes=("5", "7"))
+    make_folder(tmp_path / "val", classes=("7",))
+    val = image_folder(data_root=str(tmp_path), data_prefix="val", classes_from="train")
+    assert val.metainfo["classes"] == ("5", "7") and {val.get_data_info(i)["gt_label"] for i in range(len(val))} == {1}
+    make_folder(tmp_path / "val", classes=("0", "5"))
+    with pytest.raises(ValueError, match=rf"{tmp_path}/val: class folders \['0'\] are not among the 2 classes of the "
+                                         rf"sub-folders of {tmp_path}/train \['5', '7'\]"):
+        image_folder(data_root=str(tmp_path), data_prefix="val", classes_from="train")
+    make_folder(tmp_path / "one" / "train", classes=("5",))
+    with pytest.raises(ValueError, match=rf"{tmp_path}/one/train give 1 class\(es\) \['5'\]: a classifier needs at "
+                                         r"least two"):
+        image_folder(data_root=str(tmp_path / "one"), data_prefix="train", classes_from="train")
 
 
 def test_unreadable_image_is_named(tmp_path) -> None:  # noqa: ANN001

@@ -14,8 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import ROOT
-from test_classification_e2e import DIGITS_CFG, digits  # noqa: F401  (fixture)
+from conftest import DIGITS_CFG, ROOT
 
 import backbones  # noqa: F401  (registers the model index with mmpretrain's ModelHub)
 import backbones.safe_loading  # noqa: F401  (mmengine checkpoints load under torch's weights-only default)

@@ -17,13 +17,6 @@ import backbones.safe_loading  # noqa: F401  (mmengine's checkpoint loader reads
 DIGITS_CFG = ROOT / "configs/classification/digits/selfattention_p4-w96-d4_1xb64_digits.py"
 
 
-@pytest.fixture(scope="module")
-def digits(tmp_path_factory) -> Path:  # noqa: ANN001
-    from data.prepare_digits import prepare
-
-    return prepare(tmp_path_factory.mktemp("data") / "digits")
-
-
 def short_runs(tmp_path: Path, data_root: Path, runs: dict[str, list[str]]) -> dict[str, dict[str, torch.Tensor]]:
     """Train the digits config for 2 iterations (2 persistent loader workers, as the config) once per entry of
     ``runs`` (name -> extra ``--cfg-options``), each in a process of its own, all at once; returns each run's

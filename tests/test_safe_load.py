@@ -17,51 +17,14 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import ROOT, build_classifier, load_cfg
-from test_classification_e2e import DIGITS_CFG, digits, run_tool, small_config  # noqa: F401  (fixture)
+from conftest import ROOT, build_classifier, http_server, load_cfg, run_tool, small_config
+from crafted import REFUSED, RUNS_CODE, craft
 
 from backbones.checkpoint.safe_load import UnsafeCheckpointError, history_buffer_getattr, safe_load
 
 FINETUNE_CFG = ROOT / "configs/classification/digits/finetune-vit-tiny_in1k-pre_64px_digits.py"
 POINT_CFG = ROOT / "configs/pointcloud/shapes/pct-offsetattention_w64-n512_1xb32-10e_shapes-cls.py"
-REFUSED = {"getattr": "builtins.getattr", "system": "posix.system"}
-
-
-class _GetAttr:
-    def __init__(self, obj: object, name: str) -> None:
-        self.obj, self.name = obj, name
-
-    def __reduce__(self) -> tuple:
-        return getattr, (self.obj, self.name)
-
-
-class _ExecThroughRebuild:
-    """Unpickles as ``_rebuild_from_type_v2(getattr(getattr(getattr, '__self__'), 'exec'), Tensor, (code,), {})``."""
-
-    def __init__(self, code: str) -> None:
-        self.code = code
-
-    def __reduce__(self) -> tuple:
-        exec_ = _GetAttr(_GetAttr(getattr, "__self__"), "exec")
-        return torch._tensor._rebuild_from_type_v2, (exec_, torch.Tensor, (self.code,), {})
-
-
-class _System:
-    def __init__(self, command: str) -> None:
-        self.command = command
-
-    def __reduce__(self) -> tuple:
-        return os.system, (self.command,)
-
-
-def craft(path: Path, kind: str, marker: Path, state: dict | None = None) -> Path:
-    """A checkpoint whose ``meta`` holds a payload that writes ``marker`` when unpickled."""
-    payload = (_ExecThroughRebuild(f"open({str(marker)!r}, 'w').write('ran')") if kind == "getattr"
-               else _System(f"touch {marker}"))
-    torch.save({"state_dict": state or {"w": torch.ones(2)}, "meta": {"epoch": 1, "note": payload}}, path)
-    return path
-
-
+SEG_CFG = ROOT / "configs/segmentation/digit_scenes/upernet-selfattention_cnn-p4-w64-d4_1xb8-4k_digit-scenes-64px.py"
 def classifier_state(config: Path, data_root: Path) -> dict:
     """The state dict of a digits config's classifier (random weights)."""
     from backbones.runner.config import resolve_auto_num_classes
@@ -112,19 +75,20 @@ def test_history_buffer_getattr_allows_only_the_statistics_methods() -> None:
 
 @pytest.mark.parametrize("kind", sorted(REFUSED))
 def test_crafted_payloads_are_real_and_refused(kind: str, tmp_path: Path, marker: Path) -> None:
-    """The payloads run code under the loaders they target (so the refusals below mean something); the safe
-    loader refuses them, naming the file and the global, and nothing runs."""
+    """The code payloads run code under a full unpickler (so the refusals mean something); the safe loader refuses
+    every payload, naming the file and the global, and nothing runs."""
     path = craft(tmp_path / f"{kind}.pth", kind, marker)
-    if kind == "getattr":  # what an allow-listed builtins.getattr made possible
-        with pytest.raises(AttributeError), torch.serialization.safe_globals([getattr]):
-            torch.load(path, weights_only=True)
-    else:
-        torch.load(path, weights_only=False)
-    assert marker.exists()
-    marker.unlink()
+    if kind in RUNS_CODE:
+        if kind == "getattr":  # what an allow-listed builtins.getattr made possible
+            with pytest.raises(AttributeError), torch.serialization.safe_globals([getattr]):
+                torch.load(path, weights_only=True)
+        else:
+            torch.load(path, weights_only=False)
+        assert marker.exists()
+        marker.unlink()
     with pytest.raises(UnsafeCheckpointError) as err:
         safe_load(path)
-    assert str(path) in str(err.value) and REFUSED[kind] in str(err.value), str(err.value)
+    assert f"checkpoint {path} refused" in str(err.value) and REFUSED[kind] in str(err.value), str(err.value)
     assert not marker.exists()
 
 
@@ -149,6 +113,8 @@ def _mmpretrain_train() -> str:
     return str(Path(spec.submodule_search_locations[0]) / ".mim" / "tools" / "train.py")
 
 
+#: the payloads run through every entry point (every payload goes through every scheme: test_safe_load_schemes.py)
+ENTRY_KINDS = ["getattr", "system"]
 #: every tool that loads a checkpoint, as (script, args) with CFG / FIXED (no num_classes='auto', for mmpretrain's
 #: own train.py) / FINETUNE configs, the crafted FILE, an IMAGE and a WORK dir.
 ENTRY_POINTS = {
@@ -163,6 +129,24 @@ ENTRY_POINTS = {
     "tools/deploy/export.py": ["tools/deploy/export.py", "CFG", "FILE", "--format", "onnx", "--input", "IMAGE",
                                "--out", "WORK.onnx"],
     "mmpretrain tools/train.py --resume": [_mmpretrain_train(), "FIXED", "--work-dir", "WORK", "--resume", "FILE"],
+    # the same checkpoints named by URL (served on 127.0.0.1, cached under the run's TORCH_HOME)
+    "load_from URL": ["tools/train.py", "CFG", "--work-dir", "WORK", "--cfg-options", "load_from=URL"],
+    "init_cfg Pretrained URL": ["tools/train.py", "FINETUNE", "--work-dir", "WORK", "--cfg-options",
+                                "model.backbone.init_cfg.checkpoint=URL"],
+    "tools/infer_points.py URL": ["tools/infer_points.py", str(POINT_CFG), "URL", "IMAGE"],
+    "mmpretrain.get_model URL": ["SCRIPTS/get_model.py", "FIXED", "URL"],
+    "mmseg.apis.init_model URL": ["SCRIPTS/init_model.py", str(SEG_CFG), "URL"],
+    # mmpretrain's own --resume when the work dir's last_checkpoint names a URL: resume is from local files only
+    "mmpretrain tools/train.py --resume, last_checkpoint URL": [_mmpretrain_train(), "FIXED", "--work-dir", "RESUMEDIR",
+                                                               "--resume"],
+}
+#: entries that refuse the URL before anything is read
+LOCAL_ONLY = {"mmpretrain tools/train.py --resume, last_checkpoint URL"}
+SCRIPTS = {
+    "get_model.py": "import sys\nimport mmpretrain\nfrom mmengine.config import Config\n"
+                    "mmpretrain.get_model(Config.fromfile(sys.argv[1]), pretrained=sys.argv[2])\n",
+    "init_model.py": "import sys\nfrom mmseg.apis import init_model\n"
+                     "init_model(sys.argv[1], sys.argv[2], device='cpu')\n",
 }
 
 
@@ -179,37 +163,50 @@ def crafted_runs(tmp_path_factory, digits: Path) -> dict:  # noqa: ANN001, F811
     (root / "finetune").mkdir()
     finetune = small_config(root / "finetune", digits, base=FINETUNE_CFG, epochs=1)
     state = classifier_state(cfg, digits)
+    for script, text in SCRIPTS.items():
+        (root / script).write_text(text)
     words = dict(CFG=str(cfg), FIXED=str(fixed), FINETUNE=str(finetune),
-                 IMAGE=str(next((digits / "val" / "0").iterdir())))
+                 IMAGE=str(next((digits / "val" / "0").iterdir())), SCRIPTS=str(root))
     jobs, keys = [], []
-    for entry, template in ENTRY_POINTS.items():
-        for kind in REFUSED:
-            name = f"{len(jobs)}_{kind}"
-            marker = root / f"{name}.CODE_RAN"
-            file = craft(root / f"{name}.pth", kind, marker, state)
-            subs = dict(words, FILE=str(file), WORK=str(root / f"{name}_work"))
-            argv = [next((a.replace(k, v) for k, v in subs.items() if k in a), a) for a in template]
-            jobs.append(dict(argv=argv, log=str(root / f"{name}.log")))
-            keys.append((entry, kind, file, marker))
-    (root / "jobs.json").write_text(json.dumps(jobs))
-    proc = subprocess.run([sys.executable, str(ROOT / "tests/forked_runs.py"), str(root / "jobs.json")], cwd=ROOT,
-                          capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    with http_server(root) as base:
+        for entry, template in ENTRY_POINTS.items():
+            for kind in ENTRY_KINDS:
+                name = f"{len(jobs)}_{kind}"
+                marker = root / f"{name}.CODE_RAN"
+                file = craft(root / f"{name}.pth", kind, marker, state)
+                url = f"{base}/{file.name}"
+                work = root / f"{name}_work"
+                if "RESUMEDIR" in template:  # a work dir whose last_checkpoint names the crafted file's URL
+                    work.mkdir()
+                    (work / "last_checkpoint").write_text(url)
+                subs = dict(words, FILE=str(file), URL=url, WORK=str(work), RESUMEDIR=str(work))
+                argv = [next((a.replace(k, v) for k, v in subs.items() if k in a), a) for a in template]
+                jobs.append(dict(argv=argv, log=str(root / f"{name}.log")))
+                keys.append((entry, kind, url if any("URL" in a for a in template) or "RESUMEDIR" in template else file,
+                             marker))
+        (root / "jobs.json").write_text(json.dumps(jobs))
+        proc = subprocess.run([sys.executable, str(ROOT / "tests/forked_runs.py"), str(root / "jobs.json")], cwd=ROOT,
+                              capture_output=True, text=True,
+                              env={**os.environ, "PYTHONPATH": str(ROOT), "TORCH_HOME": str(root / "torch_home")})
     assert proc.returncode == 0, proc.stderr[-3000:]
     codes = json.loads(proc.stdout.splitlines()[-1])
     return {(entry, kind): (code, Path(job["log"]).read_text(), file, marker)
             for (entry, kind, file, marker), code, job in zip(keys, codes, jobs)}
 
 
-@pytest.mark.parametrize("kind", sorted(REFUSED))
+@pytest.mark.parametrize("kind", ENTRY_KINDS)
 @pytest.mark.parametrize("entry", sorted(ENTRY_POINTS))
 def test_entry_point_refuses_crafted_checkpoint(entry: str, kind: str, crafted_runs: dict) -> None:
     code, out, crafted, marker = crafted_runs[(entry, kind)]
     assert code != 0, out[-3000:]
     assert not marker.exists(), f"{entry} ran code from {crafted}"
-    assert f"checkpoint {crafted} refused" in out and REFUSED[kind] in out, out[-3000:]
+    if entry in LOCAL_ONLY:
+        assert f"names {crafted}, which is not a local file" in out, out[-3000:]
+    else:
+        assert f"checkpoint {crafted}" in out and "refused" in out and REFUSED[kind] in out, out[-3000:]
 
 
-@pytest.mark.parametrize("kind", sorted(REFUSED))
+@pytest.mark.parametrize("kind", ENTRY_KINDS)
 @pytest.mark.parametrize("fmt", ["timm", "ff", "deepvit", "eamlp", "eanet"])
 def test_convert_refuses_crafted_checkpoint(fmt: str, kind: str, tmp_path: Path, marker: Path, capsys) -> None:  # noqa: ANN001
     import convert_checkpoint

@@ -127,6 +127,8 @@ def main(argv: list[str] | None = None) -> None:
     """Train."""
     import torch
 
+    from backbones.checkpoint.resume import is_remote
+
     args = parse_args(argv)
     cfg = load_config(args)
     if args.amp:
@@ -137,33 +139,16 @@ def main(argv: list[str] | None = None) -> None:
             cfg.optim_wrapper.type, cfg.optim_wrapper.loss_scale = "AmpOptimWrapper", "dynamic"
         else:
             cfg.optim_wrapper.type = "CPUAutocastOptimWrapper"
-    if args.resume == "auto":
-        cfg.resume, cfg.load_from = True, auto_resume_checkpoint(cfg.work_dir)
+    if args.resume == "auto":  # the checkpoint hook chooses (backbones.checkpoint.resume_checkpoint)
+        cfg.resume, cfg.load_from = True, None
     elif args.resume is not None:
+        if is_remote(args.resume):
+            raise SystemExit(f"error: --resume {args.resume}: a run resumes only from local checkpoints")
         if not osp.isfile(args.resume):
             raise SystemExit(f"error: --resume checkpoint {args.resume} does not exist")
         cfg.resume, cfg.load_from = True, args.resume
-    hooks = cfg.get("custom_hooks", [])
-    if not any(h.get("type") == "RNGStateHook" for h in hooks):
-        cfg.custom_hooks = [*hooks, dict(type="RNGStateHook")]
     with process_group_teardown(), checkpoint_errors():
         build_runner(cfg).train()
-
-
-def auto_resume_checkpoint(work_dir: str) -> str | None:
-    """The checkpoint ``--resume`` without a path continues from (see ``backbones.checkpoint.resume_checkpoint``);
-    None when the work dir has none (training starts from scratch)."""
-    from mmengine.logging import print_log
-
-    from backbones.checkpoint import resume_checkpoint
-
-    try:
-        path, warning = resume_checkpoint(work_dir)
-    except FileNotFoundError as e:
-        raise SystemExit(f"error: --resume: {e}") from None
-    if warning:
-        print_log(f"--resume: {warning}", logger="current", level=logging.WARNING)
-    return path
 
 
 @contextlib.contextmanager
@@ -174,7 +159,7 @@ def checkpoint_errors() -> Iterator[None]:
 
     try:
         yield
-    except (UnsafeCheckpointError, CheckpointReadError) as e:
+    except (UnsafeCheckpointError, CheckpointReadError, FileNotFoundError) as e:
         raise SystemExit(f"error: {e}") from None
 
 

@@ -8,11 +8,17 @@ import zipfile
 from pathlib import Path
 
 
-def checkpoint_problem(path: str | Path) -> str | None:
-    """Why ``path`` cannot be resumed from (missing, empty, truncated / corrupt zip), or None if it looks whole.
+def is_remote(name: str | Path) -> bool:
+    """Whether a checkpoint name is a URL or another scheme (``scheme://...``) rather than a local path."""
+    return re.match(r"^[A-Za-z][\w+.-]*:(?:[A-Za-z][\w+.-]*:)?//", str(name)) is not None
 
-    The zip structure and the CRC of every entry are checked (the file is read once; nothing is unpickled).
+
+def checkpoint_problem(path: str | Path) -> str | None:
+    """Why ``path`` cannot be resumed from (not local, missing, empty, truncated / corrupt zip), or None if it looks
+    whole. The zip structure and the CRC of every entry are checked (the file is read once; nothing is unpickled).
     """
+    if is_remote(path):
+        return "is not a local file (a run resumes only from local checkpoints)"
     path = Path(path)
     if not path.is_file():
         return "does not exist"
@@ -42,9 +48,9 @@ def newest_complete_checkpoint(folder: str | Path) -> Path | None:
 def resume_checkpoint(work_dir: str | Path) -> tuple[str | None, str | None]:
     """The checkpoint ``--resume`` (without a path) continues from, and a warning if it is not ``last_checkpoint``'s.
 
-    ``work_dir/last_checkpoint`` names the checkpoint when it is complete; when the file is missing, empty,
-    or names a missing or corrupt checkpoint, the newest complete numbered checkpoint of that folder (or of
-    ``work_dir``) is used instead.
+    ``work_dir/last_checkpoint`` names the checkpoint when it is a complete local file; when the file is
+    missing, empty, or names a URL, a missing or a corrupt checkpoint, the newest complete numbered checkpoint
+    of that folder (or of ``work_dir``) is used instead.
 
     Returns:
         (checkpoint path or None when there is nothing to resume, warning or None).
@@ -64,7 +70,7 @@ def resume_checkpoint(work_dir: str | Path) -> tuple[str | None, str | None]:
         reason = f"{record} is empty"
     else:
         reason = f"{work_dir} has no last_checkpoint"
-    folders = [Path(named).parent] if named else []
+    folders = [Path(named).parent] if named and not is_remote(named) else []
     newest = next((c for c in map(newest_complete_checkpoint, [*folders, work_dir]) if c is not None), None)
     if newest is not None:
         return str(newest), f"{reason}; resuming from the newest complete checkpoint {newest}"

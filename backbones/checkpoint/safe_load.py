@@ -7,12 +7,13 @@ nothing callable that reaches arbitrary attributes. A ``HistoryBuffer`` pickles 
 (a dict of ``HistoryBuffer.min``, ...) as ``getattr(HistoryBuffer, 'min')``; the real ``builtins.getattr``
 would let a crafted file reach ``builtins.exec`` (``getattr(getattr, '__self__')``) and call it through
 torch's allowed rebuild functions. :func:`history_buffer_getattr` stands in for it under the same global
-name and returns only ``min``, ``max``, ``mean`` and ``current`` of the ``HistoryBuffer`` class.
+name and returns only ``min``, ``max``, ``mean`` and ``current`` of the ``HistoryBuffer`` class;
+:func:`numpy_dtype` stands in for ``numpy.dtype`` and refuses object dtypes (their items are pickled Python
+objects). Before unpickling, the stream is scanned (:class:`PickleScan`) for strings naming special attributes
+(``__class__``, ``__self__``, ...), which no checkpoint data needs. Every refusal names the file and the global.
 
-Nothing here changes torch or mmengine at import. :func:`use_safe_loader` makes mmengine's local
-checkpoint loader (``CheckpointLoader``, used by ``load_from``, ``--resume``, ``init_cfg=Pretrained``
-and ``load_checkpoint``) call :func:`safe_load`; importing :mod:`backbones.safe_loading` (the shipped configs'
-``custom_imports``, the tools) does so.
+Nothing here changes torch or mmengine at import; :mod:`backbones.checkpoint.loaders` routes mmengine's
+checkpoint schemes here when :mod:`backbones.safe_loading` is imported.
 """
 from __future__ import annotations
 
@@ -50,16 +51,84 @@ def history_buffer_getattr(obj: Any, name: str) -> Any:
         f"{{{', '.join(sorted(HISTORY_BUFFER_METHODS))}}} are allowed")
 
 
+def numpy_dtype(*args: Any) -> Any:
+    """Registered as ``numpy.dtype`` for safe loads: ``numpy.dtype(*args)`` unless the dtype holds Python objects
+    (``'O'``, or a structured dtype with an object field), which an :class:`pickle.UnpicklingError` refuses: the
+    items of an object array are pickled Python objects, not tensor data."""
+    import numpy as np
+
+    dtype = np.dtype(*args)
+    if dtype.hasobject:
+        raise pickle.UnpicklingError(f"refused global numpy.dtype({', '.join(map(repr, args))}): object arrays hold "
+                                     f"pickled Python objects")
+    return dtype
+
+
 def checkpoint_globals() -> list:
-    """The globals an mmengine checkpoint needs beyond torch's defaults (types, numpy rebuilders, the
-    restricted ``getattr``)."""
+    """The globals an mmengine checkpoint needs beyond torch's defaults: its types, the numpy rebuilders, numpy's
+    data dtypes (not the object and void dtypes) and the restricted stand-ins for ``getattr`` and ``numpy.dtype``."""
     import numpy as np
     from mmengine.logging import HistoryBuffer
 
     core = getattr(np, "_core", None) or np.core
-    dtypes = [getattr(np.dtypes, name) for name in dir(np.dtypes) if name.endswith("DType")]
-    return [HistoryBuffer, np.ndarray, np.dtype, core.multiarray._reconstruct, core.multiarray.scalar, *dtypes,
-            (history_buffer_getattr, "builtins.getattr")]
+    dtypes = [getattr(np.dtypes, name) for name in dir(np.dtypes)
+              if name.endswith("DType") and name not in ("ObjectDType", "VoidDType")]
+    return [HistoryBuffer, np.ndarray, core.multiarray._reconstruct, core.multiarray.scalar, *dtypes,
+            (numpy_dtype, "numpy.dtype"), (history_buffer_getattr, "builtins.getattr")]
+
+
+#: a string of the pickle stream that names a special attribute (``__class__``, ``__dict__``, ``__reduce__``, ...).
+_DUNDER = re.compile(r"__\w+__")
+
+
+class PickleScan:
+    """What a pickle stream references, read without running it: the globals in order (``builtins`` spelled as
+    such, not protocol 2's ``__builtin__``) and the first string naming a special attribute (``__class__``,
+    ``__self__``, ...) with the globals around it. No checkpoint's data needs a special attribute; as an argument
+    of ``getattr`` or as an object's state it reaches code or changes what the object is."""
+
+    def __init__(self, data: bytes) -> None:
+        import pickletools
+
+        self.globals: list[str] = []
+        self.special: tuple[str, list[str]] | None = None
+        strings: list[str] = []
+        try:
+            for op, arg, _ in pickletools.genops(data):
+                if op.name == "GLOBAL":
+                    self._global(str(arg).replace(" ", "."))
+                elif op.name == "STACK_GLOBAL" and len(strings) >= 2:
+                    self._global(f"{strings[-2]}.{strings[-1]}")
+                elif isinstance(arg, str) and ("UNICODE" in op.name or "STRING" in op.name):
+                    strings.append(arg)
+                    if self.special is None and _DUNDER.fullmatch(arg):
+                        self.special = (arg, self.globals[-2:])
+        except (ValueError, EOFError, pickle.UnpicklingError):  # a stream that does not parse: the loader says so
+            pass
+
+    def _global(self, name: str) -> None:
+        self.globals.append(re.sub(r"^__builtin__\.", "builtins.", name))
+
+    def full_name(self, refused: str) -> str:
+        """``refused`` as torch names it (a function's bare name, sometimes) -> the global's full name."""
+        if "." in refused or "(" in refused:
+            return refused
+        return next((g for g in reversed(self.globals) if g.rsplit(".", 1)[-1] == refused), refused)
+
+
+def _data_pickle(f: Path | IO[bytes]) -> bytes | None:
+    """The ``data.pkl`` stream of a torch zip checkpoint (None for another format)."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(f) as z:
+            names = [n for n in z.namelist() if n.endswith("/data.pkl") or n == "data.pkl"]
+            return z.read(names[0]) if names else None
+    except (zipfile.BadZipFile, OSError, EOFError, KeyError):
+        return None
+    finally:
+        if not isinstance(f, Path):
+            f.seek(0)
 
 
 _REFUSED = [re.compile(p) for p in (
@@ -92,16 +161,24 @@ def _name(f: str | os.PathLike | IO[bytes]) -> str:
     return str(f) if isinstance(f, (str, os.PathLike)) else getattr(f, "name", "<file object>")
 
 
-def safe_load(f: str | os.PathLike | IO[bytes], map_location: Any = "cpu", extra_globals: Iterable = ()) -> Any:
+def safe_load(f: str | os.PathLike | IO[bytes], map_location: Any = "cpu", extra_globals: Iterable = (),
+              name: str | None = None) -> Any:
     """``torch.load(f, weights_only=True)`` with :func:`checkpoint_globals` (and ``extra_globals``) allowed
-    for this load only.
+    for this load only, after a scan of the pickle stream for special attributes (:func:`special_attribute`).
+
+    Args:
+        f: a path or a binary file object (e.g. the bytes of a remote checkpoint).
+        map_location: as ``torch.load``.
+        extra_globals: more types to allow for this load.
+        name: how errors name the checkpoint (default: the path, or the file object's name).
 
     Raises:
         FileNotFoundError: no such file.
-        UnsafeCheckpointError: the file needs a global that is not allowed (named, with the file).
+        UnsafeCheckpointError: the file needs a global that is not allowed, or sets a special attribute (the file,
+            the global and the attribute named).
         CheckpointReadError: empty, truncated or not a torch checkpoint (the file named).
     """
-    name = _name(f)
+    name = name or _name(f)
     if isinstance(f, (str, os.PathLike)):
         path = Path(f).expanduser()
         if not path.is_file():
@@ -109,6 +186,13 @@ def safe_load(f: str | os.PathLike | IO[bytes], map_location: Any = "cpu", extra
         if path.stat().st_size == 0:
             raise CheckpointReadError(f"checkpoint {name} is empty (0 bytes)")
         f = path
+    data = _data_pickle(f)
+    scan = PickleScan(data if data is not None else b"")
+    if scan.special is not None:
+        attribute, near = scan.special
+        raise UnsafeCheckpointError(
+            f"checkpoint {name} refused: it names the special attribute {attribute} (after the globals "
+            f"{', '.join(near) or '-'}); no checkpoint data needs one (it could reach code or change an object's type)")
     try:
         with torch.serialization.safe_globals([*checkpoint_globals(), *extra_globals]):
             return torch.load(f, map_location=map_location, weights_only=True)
@@ -118,31 +202,9 @@ def safe_load(f: str | os.PathLike | IO[bytes], map_location: Any = "cpu", extra
             raise CheckpointReadError(f"checkpoint {name} cannot be read (corrupt pickle data: "
                                       f"{_unpickler_error(str(e))})") from None
         raise UnsafeCheckpointError(
-            f"checkpoint {name} refused: it needs {refused}, which the safe loader does not allow "
+            f"checkpoint {name} refused: it needs {scan.full_name(refused)}, which the safe loader does not allow "
             f"(loading it could run code from the file)") from None
-    except (EOFError, RuntimeError, ValueError, OSError) as e:
-        raise CheckpointReadError(f"checkpoint {name} cannot be read (truncated or not a PyTorch checkpoint): "
-                                  f"{type(e).__name__}: {str(e).strip().splitlines()[0] if str(e).strip() else ''}"
-                                  ) from e
-
-
-def load_from_local_safe(filename: str, map_location: Any = None) -> Any:
-    """mmengine ``CheckpointLoader`` scheme for local paths: :func:`safe_load`."""
-    return safe_load(filename, map_location)
-
-
-def use_safe_loader() -> None:
-    """Make mmengine load local checkpoints with :func:`safe_load` (its ``CheckpointLoader`` scheme ``''``).
-
-    Idempotent; called when :mod:`backbones.safe_loading` is imported.
-    """
-    from mmengine.runner.checkpoint import CheckpointLoader
-
-    CheckpointLoader.register_scheme(prefixes="", loader=load_from_local_safe, force=True)
-
-
-def safe_loader_active() -> bool:
-    """Whether mmengine's local checkpoint loader is :func:`load_from_local_safe`."""
-    from mmengine.runner.checkpoint import CheckpointLoader
-
-    return CheckpointLoader._get_checkpoint_loader("/x.pth") is load_from_local_safe
+    except Exception as e:  # truncated, not a torch file, or data the allowed types cannot be rebuilt from
+        first = str(e).strip().splitlines()[0] if str(e).strip() else ""
+        raise CheckpointReadError(f"checkpoint {name} cannot be read (truncated, not a PyTorch checkpoint, or data "
+                                  f"the allowed types cannot be rebuilt from): {type(e).__name__}: {first}") from e

@@ -5,7 +5,9 @@ config conveniences and model builder of the tools.
 from .checkpoint_hook import AtomicCheckpointHook
 from .distributed import CPUDistributedDataParallel
 from .dump import AtomicDumpResults
-from .hooks import PreciseBNStatsHook, RNGStateHook, WeightsConsistencyHook
+from .hooks import PreciseBNStatsHook, WeightsConsistencyHook
+from .seeding import SeedAugmentations, SeedTaggedInfiniteSampler, SeedTaggedSampler, StepSeedHook
 
 __all__ = ["AtomicCheckpointHook", "AtomicDumpResults", "CPUDistributedDataParallel", "PreciseBNStatsHook",
-           "RNGStateHook", "WeightsConsistencyHook"]
+           "SeedAugmentations", "SeedTaggedInfiniteSampler", "SeedTaggedSampler", "StepSeedHook",
+           "WeightsConsistencyHook"]

@@ -25,6 +25,7 @@ from mmengine.hooks import CheckpointHook
 from mmengine.registry import HOOKS
 
 from ..checkpoint.atomic import remove_stale_temporaries, write_text_atomic
+from ..checkpoint.resume import is_remote, resume_checkpoint
 
 #: the file backend of the zoo's checkpoints (registered in :mod:`backbones.checkpoint.atomic`).
 ATOMIC_BACKEND = dict(backend="atomic_local")
@@ -68,6 +69,24 @@ class AtomicCheckpointHook(CheckpointHook):
             backend_args = dict(ATOMIC_BACKEND)
         super().__init__(*args, backend_args=backend_args, **kwargs)
 
+    def before_run(self, runner) -> None:  # noqa: ANN001
+        """Choose the checkpoint a resumed run continues from, before the runner loads it: only a local file
+        (a URL or another scheme is an error); without a path, :func:`~backbones.checkpoint.resume_checkpoint`'s
+        choice (``last_checkpoint`` when it names a complete local file, else the newest complete one)."""
+        super().before_run(runner)
+        if not getattr(runner, "_resume", False):
+            return
+        target = runner._load_from
+        if target is not None:
+            if is_remote(target):
+                raise ValueError(f"resume from {target}: a run resumes only from local checkpoints (download it, "
+                                 f"or load its weights with load_from / init_cfg instead)")
+            return
+        path, warning = resume_checkpoint(runner.work_dir)
+        if warning:
+            runner.logger.warning(f"resume: {warning}")
+        runner._load_from = path
+
     def before_train(self, runner) -> None:  # noqa: ANN001
         """mmengine's set-up, then remove what a killed save left behind (main process only)."""
         super().before_train(runner)
@@ -86,6 +105,12 @@ class AtomicCheckpointHook(CheckpointHook):
                     entry.unlink()
                     runner.logger.warning(f"removed {entry}: older than the {self.max_keep_ckpts} checkpoints kept "
                                           f"(max_keep_ckpts), left by an interrupted save")
+        if self.save_best is not None and Path(self.out_dir).is_dir():
+            recorded = {str(v) for k, v in runner.message_hub.runtime_info.items() if k.startswith("best_ckpt") and v}
+            for entry in surplus_best_checkpoints(Path(self.out_dir), recorded):
+                entry.unlink()
+                runner.logger.warning(f"removed {entry}: a second best checkpoint of its metric, left by an "
+                                      f"interrupted replacement (the run keeps one per metric)")
 
     def _save_checkpoint_with_step(self, runner, step: int, meta: dict) -> None:  # noqa: ANN001
         """Save the checkpoint of ``step``, point ``last_checkpoint`` at it, then drop the surplus ones."""
@@ -122,3 +147,22 @@ class AtomicCheckpointHook(CheckpointHook):
         if is_main_process():
             current = {getattr(self, "best_ckpt_path", None), *getattr(self, "best_ckpt_path_dict", {}).values()}
             deferred.flush(keep={str(p) for p in current if p})
+
+
+_BEST = re.compile(r"^best_(?P<metric>.+)_(?:epoch|iter)_(?P<step>\d+)\.pth$")
+
+
+def surplus_best_checkpoints(folder: Path, recorded: set[str]) -> list[Path]:
+    """The best checkpoints of ``folder`` beyond one per metric: a kill between writing a new best checkpoint and
+    removing the one it replaces leaves two. Kept per metric: the one the resumed run records (``recorded``, the
+    message hub's ``best_ckpt*`` paths), else the newest (largest step)."""
+    by_metric: dict[str, list[tuple[int, Path]]] = {}
+    for entry in folder.iterdir():
+        m = _BEST.match(entry.name)
+        if m and entry.is_file():
+            by_metric.setdefault(m.group("metric"), []).append((int(m.group("step")), entry))
+    surplus = []
+    for found in by_metric.values():
+        keep = [e for _, e in found if str(e) in recorded] or [max(found)[1]]
+        surplus += [e for _, e in found if e != keep[0]]
+    return sorted(surplus)

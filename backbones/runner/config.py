@@ -8,7 +8,6 @@ model and of the data preprocessor.
 """
 from __future__ import annotations
 
-import os
 import os.path as osp
 from typing import Any
 
@@ -44,9 +43,12 @@ def _count_classes(dataset: dict) -> int:
     if not osp.isdir(folder):
         raise FileNotFoundError(f"num_classes='auto' needs the training folder {folder} (data_root / data_prefix), "
                                 f"which does not exist; prepare the data or set num_classes")
-    n = len([d for d in os.listdir(folder) if osp.isdir(osp.join(folder, d))])
-    if n == 0:
-        raise ValueError(f"{folder}: no class sub-folders, so num_classes='auto' cannot be resolved")
+    from ..datasets.image_folder import class_folders
+
+    n = len(class_folders(folder))
+    if n < 2:
+        raise ValueError(f"{folder}: {n} class sub-folder(s), so num_classes='auto' cannot be resolved (a classifier "
+                         f"needs at least two classes)")
     return n
 
 

@@ -1,40 +1,12 @@
 """Hooks of the zoo, registered in mmengine's root ``HOOKS``."""
 from __future__ import annotations
 
-import random
-
-import numpy as np
 import torch
 import torch.nn as nn
 from mmengine.hooks import Hook
 from mmengine.registry import HOOKS
 
 from ..checkpoint.atomic import write_atomic
-
-
-@HOOKS.register_module()
-class RNGStateHook(Hook):
-    """Save the Python, NumPy and torch random states in every checkpoint and restore them on resume.
-
-    mmengine restores weights, optimizer, schedulers and the loop counters but not the random
-    generators, so dropout, drop-path, Mixup/CutMix and data augmentation draw different numbers
-    after a resume. With this hook, N iterations straight and N/2 + resume + N/2 give identical
-    weights (single process, ``num_workers=0`` or workers seeded per epoch by mmengine).
-    """
-
-    priority = "VERY_LOW"
-
-    def before_save_checkpoint(self, runner, checkpoint: dict) -> None:  # noqa: ANN001
-        checkpoint["rng_state"] = dict(python=random.getstate(), numpy=np.random.get_state(),
-                                       torch=torch.get_rng_state())
-
-    def after_load_checkpoint(self, runner, checkpoint: dict) -> None:  # noqa: ANN001
-        state = checkpoint.get("rng_state")
-        if state is None:
-            return
-        random.setstate(state["python"])
-        np.random.set_state(state["numpy"])
-        torch.set_rng_state(state["torch"])
 
 
 @HOOKS.register_module()

@@ -2,7 +2,7 @@
 # fine-tuned from ImageNet weights with layer-wise lr decay (schedules/seg_vit_adamw_160k.py).
 _base_ = [
     './models/upernet_mixervit.py',
-    'mmseg::_base_/datasets/ade20k.py',
+    './datasets/ade20k_512x512.py',
     './segmentation_runtime.py',
     './schedules/seg_vit_adamw_160k.py',
 ]

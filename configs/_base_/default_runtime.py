@@ -8,6 +8,7 @@ default_hooks = dict(
     param_scheduler=dict(type='ParamSchedulerHook'),
     checkpoint=dict(type='AtomicCheckpointHook', interval=1, max_keep_ckpts=3, save_best='auto'),
     sampler_seed=dict(type='DistSamplerSeedHook'),
+    step_seed=dict(type='StepSeedHook'),  # randomness of each training step from (seed, iteration, rank)
     visualization=dict(type='VisualizationHook', enable=False),
 )
 env_cfg = dict(

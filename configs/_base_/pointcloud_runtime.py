@@ -9,6 +9,7 @@ default_hooks = dict(
     param_scheduler=dict(type='ParamSchedulerHook'),
     checkpoint=dict(type='AtomicCheckpointHook', interval=10, max_keep_ckpts=1),
     sampler_seed=dict(type='DistSamplerSeedHook'),
+    step_seed=dict(type='StepSeedHook'),  # randomness of each training step from (seed, iteration, rank)
     # tools/test.py --show-dir DIR turns this on: PNG renderings of the predictions (parts coloured per label)
     visualization=dict(type='PointCloudVisualizationHook', enable=False),
 )

@@ -5,18 +5,24 @@
 dataset_type = 'DigitScenesDataset'
 data_root = 'data/digit_scenes'
 crop_size = (64, 64)
-train_pipeline = [
+test_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations'),
     dict(type='CheckSegLabels'),
     dict(type='PackSegInputs'),
 ]
-test_pipeline = train_pipeline
+train_pipeline = [
+    dict(type='SeedAugmentations'),  # augmentation draws from (seed, epoch, sample): exact resume
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadAnnotations'),
+    dict(type='CheckSegLabels'),
+    dict(type='PackSegInputs'),
+]
 train_dataloader = dict(
     batch_size=8,
     num_workers=1,
     persistent_workers=True,
-    sampler=dict(type='InfiniteSampler', shuffle=True),
+    sampler=dict(type='SeedTaggedInfiniteSampler', shuffle=True),
     dataset=dict(type=dataset_type, data_root=data_root, pipeline=train_pipeline,
                  data_prefix=dict(img_path='img_dir/train', seg_map_path='ann_dir/train')))
 val_dataloader = dict(

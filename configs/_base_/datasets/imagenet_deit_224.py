@@ -12,6 +12,7 @@ bgr_mean = data_preprocessor['mean'][::-1]
 bgr_std = data_preprocessor['std'][::-1]
 
 train_pipeline = [
+    dict(type='SeedAugmentations'),  # augmentation draws from (seed, epoch, sample): exact resume
     dict(type='LoadImageFromFile'),
     dict(type='RandomResizedCrop', scale=224, backend='pillow', interpolation='bicubic'),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
@@ -31,7 +32,7 @@ train_dataloader = dict(
     batch_size=128,
     num_workers=8,
     dataset=dict(type=dataset_type, data_root=data_root, split='train', pipeline=train_pipeline),
-    sampler=dict(type='DefaultSampler', shuffle=True),
+    sampler=dict(type='SeedTaggedSampler', shuffle=True),
 )
 val_dataloader = dict(
     batch_size=128,

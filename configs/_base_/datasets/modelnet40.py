@@ -2,6 +2,7 @@
 # scale (2/3 .. 3/2) and translation (0.2). The test split is used for validation, as is standard.
 data_root = 'data/modelnet40_normal_resampled'
 train_pipeline = [
+    dict(type='SeedAugmentations'),  # augmentation draws from (seed, epoch, sample): exact resume
     dict(type='LoadPointCloud', columns=(6, ), use_normals=False),
     dict(type='PointSample', num_points=1024),
     dict(type='NormalizeToUnitSphere'),
@@ -20,7 +21,7 @@ train_dataloader = dict(
     num_workers=4,
     persistent_workers=True,
     drop_last=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
+    sampler=dict(type='SeedTaggedSampler', shuffle=True),
     dataset=dict(type='ModelNetDataset', data_root=data_root, split='train', pipeline=train_pipeline),
 )
 val_dataloader = dict(

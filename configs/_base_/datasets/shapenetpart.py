@@ -2,6 +2,7 @@
 # 1024 points, batch 32, random anisotropic scale and translation; trained on train + val, tested on test.
 data_root = 'data/shapenetcore_partanno_segmentation_benchmark_v0_normal'
 train_pipeline = [
+    dict(type='SeedAugmentations'),  # augmentation draws from (seed, epoch, sample): exact resume
     dict(type='LoadPointCloud', columns=(7, ), with_part_labels=True, use_normals=False),
     dict(type='PointSample', num_points=1024),
     dict(type='NormalizeToUnitSphere'),
@@ -20,7 +21,7 @@ train_dataloader = dict(
     num_workers=4,
     persistent_workers=True,
     drop_last=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
+    sampler=dict(type='SeedTaggedSampler', shuffle=True),
     dataset=dict(type='ShapeNetPartDataset', data_root=data_root, split='trainval', pipeline=train_pipeline),
 )
 val_dataloader = dict(

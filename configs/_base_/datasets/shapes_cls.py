@@ -2,6 +2,7 @@
 # per class, randomly rotated and scaled; 512 points with normals; the test split is the validation set.
 data_root = 'data/shapes/modelnet_shapes'
 train_pipeline = [
+    dict(type='SeedAugmentations'),  # augmentation draws from (seed, epoch, sample): exact resume
     dict(type='LoadPointCloud', columns=(6, ), use_normals=True),
     dict(type='PointSample', num_points=512),
     dict(type='NormalizeToUnitSphere'),
@@ -21,7 +22,7 @@ train_dataloader = dict(
     num_workers=1,
     persistent_workers=True,
     drop_last=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
+    sampler=dict(type='SeedTaggedSampler', shuffle=True),
     dataset=dict(type='ModelNetDataset', data_root=data_root, split='train', list_prefix='shapes',
                  pipeline=train_pipeline),
 )

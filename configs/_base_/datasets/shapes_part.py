@@ -2,6 +2,7 @@
 # mushroom, arrow), 9 parts, 60 train / 20 val / 20 test each; 512 points with normals.
 data_root = 'data/shapes/shapenetpart_shapes'
 train_pipeline = [
+    dict(type='SeedAugmentations'),  # augmentation draws from (seed, epoch, sample): exact resume
     dict(type='LoadPointCloud', columns=(7, ), with_part_labels=True, use_normals=True),
     dict(type='PointSample', num_points=512),
     dict(type='NormalizeToUnitSphere'),
@@ -22,7 +23,7 @@ train_dataloader = dict(
     num_workers=1,
     persistent_workers=True,
     drop_last=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
+    sampler=dict(type='SeedTaggedSampler', shuffle=True),
     dataset=dict(**dataset, split='train', pipeline=train_pipeline),
 )
 val_dataloader = dict(

@@ -4,8 +4,9 @@ model = dict(
     type='ImageClassifier',
     backbone=dict(
         type='MixerViT',
-        arch=dict(embed_dims=96, depth=4, num_heads=4, mlp_ratio=2.0, mixer='SelfAttention',
-                  stem=dict(type='PatchStem', patch_size=4), pos_embed='learned'),
+        arch=dict(embed_dims=96, depth=4, num_heads=4, mlp_ratio=2.0, stem=dict(type='PatchStem', patch_size=4),
+                  pos_embed='learned'),
+        mixer='SelfAttention',
         img_size=32,
         drop_path_rate=0.05,
     ),

@@ -22,8 +22,9 @@ model = dict(
     data_preprocessor=data_preprocessor,
     backbone=dict(
         type='MixerViT',
-        arch=dict(embed_dims=64, depth=4, num_heads=4, mlp_ratio=2.0, mixer='SelfAttention',
-                  stem=dict(type='CNNStem', patch_size=4, width=32), pos_embed='learned'),
+        arch=dict(embed_dims=64, depth=4, num_heads=4, mlp_ratio=2.0, stem=dict(type='CNNStem', patch_size=4, width=32),
+                  pos_embed='learned'),
+        mixer='SelfAttention',
         img_size=64,
         out_indices=(0, 1, 2, 3),
         out_type='featmap',

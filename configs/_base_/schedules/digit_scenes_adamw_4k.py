@@ -18,6 +18,7 @@ val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
 default_hooks = dict(  # mmseg keeps the hooks in its schedule files; so does the zoo
     timer=dict(type='IterTimerHook'),
+    step_seed=dict(type='StepSeedHook'),  # randomness of each training step from (seed, iteration, rank)
     logger=dict(type='LoggerHook', interval=50, log_metric_by_epoch=False),
     param_scheduler=dict(type='ParamSchedulerHook'),
     checkpoint=dict(type='AtomicCheckpointHook', by_epoch=False, interval=max_iters, max_keep_ckpts=1),

@@ -2,7 +2,7 @@
 # 8 GPUs x 2 images, 160k iterations, SGD 0.01 poly 0.9, momentum 0.9, weight decay 5e-4.
 _base_ = [
     '../../_base_/models/eanet_r101-d8.py',
-    'mmseg::_base_/datasets/ade20k.py',
+    '../../_base_/datasets/ade20k_512x512.py',
     '../../_base_/segmentation_runtime.py',
     'mmseg::_base_/schedules/schedule_160k.py',
 ]
@@ -15,4 +15,5 @@ model = dict(
 train_dataloader = dict(batch_size=2)
 val_dataloader = dict(batch_size=1)
 test_dataloader = val_dataloader
-default_hooks = dict(checkpoint=dict(type='AtomicCheckpointHook'))  # crash-safe checkpoints (backbones.runner)
+# crash-safe checkpoints, each training step's randomness from (seed, iteration, rank) (backbones.runner)
+default_hooks = dict(checkpoint=dict(type='AtomicCheckpointHook'), step_seed=dict(type='StepSeedHook'))

@@ -15,6 +15,7 @@ model = dict(data_preprocessor=data_preprocessor)
 dataset_type = 'PascalVOCDataset'
 data_root = 'data/VOCdevkit/VOC2012'
 train_pipeline = [
+    dict(type='SeedAugmentations'),
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations'),
     dict(type='RandomResize', scale=(2048, 512), ratio_range=(0.5, 2.0), keep_ratio=True),
@@ -27,7 +28,7 @@ train_dataloader = dict(
     batch_size=4,
     num_workers=4,
     persistent_workers=True,
-    sampler=dict(type='InfiniteSampler', shuffle=True),
+    sampler=dict(type='SeedTaggedInfiniteSampler', shuffle=True),
     dataset=dict(
         _delete_=True,
         type='ConcatDataset',

@@ -1,0 +1,103 @@
+"""Every scheme mmengine's CheckpointLoader accepts reads through the safe loader once ``backbones.safe_loading`` is
+imported: every crafted payload (tests/crafted.py) through local paths, http:// from a bounded server on 127.0.0.1,
+https:// and the model-zoo names from torch hub's cache, open-mmlab:// names from mmengine's home, s3:// / petrel://,
+pavi:// and a scheme registered by another package. Nothing runs (the marker files never appear), every refusal names
+the checkpoint and the global, a hash in a file name is checked, and a real checkpoint loads through every scheme."""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from conftest import ROOT, http_server
+from crafted import REFUSED, craft
+
+SCHEMES = ("local", "http", "https", "open-mmlab", "open-mmlab-home", "s3", "petrel", "pavi", "custom")
+
+
+@pytest.fixture
+def server(tmp_path: Path):  # noqa: ANN201
+    """The test's store folder, served on 127.0.0.1 while the test runs."""
+    store = tmp_path / "store"
+    store.mkdir()
+    with http_server(store) as url:
+        yield store, url
+
+
+def hashed(path: Path) -> Path:
+    """Rename ``path`` to torch hub's ``stem-<sha256 prefix>.pth``."""
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:10]
+    return path.rename(path.with_name(f"{path.stem}-{digest}.pth"))
+
+
+def names_for(file: Path, key: str, url: str, home: Path, cache: Path, table: dict) -> dict[str, str]:
+    """``file`` (in the store) named through every scheme; copies it where the scheme finds it."""
+    https_copy = cache / f"https_{file.name}"  # https is never contacted: the file is in torch hub's cache
+    shutil.copy(file, https_copy)
+    (home / "ckpts").mkdir(exist_ok=True)
+    shutil.copy(file, home / "ckpts" / file.name)
+    table[f"url_{key}"] = f"{url}/{file.name}"
+    table[f"home_{key}"] = f"ckpts/{file.name}"
+    return {"local": str(file), "http": f"{url}/{file.name}", "https": f"https://models.invalid/x/{https_copy.name}",
+            "open-mmlab": f"open-mmlab://url_{key}", "open-mmlab-home": f"openmmlab://home_{key}",
+            "s3": f"s3://bucket/{file.name}", "petrel": f"petrel://bucket/{file.name}", "pavi": f"pavi://{file.name}",
+            "custom": f"custom://bucket/{file.name}"}
+
+
+def load_all(names: list[str], store: Path, home: Path, torch_home: Path) -> list:
+    jobs = store.parent / "jobs.json"
+    jobs.write_text(json.dumps(names))
+    env = {**os.environ, "CRAFTED_STORE": str(store), "MMENGINE_HOME": str(home), "TORCH_HOME": str(torch_home),
+           "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run([sys.executable, str(ROOT / "tests" / "scheme_loads.py"), str(jobs)], cwd=ROOT,
+                          capture_output=True, text=True, env=env, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def test_every_payload_through_every_scheme(tmp_path: Path, server) -> None:  # noqa: ANN001
+    store, url = server
+    home, torch_home = tmp_path / "mmengine_home", tmp_path / "torch_home"
+    cache = torch_home / "hub" / "checkpoints"
+    cache.mkdir(parents=True)
+    home.mkdir()
+    table: dict[str, str] = {}
+    cases = []  # (payload or 'good', scheme, name, marker)
+    for kind in [*REFUSED, "good"]:
+        marker = tmp_path / f"{kind}.CODE_RAN"
+        file = store / f"{kind}.pth"
+        if kind == "good":
+            torch.save({"state_dict": {"backbone.w": torch.ones(2)}, "meta": {}}, file)
+        else:
+            craft(file, kind, marker)
+        for scheme, name in names_for(hashed(file), kind, url, home, cache, table).items():
+            cases.append((kind, scheme, name, marker))
+    (home / "open_mmlab.json").write_text(json.dumps(table))
+    # names whose hash does not match the file: refused before anything is unpickled
+    crafted = next(store.glob("system-*.pth"))
+    wrong = store / "system-0123456789.pth"
+    shutil.copy(crafted, wrong)
+    shutil.copy(crafted, cache / "resnet18-f37072fd.pth")  # torchvision://resnet18, mmcls://vgg11 resolve to these
+    shutil.copy(crafted, cache / "vgg11_batch256_imagenet_20210208-4271cd6c.pth")
+    mismatches = [f"{url}/{wrong.name}", "torchvision://resnet18", "mmcls://vgg11"]
+
+    results = load_all([c[2] for c in cases] + mismatches, store, home, torch_home)
+    assert len(results) == len(cases) + len(mismatches)
+    assert {c[1] for c in cases} == set(SCHEMES)
+    for (kind, scheme, name, marker), (outcome, message) in zip(cases, results):
+        assert not marker.exists(), f"{kind} through {scheme} ({name}) ran code"
+        if kind == "good":
+            assert outcome == "loaded" and message == ["backbone.w"], (scheme, outcome, message)
+        else:
+            assert outcome == "UnsafeCheckpointError", (kind, scheme, outcome, message)
+            assert REFUSED[kind] in message and name.split("://")[-1].split("/")[-1] in message, (kind, scheme, message)
+    for name, (outcome, message) in zip(mismatches, results[len(cases):]):
+        assert outcome == "CheckpointReadError" and "fails its hash check" in message, (name, outcome, message)
+    assert not (cache / wrong.name).exists()  # a download that fails its hash check is not kept
+    assert (cache / next(store.glob("good-*.pth")).name).is_file()  # http downloads are cached where torch caches

@@ -17,6 +17,7 @@ similarity).
 """
 from __future__ import annotations
 
+import statistics
 from pathlib import Path
 
 from .report import figure, fmt_spread, group, markdown_table, save_png, values
@@ -30,7 +31,7 @@ FULL = dict(depths=(4, 8, 16, 32), seeds=(0, 1, 2), deep_seeds=(0,), deep=32, ep
 #: quick mode: two depths, one seed, a few epochs (a check that everything runs, not the study's figures)
 QUICK = dict(depths=(4, 16), seeds=(0,), deep_seeds=(0,), deep=32, epochs=4, width=48, heads=4)
 #: seconds per block-epoch at width 48 (1 thread, digits; AMD EPYC, quick runs of this study)
-DEFAULT_RATES = {"SelfAttention": 1.2, "ReAttention": 1.6}
+DEFAULT_RATES = {"SelfAttention": 0.85, "ReAttention": 0.95}
 
 
 def plan(s: dict) -> list[Run]:
@@ -105,13 +106,18 @@ def _plot_depth(by: dict, path: Path) -> Path:
             med = [v[len(v) // 2] for v in vals]
             err = [[m - v[0] for m, v in zip(med, vals)], [v[-1] - m for m, v in zip(med, vals)]]
             ax.errorbar(depths, med, yerr=err, marker="o", capsize=3, label=mixer)
+        if mixer == "ReAttention":  # its softmax maps, before the transform
+            share = [statistics.median(_raw(r)["similar_blocks"] / max(d - 1, 1) for r in runs) for d, runs in pts]
+            ax2.plot(depths, share, "C1:", marker=".", label="ReAttention, softmax maps")
     ax1.set_ylabel("val top-1 (%)")
     ax2.set_ylabel("similar blocks / (depth - 1)")
     ax2.set_ylim(-0.05, 1.05)
+    depths = sorted({d for _, d in by})
     for ax in (ax1, ax2):
         ax.set_xscale("log", base=2)
+        ax.set_xticks(depths, [str(d) for d in depths])
         ax.set_xlabel("blocks")
-        ax.legend()
+        ax.legend(fontsize=8)
     ax1.set_title("accuracy vs depth (median, min-max)")
     ax2.set_title("share of similar blocks (> 0.9)")
     return save_png(fig, path)
@@ -120,7 +126,9 @@ def _plot_depth(by: dict, path: Path) -> Path:
 def _plot_offsets(results: list[dict], path: Path) -> Path:
     deepest = max((r["info"]["depth"] for r in results), default=0)
     fig, axes = figure(len(MIXERS), 4.6, 3.4)
+    lows = [v for r in results if r["info"]["depth"] == deepest for row in _sim(r)["matrix"] for v in row]
     for ax, mixer in zip(axes, MIXERS):
+        ax.set_ylim(min(lows + [0.0]) - 0.05, 1.05)
         runs = sorted((r for r in results if r["info"] == dict(r["info"], mixer=mixer, depth=deepest)),
                       key=lambda r: r["seed"])
         if not runs:

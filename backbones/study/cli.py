@@ -19,7 +19,7 @@ from pathlib import Path
 from types import ModuleType
 
 from . import collapse, external, ffonly
-from .runner import Context, estimate, hms, machine_info, repo_root, run_all, run_key, write_runs
+from .runner import Context, data_digest, estimate, hms, machine_info, repo_root, run_all, run_key, write_runs
 
 STUDIES: dict[str, ModuleType] = {m.NAME: m for m in (collapse, ffonly, external)}
 QUICK_NOTE = ("**QUICK MODE** (`--quick`): fewer depths, epochs, seeds and sizes than the study; it checks that "
@@ -30,13 +30,15 @@ def run_study(module: ModuleType, settings: dict, ctx: Context, out: Path, mode:
               jobs: int = 1, plan_only: bool = False) -> int:
     """Run (or reuse) a study's runs and write its outputs; returns the exit code (1 if a run failed)."""
     runs = module.plan(settings)
-    if plan_only:
-        keys = [run_key(r.settings(None)) for r in runs]
-        seconds, how = estimate(runs, keys, ctx, module.DEFAULT_RATES)
-        for r in runs:
-            ctx.log(f"  {r.label} (seed {r.seed}, length {r.length or 'as configured'})")
-        ctx.log(f"[{module.NAME}] {mode}: {len(runs)} runs, about {hms(sum(seconds.values()) / jobs)} with {jobs} "
-                f"job(s) (from {how}; data digests not checked, so finished runs may show as unfinished)")
+    if plan_only:  # data sets are not built here: runs on a data set not built yet count as unfinished
+        keys = [run_key(r.settings(data_digest(ctx.data_root(r.dataset)))) for r in runs]
+        unique = dict(zip(keys, runs))
+        seconds, how = estimate(list(unique.values()), list(unique), ctx, module.DEFAULT_RATES)
+        for key, r in unique.items():
+            state = "finished" if key not in seconds else f"~{hms(seconds[key])}"
+            ctx.log(f"  {r.label} (seed {r.seed}, length {r.length or 'as configured'}): {state}")
+        ctx.log(f"[{module.NAME}] {mode}: {len(unique)} runs, {len(unique) - len(seconds)} finished; the rest about "
+                f"{hms(sum(seconds.values()) / jobs)} with {jobs} job(s) of {ctx.threads} thread(s) (from {how})")
         return 0
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()

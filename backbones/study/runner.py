@@ -117,6 +117,15 @@ def machine_info(threads: int) -> dict[str, str | int]:
     return dict(cpu=cpu, isa=torch.backends.cpu.get_cpu_capability(), threads=threads, torch=torch.__version__)
 
 
+def data_digest(folder: Path) -> str | None:
+    """The digest of a built dataset (its ``dataset.json``, or those of its sub-sets); None if it is not built."""
+    info = folder / "dataset.json"
+    if info.exists():
+        return json.loads(info.read_text()).get("sha256")
+    digests = sorted(p.read_text() for p in folder.glob("*/dataset.json"))  # shapes: one per sub-set
+    return hashlib.sha256("".join(digests).encode()).hexdigest() if digests else None
+
+
 def ensure_data(ctx: Context, dataset: str) -> str | None:
     """Build a bundled dataset if missing (its own tool, idempotent); returns its digest (None if it has none)."""
     folder = ctx.data_root(dataset)
@@ -130,11 +139,7 @@ def ensure_data(ctx: Context, dataset: str) -> str | None:
         proc = subprocess.run([sys.executable, *command, str(folder)], cwd=ctx.root, capture_output=True, text=True)
         if proc.returncode:
             raise SystemExit(f"error: building {dataset} failed:\n{proc.stdout[-2000:]}{proc.stderr[-2000:]}")
-    info = folder / "dataset.json"
-    if info.exists():
-        return json.loads(info.read_text()).get("sha256")
-    digests = sorted(p.read_text() for p in folder.glob("*/dataset.json"))  # shapes: one per sub-set
-    return hashlib.sha256("".join(digests).encode()).hexdigest() if digests else None
+    return data_digest(folder)
 
 
 def run_key(settings: dict[str, Any]) -> str:
@@ -385,5 +390,6 @@ def write_runs(out: Path, name: str, mode: str, command: str, results: list[dict
     return out / "runs.json"
 
 
-__all__ = ["DATASETS", "Context", "Run", "cached", "ensure_data", "estimate", "execute", "final_train_loss",
-           "hms", "machine_info", "repo_root", "rescale_schedule", "run_all", "run_key", "write_runs"]
+__all__ = ["DATASETS", "Context", "Run", "cached", "count_params", "data_digest", "ensure_data", "estimate", "execute",
+           "final_train_loss", "hms", "machine_info", "repo_root", "rescale_schedule", "run_all", "run_key",
+           "write_runs"]

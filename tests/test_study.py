@@ -157,7 +157,7 @@ def test_micro_study_writes_json_table_plots_and_reuses_runs(name: str, tmp_path
     lines: list[str] = []
     ctx = Context(root=ROOT, cache=tmp_path / "cache", data_roots={"digits": digits}, log=lines.append)
     out = tmp_path / "out"
-    assert run_study(STUDIES[name], MICRO[name], ctx, out, "quick", f"micro {name}") == 0, "\n".join(lines)
+    assert run_study(STUDIES[name], MICRO[name], ctx, out, "quick", f"micro {name}", jobs=2) == 0, "\n".join(lines)
     doc = json.loads((out / "runs.json").read_text())
     assert doc["study"] == name and doc["mode"] == "quick" and doc["machine"]["cpu"]
     assert len(doc["runs"]) >= 2
@@ -179,7 +179,7 @@ def test_micro_study_writes_json_table_plots_and_reuses_runs(name: str, tmp_path
     # a rerun trains nothing: every run comes from the cache, results unchanged
     stamps = {p: p.stat().st_mtime_ns for p in (tmp_path / "cache").glob("*/result.json")}
     lines.clear()
-    assert run_study(STUDIES[name], MICRO[name], ctx, out, "quick", f"micro {name}") == 0
+    assert run_study(STUDIES[name], MICRO[name], ctx, out, "quick", f"micro {name}", jobs=2) == 0
     assert not any("training in" in ln for ln in lines) and any(": cached (" in ln for ln in lines)
     assert {p: p.stat().st_mtime_ns for p in (tmp_path / "cache").glob("*/result.json")} == stamps
     assert [r["key"] for r in json.loads((out / "runs.json").read_text())["runs"]] == [r["key"] for r in doc["runs"]]

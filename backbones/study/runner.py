@@ -25,6 +25,7 @@ import subprocess
 import sys
 import threading
 import time
+import warnings
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -197,10 +198,12 @@ def count_params(config: Path) -> int:
     from ..engine.config import build_model
 
     cfg = Config.fromfile(str(config), import_custom_modules=False)
-    for module in cfg.get("custom_imports", {}).get("imports", []):
-        if module != "backbones.compat":
-            importlib.import_module(module)
-    return sum(p.numel() for p in build_model(cfg).parameters())
+    with warnings.catch_warnings():  # mmseg's deprecation notices, printed by the training process already
+        warnings.simplefilter("ignore")
+        for module in cfg.get("custom_imports", {}).get("imports", []):
+            if module != "backbones.compat":
+                importlib.import_module(module)
+        return sum(p.numel() for p in build_model(cfg).parameters())
 
 
 def _stream(cmd: list[str], log: Path, ctx: Context, on_line: Callable[[str], None] | None = None) -> str:

@@ -4,7 +4,7 @@ Usage:
     python tools/analysis/attention_similarity.py CONFIG CHECKPOINT [--images 32] [--threshold 0.9]
         [--out similarity.png] [--json similarity.json]
 
-Runs the first ``--images`` images of the config's test set, records every block's attention map
+Runs ``--images`` images of the config's test set (evenly spaced over it), records every block's attention map
 (self-attention, Re-attention) or memory map (External attention, compared through the token
 affinities A A^T it induces; see backbones/analysis.py for the measure, DeepViT's Eq. 3), prints the
 similarity of each block to the next, the number of "similar blocks" (similarity above the threshold)

@@ -158,12 +158,19 @@ def _plot_sweep(by_mixer: dict, path: Path) -> Path:
     for m, rows in by_mixer.items():
         n = [r["tokens"] for r in rows]
         ax1.loglog(n, [r["ms"] for r in rows], "o-", label=f"{m} (N^{rows[0]['exponent']:.2f})")
-        ax2.loglog(n, [r["peak_mb"] for r in rows], "o-", label=f"{m} (+N^{memory_exponent(rows):.2f})")
+        ax2.semilogx(n, [r["peak_mb"] for r in rows], "o-", label=f"{m} (added: N^{memory_exponent(rows):.2f})")
+    first = next(iter(by_mixer.values()))
+    n0, t0 = first[0]["tokens"], first[0]["ms"]
+    n = [r["tokens"] for r in first]
+    for k, style in ((1, ":"), (2, "--")):  # guides through the first point
+        ax1.loglog(n, [t0 * (x / n0) ** k for x in n], "k" + style, lw=0.8, label=f"~N^{k}")
     ax1.set_ylabel("forward ms (1 layer, batch 1)")
-    ax2.set_ylabel("peak resident MB (process)")
+    ax2.set_ylabel("peak resident MB (whole process)")
     for ax in (ax1, ax2):
+        ax.set_xticks(n, [str(x) for x in n], fontsize=7)
+        ax.minorticks_off()
         ax.set_xlabel("tokens N")
-        ax.legend(fontsize=8)
+        ax.legend(fontsize=7)
     return save_png(fig, path)
 
 
@@ -176,6 +183,9 @@ def _plot_memory(mem: dict, path: Path) -> Path:
         err = [[md - v[0] for md, (_, v) in zip(med, pts)], [v[-1] - md for md, (_, v) in zip(med, pts)]]
         ax.errorbar([m for m, _ in pts], med, yerr=err, marker="o", capsize=3)
         ax.set_xscale("log", base=2)
+        ax.set_xticks([m for m, _ in pts], [str(m) for m, _ in pts])
+        ax.minorticks_off()
+        ax.set_ylim(0, 100)
         ax.set_xlabel("memory units S")
         ax.set_ylabel(METRICS[task])
         ax.set_title(f"{task}: EA, S sweep (median, min-max)", fontsize=9)

@@ -19,7 +19,8 @@ from pathlib import Path
 from types import ModuleType
 
 from . import collapse, external, ffonly
-from .runner import Context, data_digest, estimate, hms, machine_info, repo_root, run_all, run_key, write_runs
+from .data import data_digest
+from .runner import Context, estimate, hms, keyed, machine_info, repo_root, run_all, write_runs
 
 STUDIES: dict[str, ModuleType] = {m.NAME: m for m in (collapse, ffonly, external)}
 QUICK_NOTE = ("**QUICK MODE** (`--quick`): fewer depths, epochs, seeds and sizes than the study; it checks that "
@@ -31,20 +32,21 @@ def run_study(module: ModuleType, settings: dict, ctx: Context, out: Path, mode:
     """Run (or reuse) a study's runs and write its outputs; returns the exit code (1 if a run failed)."""
     runs = module.plan(settings)
     if plan_only:  # data sets are not built here: runs on a data set not built yet count as unfinished
-        keys = [run_key(r.settings(data_digest(ctx.data_root(r.dataset)))) for r in runs]
+        _, keys = keyed(ctx, runs, {r.dataset: data_digest(ctx.data_root(r.dataset)) for r in runs})
         unique = dict(zip(keys, runs))
         seconds, how = estimate(list(unique.values()), list(unique), ctx, module.DEFAULT_RATES)
         for key, r in unique.items():
             state = "finished" if key not in seconds else f"~{hms(seconds[key])}"
             ctx.log(f"  {r.label} (seed {r.seed}, length {r.length or 'as configured'}): {state}")
         ctx.log(f"[{module.NAME}] {mode}: {len(unique)} runs, {len(unique) - len(seconds)} finished; the rest about "
-                f"{hms(sum(seconds.values()) / jobs)} with {jobs} job(s) of {ctx.threads} thread(s) (from {how})")
+                f"{hms(sum(seconds.values()) / jobs)} with {jobs} job(s) of {ctx.threads} thread(s) (rates in s per "
+                f"{module.COST_UNIT}: {how})")
         return 0
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    sweep = module.measure(ctx, settings) if hasattr(module, "measure") else None
-    results, errors = run_all(ctx, module.NAME, runs, module.DEFAULT_RATES, jobs,
+    results, errors = run_all(ctx, module.NAME, runs, module.DEFAULT_RATES, jobs, module.COST_UNIT,
                               announce=f"{mode} mode; ")
+    sweep = module.measure(ctx, settings) if hasattr(module, "measure") else None  # after the runs: an idle machine
     m = machine_info(ctx.threads)
     seeds = sorted({r["seed"] for r in results})
     header = [f"- {QUICK_NOTE if mode == 'quick' else '**Full mode.**'}", f"- Command: `{command}`",

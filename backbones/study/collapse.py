@@ -31,6 +31,7 @@ FULL = dict(depths=(4, 8, 16, 32), seeds=(0, 1, 2), deep_seeds=(0,), deep=32, ep
 #: quick mode: two depths, one seed, a few epochs (a check that everything runs, not the study's figures)
 QUICK = dict(depths=(4, 16), seeds=(0,), deep_seeds=(0,), deep=32, epochs=4, width=48, heads=4)
 #: seconds per block-epoch at width 48 (1 thread, digits; AMD EPYC, quick runs of this study)
+COST_UNIT = "block-epoch at width 48"
 DEFAULT_RATES = {"SelfAttention": 0.85, "ReAttention": 0.95}
 
 

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from ..engine.atomic import write_text_atomic
 from .report import figure, fmt_spread, group, markdown_table, save_png, values, write_table
-from .runner import Context, Run, run_key
+from .runner import Context, Run, code_digest, run_key
 
 NAME = "external"
 EA_CONFIGS = {
@@ -51,6 +51,7 @@ QUICK = dict(sweep=dict(tokens=(196, 784, 3136), rounds=2, dim=192, heads=3),
              lengths={"digits": 4, "digit_scenes": 200, "shapes_cls": 2})
 #: seconds per unit of cost (an epoch for digits and shapes, 100 iterations for scenes), 1 thread, AMD EPYC, this
 #: study's quick runs; keys ``task:kind`` or ``task`` for the rest
+COST_UNIT = "epoch (digits, shapes) or 100 iterations (scenes)"
 DEFAULT_RATES = {"digits:SelfAttention": 4.5, "digits": 8.0, "digit_scenes:SelfAttention": 20.0, "digit_scenes": 30.0,
                  "shapes_cls": 6.0}
 _FULL_LENGTH = {"digits": 40, "digit_scenes": 3000, "shapes_cls": 10}
@@ -85,7 +86,7 @@ def plan(s: dict) -> list[Run]:
 def measure(ctx: Context, s: dict) -> list[dict]:
     """The token sweep (``benchmark.py --sweep-tokens`` for EA and self-attention), cached like a run."""
     sw = s["sweep"]
-    key = run_key(dict(sweep=sw, mixers=SWEEP_MIXERS, threads=ctx.threads))
+    key = run_key(dict(sweep=sw, mixers=SWEEP_MIXERS, threads=ctx.threads, code=code_digest(ctx.root)))
     path = ctx.cache / f"sweep-{key}" / "sweep.json"
     if path.exists():
         ctx.log(f"[{NAME}] token sweep: cached ({path})")

@@ -40,6 +40,7 @@ QUICK = dict(tasks=("digits", "digit_pairs"), mixers=MIXERS, widths=(64,), seeds
              epochs={"digits": 6, "digit_pairs": 10}, stem_tasks=("digits",), stems=("patch4", "patch8", "cnn4"),
              stem_mixers=("FeedForwardMixer",), stem_width=64)
 #: seconds per unit of :func:`_cost` (1 thread, AMD EPYC, this study's quick runs)
+COST_UNIT = "1,000 image-epochs x (1 + tokens x width / 6,400)"
 DEFAULT_RATES = {"SelfAttention": 1.8, "FeedForwardMixer": 1.6, "IdentityMixer": 1.2}
 
 

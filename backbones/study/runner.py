@@ -17,7 +17,6 @@ import copy
 import hashlib
 import json
 import os
-import platform
 import re
 import shutil
 import statistics
@@ -33,14 +32,9 @@ from pathlib import Path
 from typing import Any
 
 from ..engine.atomic import write_text_atomic
+from .data import DATASETS, ensure_data
+from .measures import count_params, final_train_loss, machine_info
 
-#: bundled datasets: name -> (default folder, command that builds it, sub-folder the configs read)
-DATASETS: dict[str, tuple[str, list[str] | None, str]] = {
-    "digits": ("data/digits", ["tools/data/prepare_digits.py"], ""),
-    "digit_pairs": ("data/digit_pairs", None, ""),  # backbones.study.data.prepare_pairs, from the digits
-    "digit_scenes": ("data/digit_scenes", ["tools/data/prepare_digit_scenes.py"], ""),
-    "shapes_cls": ("data/shapes", ["tools/data/prepare_shapes.py"], "modelnet_shapes"),
-}
 PROGRESS = (re.compile(r"Epoch\(train\)\s*\[(\d+)\]"), re.compile(r"Iter\(train\)\s*\[\s*(\d+)/(\d+)\]"))
 
 
@@ -105,49 +99,6 @@ def repo_root(path: str | Path | None = None) -> Path:
     return root
 
 
-def machine_info(threads: int) -> dict[str, str | int]:
-    """CPU model (``/proc/cpuinfo``), the instruction set torch's kernels use, threads per run, torch version."""
-    import torch
-
-    cpu = platform.processor() or platform.machine()
-    try:
-        lines = Path("/proc/cpuinfo").read_text().splitlines()
-        cpu = next((ln.split(":", 1)[1].strip() for ln in lines if ln.startswith("model name")), cpu)
-    except OSError:
-        pass
-    return dict(cpu=cpu, isa=torch.backends.cpu.get_cpu_capability(), threads=threads, torch=torch.__version__)
-
-
-def data_digest(folder: Path) -> str | None:
-    """The digest of a built dataset (its ``dataset.json``, or those of its sub-sets); None if it is not built."""
-    info = folder / "dataset.json"
-    if info.exists():
-        return json.loads(info.read_text()).get("sha256")
-    digests = sorted(p.read_text() for p in folder.glob("*/dataset.json"))  # shapes: one per sub-set
-    return hashlib.sha256("".join(digests).encode()).hexdigest() if digests else None
-
-
-def ensure_data(ctx: Context, dataset: str) -> str | None:
-    """Build a bundled dataset if missing (its own tool, idempotent); returns its digest (None if it has none)."""
-    folder = ctx.data_root(dataset)
-    _, command, _ = DATASETS[dataset]
-    if dataset == "digit_pairs":
-        from .data import prepare_pairs
-
-        ensure_data(ctx, "digits")
-        prepare_pairs(folder, ctx.data_root("digits"))
-    elif command is not None:
-        proc = subprocess.run([sys.executable, *command, str(folder)], cwd=ctx.root, capture_output=True, text=True)
-        if proc.returncode:
-            raise SystemExit(f"error: building {dataset} failed:\n{proc.stdout[-2000:]}{proc.stderr[-2000:]}")
-    return data_digest(folder)
-
-
-def run_key(settings: dict[str, Any]) -> str:
-    """16 hex digits of the SHA-256 of the settings as canonical JSON."""
-    return hashlib.sha256(json.dumps(settings, sort_keys=True, default=repr).encode()).hexdigest()[:16]
-
-
 def rescale_schedule(cfg: Any, length: int) -> None:
     """Set a config's length (epochs or iterations), scale every scheduler's ``begin``/``end`` with it (each
     at least one step long), validate only at the end and save only the last checkpoint."""
@@ -165,19 +116,27 @@ def rescale_schedule(cfg: Any, length: int) -> None:
     ckpt = cfg.default_hooks.checkpoint
     ckpt.interval, ckpt.max_keep_ckpts, ckpt.save_best = length, 1, None
     for hook in cfg.get("custom_hooks") or []:
-        if "interval" in hook:  # e.g. PreciseBN: recompute for the last checkpoint
-            hook["interval"] = min(hook["interval"], length)
+        if "interval" in hook:  # e.g. PreciseBN: recomputed for the last checkpoint (no validation before it)
+            hook["interval"] = length
 
 
-def write_config(ctx: Context, run: Run, path: Path) -> None:
-    """The run's complete config: the shipped one, the overrides, the length and the data folder."""
+def resolve_config(ctx: Context, run: Run) -> Any:
+    """The run's config: the shipped one with the overrides, the length and the seed (data roots not set)."""
     from mmengine.config import Config
 
-    cfg = Config.fromfile(str(ctx.root / run.config), import_custom_modules=False)
+    with warnings.catch_warnings():  # the OpenMMLab packages' deprecation notices, printed by the runs themselves
+        warnings.simplefilter("ignore")
+        cfg = Config.fromfile(str(ctx.root / run.config), import_custom_modules=False)
     cfg.merge_from_dict(copy.deepcopy(run.overrides), allow_list_keys=True)  # merging pops `_delete_` keys
     if run.length is not None:
         rescale_schedule(cfg, run.length)
     cfg.randomness = dict(cfg.get("randomness", {}), seed=run.seed)
+    return cfg
+
+
+def write_config(ctx: Context, run: Run, path: Path) -> None:
+    """The run's complete config file: :func:`resolve_config` and the data folder."""
+    cfg = resolve_config(ctx, run)
     root = ctx.data_root(run.dataset) / DATASETS[run.dataset][2]
     for split in ("train", "val", "test"):
         cfg[f"{split}_dataloader"].dataset.data_root = str(root)
@@ -185,25 +144,33 @@ def write_config(ctx: Context, run: Run, path: Path) -> None:
     cfg.dump(str(path))
 
 
-def count_params(config: Path) -> int:
-    """Parameters of a config's model, built here as the Runner builds it.
+def code_digest(root: Path) -> str:
+    """SHA-256 (16 hex digits) of the code a run executes: ``backbones/`` (but the study's own reporting code)
+    and the tools it calls. A change of the models' code changes every key: cached runs are not reused."""
+    files = [p for p in sorted((root / "backbones").rglob("*.py")) if "study" not in p.relative_to(root).parts]
+    files += [root / "tools" / f for f in ("train.py", "test.py", "analysis/attention_similarity.py",
+                                            "analysis/_load.py", "analysis/benchmark.py")]
+    digest = hashlib.sha256()
+    for f in files:
+        digest.update(str(f.relative_to(root)).encode() + b"\0" + f.read_bytes())
+    return digest.hexdigest()[:16]
 
-    The config's ``custom_imports`` are imported except ``backbones.compat`` (it switches mmengine's
-    checkpoint loader to the safe one; this process loads no checkpoint, so it changes nothing here).
-    """
-    import importlib
 
-    from mmengine.config import Config
+def run_key(settings: dict[str, Any]) -> str:
+    """16 hex digits of the SHA-256 of the settings as canonical JSON."""
+    return hashlib.sha256(json.dumps(settings, sort_keys=True, default=repr).encode()).hexdigest()[:16]
 
-    from ..engine.config import build_model
 
-    cfg = Config.fromfile(str(config), import_custom_modules=False)
-    with warnings.catch_warnings():  # mmseg's deprecation notices, printed by the training process already
-        warnings.simplefilter("ignore")
-        for module in cfg.get("custom_imports", {}).get("imports", []):
-            if module != "backbones.compat":
-                importlib.import_module(module)
-        return sum(p.numel() for p in build_model(cfg).parameters())
+def keyed(ctx: Context, runs: list[Run], digests: dict[str, str | None]) -> tuple[list[dict], list[str]]:
+    """Each run's settings (:meth:`Run.settings` plus the digests of its resolved config and of the code) and
+    cache key."""
+    code = code_digest(ctx.root)
+    settings = []
+    for run in runs:
+        resolved = json.dumps(resolve_config(ctx, run).to_dict(), sort_keys=True, default=repr)
+        settings.append(dict(run.settings(digests.get(run.dataset)), code=code,
+                             resolved=hashlib.sha256(resolved.encode()).hexdigest()[:16]))
+    return settings, [run_key(s) for s in settings]
 
 
 def _stream(cmd: list[str], log: Path, ctx: Context, on_line: Callable[[str], None] | None = None) -> str:
@@ -222,21 +189,6 @@ def _stream(cmd: list[str], log: Path, ctx: Context, on_line: Callable[[str], No
         tail = "\n".join(text.splitlines()[-15:])
         raise RuntimeError(f"{' '.join(cmd[:2])} failed (exit {proc.returncode}); see {log}:\n{tail}")
     return text
-
-
-def final_train_loss(work: Path) -> float:
-    """Mean training loss over the last epoch's logged iterations (or the last tenth of an iteration-based run)."""
-    logs = sorted(work.glob("*/vis_data/scalars.json"))
-    if not logs:
-        raise FileNotFoundError(f"{work}: no */vis_data/scalars.json")
-    recs = [r for r in map(json.loads, logs[-1].read_text().splitlines()) if "loss" in r]
-    if not recs:
-        raise ValueError(f"{logs[-1]}: no training loss logged")
-    if "epoch" in recs[-1]:
-        recs = [r for r in recs if r.get("epoch") == recs[-1]["epoch"]]
-    else:
-        recs = recs[-max(1, len(recs) // 10):]
-    return statistics.fmean(r["loss"] for r in recs)
 
 
 def execute(ctx: Context, run: Run, key: str, settings: dict, progress: Callable[[str], None]) -> dict:
@@ -284,7 +236,7 @@ OVERHEAD = 25.0
 
 def estimate(runs: list[Run], keys: list[str], ctx: Context,
              default_rates: dict[str, float]) -> tuple[dict[str, float], str]:
-    """Seconds each unfinished run should take (by key), and how that was estimated.
+    """Seconds each unfinished run should take (by key), and the rates used (text).
 
     A run takes :data:`OVERHEAD` plus rate x :attr:`Run.cost`. The rate (seconds per unit of cost) of a
     ``rate_key`` is the median over the finished runs of that key in the cache when there are any, else the
@@ -296,19 +248,18 @@ def estimate(runs: list[Run], keys: list[str], ctx: Context,
         r = json.loads(path.read_text())
         if r.get("rate_key") and r.get("cost"):
             measured.setdefault(r["rate_key"], []).append(max(r["seconds"]["total"] - OVERHEAD, 0.0) / r["cost"])
-    out, sources = {}, set()
+    out, used = {}, {}
     for run, key in zip(runs, keys):
         if cached(ctx, key):
             continue
         if run.rate_key in measured:
-            rate, how = statistics.median(measured[run.rate_key]), "finished runs in the cache"
+            rate, how = statistics.median(measured[run.rate_key]), "measured in the cache"
         else:
             rate = default_rates.get(run.rate_key, default_rates.get(run.rate_key.split(":")[0]))
-            rate, how = (rate, "the study's default rates") if rate else (max(default_rates.values()),
-                                                                           "the study's largest default rate")
+            rate, how = (rate, "default") if rate else (max(default_rates.values()), "largest default")
         out[key] = OVERHEAD + rate * run.cost
-        sources.add(how)
-    return out, " and ".join(sorted(sources)) or "nothing left to run"
+        used[run.rate_key] = f"{run.rate_key} {rate:.2f} ({how})"
+    return out, "; ".join(used.values()) or "nothing left to run"
 
 
 def hms(seconds: float) -> str:
@@ -318,24 +269,24 @@ def hms(seconds: float) -> str:
 
 
 def run_all(ctx: Context, name: str, runs: list[Run], default_rates: dict[str, float], jobs: int = 1,
-            announce: str = "") -> tuple[list[dict], list[str]]:
+            unit: str = "unit of cost", announce: str = "") -> tuple[list[dict], list[str]]:
     """Execute (or reuse) every run, ``jobs`` at a time, with progress lines. Runs with the same settings
     (one model serving two parts of a study) train once.
 
     Returns:
         the results in ``runs`` order (finished runs only) and one error message per failed run.
     """
-    digests = {d: ensure_data(ctx, d) for d in sorted({r.dataset for r in runs})}
-    settings = [r.settings(digests[r.dataset]) for r in runs]
-    keys = [run_key(s) for s in settings]
+    digests = {d: ensure_data(ctx.root, d, ctx.data_root(d), ctx.data_root("digits"))
+               for d in sorted({r.dataset for r in runs})}
+    settings, keys = keyed(ctx, runs, digests)
     unique = list(dict.fromkeys(keys))
     first = {k: keys.index(k) for k in unique}
     planned, how = estimate([runs[first[k]] for k in unique], unique, ctx, default_rates)
     todo = sum(planned.values())
     done = sum(cached(ctx, k) is not None for k in unique)
     ctx.log(f"[{name}] {len(unique)} runs, {done} already finished (cache {ctx.cache}); {announce}"
-            f"estimated {hms(todo / max(jobs, 1))} for the rest with {jobs} job(s) of {ctx.threads} thread(s) "
-            f"(from {how})")
+            f"estimated {hms(todo / max(jobs, 1))} for the rest with {jobs} job(s) of {ctx.threads} thread(s): "
+            f"{OVERHEAD:.0f} s a run plus its cost times a rate in s per {unit}: {how}")
     start, lock = time.perf_counter(), threading.Lock()
     spent = dict(planned=0.0, actual=0.0, left=todo)  # ETA = seconds left x (actual / planned so far)
     by_key: dict[str, dict] = {}
@@ -393,6 +344,6 @@ def write_runs(out: Path, name: str, mode: str, command: str, results: list[dict
     return out / "runs.json"
 
 
-__all__ = ["DATASETS", "Context", "Run", "cached", "count_params", "data_digest", "ensure_data", "estimate", "execute",
-           "final_train_loss", "hms", "machine_info", "repo_root", "rescale_schedule", "run_all", "run_key",
+__all__ = ["Context", "Run", "cached", "code_digest", "count_params", "estimate", "execute", "final_train_loss", "hms",
+           "keyed", "machine_info", "repo_root", "rescale_schedule", "resolve_config", "run_all", "run_key",
            "write_runs"]

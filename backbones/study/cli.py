@@ -34,7 +34,7 @@ def run_study(module: ModuleType, settings: dict, ctx: Context, out: Path, mode:
     if plan_only:  # data sets are not built here: runs on a data set not built yet count as unfinished
         _, keys = keyed(ctx, runs, {r.dataset: data_digest(ctx.data_root(r.dataset)) for r in runs})
         unique = dict(zip(keys, runs))
-        seconds, how = estimate(list(unique.values()), list(unique), ctx, module.DEFAULT_RATES)
+        seconds, how = estimate(list(unique.values()), list(unique), ctx, module.DEFAULT_RATES, module.NAME)
         for key, r in unique.items():
             state = "finished" if key not in seconds else f"~{hms(seconds[key])}"
             ctx.log(f"  {r.label} (seed {r.seed}, length {r.length or 'as configured'}): {state}")
@@ -74,7 +74,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=1, help="runs trained at the same time")
     parser.add_argument("--threads", type=int, default=1, help="torch threads per training process")
     parser.add_argument("--plan", action="store_true", help="list the runs and the time estimate, then stop")
-    parser.add_argument("--rule", default="sum", help="prepare-pairs: label rule (sum, same)")
+    parser.add_argument("--rule", default="sum", choices=("sum", "same"),
+                        help="prepare-pairs: label rule (the digit-pairs configs expect sum)")
     args = parser.parse_args(argv)
     if args.jobs < 1 or args.threads < 1:
         parser.error(f"--jobs and --threads must be at least 1, got {args.jobs} and {args.threads}")

@@ -16,6 +16,7 @@ DeepViT's CNN stem at the patch-4 grid.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from .report import figure, fmt_spread, group, markdown_table, save_png, spread, values, write_table
@@ -127,7 +128,7 @@ def report(results: list[dict], out: Path, header: list[str]) -> list[Path]:
     return paths
 
 
-def _bars(by: dict, path: Path, label, task_index: int, title: str) -> Path:  # noqa: ANN001
+def _bars(by: dict, path: Path, label: Callable[[tuple], str], task_index: int, title: str) -> Path:
     tasks = list(dict.fromkeys(k[task_index] for k in by))
     fig, axes = figure(max(len(tasks), 1), 5.2, 3.6)
     for ax, task in zip(axes, tasks):

@@ -191,8 +191,10 @@ def _stream(cmd: list[str], log: Path, ctx: Context, on_line: Callable[[str], No
     return text
 
 
-def execute(ctx: Context, run: Run, key: str, settings: dict, progress: Callable[[str], None]) -> dict:
-    """Train, test and (optionally) analyse one run in ``<cache>/<key>/``; returns and stores its result."""
+def execute(ctx: Context, run: Run, key: str, settings: dict, progress: Callable[[str], None],
+            study: str = "") -> dict:
+    """Train, test and (optionally) analyse one run of ``study`` in ``<cache>/<key>/``; returns and stores its
+    result."""
     folder = ctx.cache / key
     shutil.rmtree(folder, ignore_errors=True)  # an unfinished earlier attempt: start it over
     config = folder / "config.py"
@@ -212,7 +214,7 @@ def execute(ctx: Context, run: Run, key: str, settings: dict, progress: Callable
         _stream(["tools/analysis/attention_similarity.py", str(config), ckpt, "--images", "64", "--out",
                  str(folder / "similarity.png"), "--json", str(out)], folder / "similarity.log", ctx)
         metrics["similarity"] = json.loads(out.read_text())
-    result = dict(key=key, label=run.label, settings=settings, info=run.info, seed=run.seed,
+    result = dict(key=key, study=study, label=run.label, settings=settings, info=run.info, seed=run.seed,
                   params=count_params(config), metrics=metrics,
                   seconds=dict(train=train_s, total=time.perf_counter() - start), cost=run.cost,
                   rate_key=run.rate_key, machine=machine_info(ctx.threads), checkpoint=ckpt,
@@ -234,19 +236,19 @@ def cached(ctx: Context, key: str) -> dict | None:
 OVERHEAD = 25.0
 
 
-def estimate(runs: list[Run], keys: list[str], ctx: Context,
-             default_rates: dict[str, float]) -> tuple[dict[str, float], str]:
+def estimate(runs: list[Run], keys: list[str], ctx: Context, default_rates: dict[str, float],
+             study: str) -> tuple[dict[str, float], str]:
     """Seconds each unfinished run should take (by key), and the rates used (text).
 
     A run takes :data:`OVERHEAD` plus rate x :attr:`Run.cost`. The rate (seconds per unit of cost) of a
-    ``rate_key`` is the median over the finished runs of that key in the cache when there are any, else the
+    ``rate_key`` is the median over the cache's finished runs of that key and ``study`` when there are any, else the
     study's default for the key or for its part before ``:`` (measured with 1 thread on the machine the study
     module names).
     """
     measured: dict[str, list[float]] = {}
     for path in ctx.cache.glob("*/result.json"):
         r = json.loads(path.read_text())
-        if r.get("rate_key") and r.get("cost"):
+        if r.get("study") == study and r.get("rate_key") and r.get("cost"):
             measured.setdefault(r["rate_key"], []).append(max(r["seconds"]["total"] - OVERHEAD, 0.0) / r["cost"])
     out, used = {}, {}
     for run, key in zip(runs, keys):
@@ -281,7 +283,7 @@ def run_all(ctx: Context, name: str, runs: list[Run], default_rates: dict[str, f
     settings, keys = keyed(ctx, runs, digests)
     unique = list(dict.fromkeys(keys))
     first = {k: keys.index(k) for k in unique}
-    planned, how = estimate([runs[first[k]] for k in unique], unique, ctx, default_rates)
+    planned, how = estimate([runs[first[k]] for k in unique], unique, ctx, default_rates, name)
     todo = sum(planned.values())
     done = sum(cached(ctx, k) is not None for k in unique)
     ctx.log(f"[{name}] {len(unique)} runs, {done} already finished (cache {ctx.cache}); {announce}"
@@ -313,7 +315,7 @@ def run_all(ctx: Context, name: str, runs: list[Run], default_rates: dict[str, f
                     f"iteration {m.group(1)}/{m.group(2)}"
                 ctx.log(f"{head}: {step}, run {hms(now - t0)}, study {hms(now - start)}")
         try:
-            by_key[key] = r = execute(ctx, run, key, settings[first[key]], progress)
+            by_key[key] = r = execute(ctx, run, key, settings[first[key]], progress, name)
         except Exception as e:  # noqa: BLE001  (one failed run must not stop a long study; it is reported)
             errors.append(f"{run.label} (seed {run.seed}, {key}): {e}")
             ctx.log(f"{head}: FAILED: {e}")

@@ -27,6 +27,9 @@ val digits, the split of the digits task. Output, in the layout of ``data/digits
 
 Deterministic (same bytes for the same settings and source); the folder is built beside OUT and renamed
 into place, and a complete one with the same settings is kept.
+
+The module also lists the bundled data sets the studies train on (:data:`DATASETS`) and builds them on
+first use with their own tools (:func:`ensure_data`).
 """
 from __future__ import annotations
 

@@ -59,7 +59,8 @@ def test_mixervit_with_cp_identical_gradients(mixer: str) -> None:
     """Dropout and drop-path on: the recomputed forward draws the same masks."""
     torch.manual_seed(0)
     attn_drop = 0.1 if "attn_drop" in MIXERS[mixer].settings else 0.0  # FF-only has no attention map to drop
-    plain = MixerViT(ARCH, img_size=32, mixer=mixer, drop_rate=0.1, attn_drop_rate=attn_drop, drop_path_rate=0.2,
+    drop = 0.1 if "proj_drop" in MIXERS[mixer].settings else 0.0  # the identity control has no output to drop
+    plain = MixerViT(dict(ARCH, mixer=mixer), img_size=32, drop_rate=drop, attn_drop_rate=attn_drop, drop_path_rate=0.2,
                      out_indices=(1, 2), out_type="featmap")
     cp = copy.deepcopy(plain)
     cp.with_cp = True

@@ -9,7 +9,12 @@ dropping it. The other class attributes are the optional hooks a backbone may us
   mixers that normalise by themselves, e.g. FF-only's LayerNorm over tokens).
 * ``wants_grid`` - ``forward(x, grid)`` receives the current patch grid (h, w).
 * ``records_attention`` - setting ``record_attention = True`` keeps the last map in ``attention``
-  (analysis tools read it; training and export never set it).
+  (analysis tools read it; training and export never set it), and in ``raw_attention`` the map before
+  a transform of it (Re-attention's softmax map; the same tensor where there is no transform).
+* ``mixes_tokens`` - a token's output depends on the other tokens (False only for a control such as
+  :class:`backbones.mixers.IdentityMixer`; the generic tests check the mixing either way).
+* ``parity_free`` - no official implementation or checkpoint exists to match (a control of the zoo's
+  own); parity and checkpoint tests leave such a mixer out by this flag.
 
 Re-attention's map transform is :meth:`backbones.mixers.SelfAttention.transform_attention`, a hook of
 self-attention alone.
@@ -40,17 +45,22 @@ class TokenMixer(nn.Module):
         channel_prenorm: the block applies a LayerNorm over channels before the mixer.
         wants_grid: ``forward`` takes the patch grid as a second argument.
         records_attention: the mixer can keep its last attention map (``record_attention``).
+        mixes_tokens: a token's output depends on other tokens (False for a no-mixing control).
+        parity_free: there is no official counterpart to compare with (parity tests skip the mixer).
     """
 
     settings: ClassVar[tuple[str, ...]] = ()
     channel_prenorm: ClassVar[bool] = True
     wants_grid: ClassVar[bool] = False
     records_attention: ClassVar[bool] = False
+    mixes_tokens: ClassVar[bool] = True
+    parity_free: ClassVar[bool] = False
 
     def __init__(self) -> None:
         super().__init__()
         self.record_attention = False
         self.attention: torch.Tensor | None = None
+        self.raw_attention: torch.Tensor | None = None
 
     def __init_subclass__(cls, **kwargs: object) -> None:
         super().__init_subclass__(**kwargs)
@@ -59,7 +69,9 @@ class TokenMixer(nn.Module):
             raise TypeError(f"{cls.__name__}.settings names unknown block settings {sorted(unknown)}; "
                             f"valid: {sorted(GEOMETRY + tuple(NEUTRAL))}")
 
-    def keep_attention(self, attn: torch.Tensor) -> None:
-        """Store ``attn`` (detached) in ``attention`` when recording is on."""
+    def keep_attention(self, attn: torch.Tensor, raw: torch.Tensor | None = None) -> None:
+        """Store ``attn`` (detached) in ``attention`` and ``raw`` (the map before a transform; default ``attn``)
+        in ``raw_attention`` when recording is on."""
         if self.record_attention:
             self.attention = attn.detach()
+            self.raw_attention = self.attention if raw is None else raw.detach()

@@ -58,9 +58,9 @@ class SelfAttention(TokenMixer):
         b, n, c = x.shape
         q, k, v = self.qkv(x).view(b, n, 3, self.num_heads, self.head_dim).permute(2, 0, 3, 1, 4).unbind(0)
         if self.needs_map:
-            attn = self.attn_drop(((q * self.scale) @ k.transpose(-2, -1)).softmax(dim=-1))  # (B, H, N, N)
-            attn = self.transform_attention(attn)
-            self.keep_attention(attn)
+            raw = self.attn_drop(((q * self.scale) @ k.transpose(-2, -1)).softmax(dim=-1))  # (B, H, N, N)
+            attn = self.transform_attention(raw)
+            self.keep_attention(attn, raw)
             out = attn @ v
         else:
             p = self.attn_drop.p if self.training else 0.0

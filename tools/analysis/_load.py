@@ -38,9 +38,11 @@ def load_images(cfg, model, paths: list[str]) -> torch.Tensor:  # noqa: ANN001
 
 
 def dataset_images(cfg, count: int) -> list[str]:  # noqa: ANN001
-    """The first ``count`` image paths of the config's test set."""
+    """``count`` image paths of the config's test set, evenly spaced over it (class-per-folder sets list their
+    images class by class: the first ``count`` would cover a few classes only); all of them if it has fewer."""
     from mmengine.registry import DATASETS, DefaultScope
 
     with DefaultScope.overwrite_default_scope(cfg.default_scope):
         dataset = DATASETS.build(cfg.test_dataloader.dataset)
-    return [dataset.get_data_info(i)["img_path"] for i in range(min(count, len(dataset)))]
+    n = len(dataset)
+    return [dataset.get_data_info(i * n // min(count, n))["img_path"] for i in range(min(count, n))]

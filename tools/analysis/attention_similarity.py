@@ -4,10 +4,14 @@ Usage:
     python tools/analysis/attention_similarity.py CONFIG CHECKPOINT [--images 32] [--threshold 0.9]
         [--out similarity.png] [--json similarity.json]
 
-Runs the first ``--images`` images of the config's test set, records every block's attention map
+Runs ``--images`` images of the config's test set (evenly spaced over it), records every block's attention map
 (self-attention, Re-attention) or memory map (External attention, compared through the token
-affinities A A^T it induces; see backbones/analysis.py), prints the similarity of each block to the
-next and the number of "similar blocks" (similarity above the threshold), and writes a heat map.
+affinities A A^T it induces; see backbones/analysis.py for the measure, DeepViT's Eq. 3), prints the
+similarity of each block to the next, the number of "similar blocks" (similarity above the threshold)
+and the cross-head similarity inside each block, and writes a heat map (and, with ``--json``, the
+figures: ``adjacent``, ``similar_blocks``, ``matrix``, ``head_similarity``, ``images``, ``threshold``).
+For Re-attention, whose maps are re-generated (heads mixed, BatchNorm: signed and centred) before they
+weight the values, the same figures of its softmax maps are added under ``before_transform``.
 """
 from __future__ import annotations
 
@@ -15,6 +19,8 @@ import argparse
 import json
 import sys
 from pathlib import Path
+
+import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _load import dataset_images, load_images, load_model  # noqa: E402
@@ -48,21 +54,34 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--out", default="attention_similarity.png")
     parser.add_argument("--json", default=None)
     args = parser.parse_args(argv)
-    from backbones.analysis import block_similarity, collect_maps, similar_blocks
+    from backbones.analysis import block_similarity, collect_maps, head_similarity, similar_blocks
+    from backbones.checkpoint.atomic import write_text_atomic
 
     cfg, model = load_model(args.config, args.checkpoint)
     images = load_images(cfg, model, dataset_images(cfg, args.images))
-    sim = block_similarity(collect_maps(model.backbone, images))
+    maps = collect_maps(model.backbone, images)
+    sim = block_similarity(maps)
     adjacent = sim.diagonal(offset=1).tolist()
     count = similar_blocks(sim, args.threshold)
     for i, s in enumerate(adjacent):
         print(f"block {i:2d} -> {i + 1:2d}: similarity {s:.3f}")
     print(f"similar blocks (> {args.threshold}): {count} of {len(adjacent)}")
+    result = dict(adjacent=adjacent, similar_blocks=count, matrix=sim.tolist(), head_similarity=head_similarity(maps),
+                  images=len(images), threshold=args.threshold)
+    print("cross-head similarity per block: " + ", ".join(f"{h:.3f}" for h in result["head_similarity"]))
+    raw = collect_maps(model.backbone, images, raw=True)
+    if any(not torch.equal(a, b) for a, b in zip(maps, raw)):  # Re-attention: also its softmax maps
+        raw_sim = block_similarity(raw)
+        result["before_transform"] = dict(adjacent=raw_sim.diagonal(offset=1).tolist(), matrix=raw_sim.tolist(),
+                                          similar_blocks=similar_blocks(raw_sim, args.threshold),
+                                          head_similarity=head_similarity(raw))
+        before = result["before_transform"]
+        print(f"before the map transform (softmax maps): similar blocks {before['similar_blocks']}, similarity "
+              f"to the next block " + ", ".join(f"{s:.3f}" for s in before["adjacent"]))
     plot(sim, args.out, f"{Path(args.config).stem}\n{count} similar blocks (> {args.threshold})")
     print(f"heat map: {args.out}")
-    result = dict(adjacent=adjacent, similar_blocks=count, matrix=sim.tolist(), images=len(images))
     if args.json:
-        Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
+        write_text_atomic(json.dumps(result, indent=2) + "\n", args.json)
     return result
 
 

@@ -3,7 +3,7 @@
 Usage:
     python tools/analysis/benchmark.py PRESET_OR_CONFIG [...] [--batch 16] [--img 224] [--threads 2]
         [--train] [--compare] [--compile] [--rounds 5] [--json out.json] [--markdown out.md]
-    python tools/analysis/benchmark.py --sweep-tokens [--dim 192] [--heads 3] [--plot sweep.png]
+    python tools/analysis/benchmark.py --sweep-tokens [--dim 192] [--heads 3] [--mixers ...] [--plot sweep.png]
     python tools/analysis/benchmark.py PRESET --train-memory --batch 32   (training-step memory, with_cp off / on)
 
 * The float32 GEMM rate of this machine is measured in the same rounds as the models, as one more
@@ -315,15 +315,19 @@ def sweep_tokens(args: argparse.Namespace) -> list[dict]:
 
     from backbones import MIXERS
 
+    names = sorted(args.mixers or MIXERS)
+    unknown = sorted(set(names) - set(MIXERS))
+    if unknown:
+        raise SystemExit(f"error: --mixers: unknown mixers {unknown}; registered: {sorted(MIXERS)}")
     rows = []
-    for name in sorted(MIXERS):
+    for name in names:
         cmd = [sys.executable, __file__, "--sweep-one", name, "--tokens", *map(str, args.tokens), "--dim",
                str(args.dim), "--heads", str(args.heads), "--rounds", str(args.rounds), "--threads", str(args.threads)]
         out = subprocess.run(cmd, capture_output=True, text=True)
         if out.returncode:
             raise RuntimeError(f"token sweep of {name} failed (exit {out.returncode}):\n{out.stderr[-2000:]}")
         rows.extend(json.loads(out.stdout.strip().splitlines()[-1]))
-    for name in sorted(MIXERS):
+    for name in names:
         pts = [(math.log(r["tokens"]), math.log(r["ms"])) for r in rows if r["mixer"] == name][-3:]
         k = (pts[-1][1] - pts[0][1]) / (pts[-1][0] - pts[0][0])
         print(f"{name:<20} time ~ N^{k:.2f} (largest three sizes)")
@@ -337,7 +341,7 @@ def sweep_tokens(args: argparse.Namespace) -> list[dict]:
         import matplotlib.pyplot as plt
 
         fig, ax = plt.subplots(figsize=(6, 4))
-        for name in sorted(MIXERS):
+        for name in names:
             mine = [r for r in rows if r["mixer"] == name]
             ax.loglog([r["tokens"] for r in mine], [r["ms"] for r in mine], "o-",
                       label=f"{name} (k = {mine[0]['exponent']:.2f})")
@@ -370,6 +374,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=int, default=2, help=argparse.SUPPRESS)
     parser.add_argument("--sweep-one", default=None, help=argparse.SUPPRESS)  # one mixer, in a child process
     parser.add_argument("--tokens", type=int, nargs="+", default=[196, 400, 784, 1600, 2500, 4096, 6400])
+    parser.add_argument("--mixers", nargs="+", default=None, help="--sweep-tokens: these mixers (default: all)")
     parser.add_argument("--dim", type=int, default=192)
     parser.add_argument("--heads", type=int, default=3)
     parser.add_argument("--plot", default=None)

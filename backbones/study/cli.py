@@ -1,0 +1,96 @@
+"""Command line of the claims study: ``python -m backbones.study STUDY [--quick] [--out DIR] ...``.
+
+Studies (one per claim, see docs/claims.md): ``collapse`` (DeepViT), ``ffonly`` (FF-only), ``external``
+(External attention); ``prepare-pairs`` builds the digit-pairs data set alone. Run from the repository root.
+
+Each study writes to ``--out`` (default ``work_dirs/study/<study>``, ``work_dirs/study/<study>-quick`` with
+``--quick``): ``runs.json`` (every run: settings, seed, metrics, time, machine), ``table.md`` and PNG plots.
+Runs are cached in ``--cache`` (default ``work_dirs/study/runs``, shared by the studies) by the hash of
+their settings: a rerun reuses every finished run, so an interrupted study resumes. ``--quick`` runs fewer
+depths / epochs / seeds (at most ~10 minutes per study on 2 cores) and says so in every output; the full
+mode prints its estimated time before it starts. ``--plan`` lists the runs and the estimate, and stops.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from types import ModuleType
+
+from . import collapse, external, ffonly
+from .data import data_digest
+from .runner import Context, estimate, hms, keyed, machine_info, repo_root, run_all, write_runs
+
+STUDIES: dict[str, ModuleType] = {m.NAME: m for m in (collapse, ffonly, external)}
+QUICK_NOTE = ("**QUICK MODE** (`--quick`): fewer depths, epochs, seeds and sizes than the study; it checks that "
+              "everything runs and is not evidence for or against the claim.")
+
+
+def run_study(module: ModuleType, settings: dict, ctx: Context, out: Path, mode: str, command: str,
+              jobs: int = 1, plan_only: bool = False) -> int:
+    """Run (or reuse) a study's runs and write its outputs; returns the exit code (1 if a run failed)."""
+    runs = module.plan(settings)
+    if plan_only:  # data sets are not built here: runs on a data set not built yet count as unfinished
+        _, keys = keyed(ctx, runs, {r.dataset: data_digest(ctx.data_root(r.dataset)) for r in runs})
+        unique = dict(zip(keys, runs))
+        seconds, how = estimate(list(unique.values()), list(unique), ctx, module.DEFAULT_RATES, module.NAME)
+        for key, r in unique.items():
+            state = "finished" if key not in seconds else f"~{hms(seconds[key])}"
+            ctx.log(f"  {r.label} (seed {r.seed}, length {r.length or 'as configured'}): {state}")
+        ctx.log(f"[{module.NAME}] {mode}: {len(unique)} runs, {len(unique) - len(seconds)} finished; the rest about "
+                f"{hms(sum(seconds.values()) / jobs)} with {jobs} job(s) of {ctx.threads} thread(s) (rates in s per "
+                f"{module.COST_UNIT}: {how})")
+        return 0
+    out.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    results, errors = run_all(ctx, module.NAME, runs, module.DEFAULT_RATES, jobs, module.COST_UNIT,
+                              announce=f"{mode} mode; ")
+    sweep = module.measure(ctx, settings) if hasattr(module, "measure") else None  # after the runs: an idle machine
+    m = machine_info(ctx.threads)
+    seeds = sorted({r["seed"] for r in results})
+    header = [f"- {QUICK_NOTE if mode == 'quick' else '**Full mode.**'}", f"- Command: `{command}`",
+              f"- Machine: {m['cpu']} ({m['isa']}), {m['threads']} thread(s) per run, torch {m['torch']}",
+              f"- Seeds: {seeds}; {len({r['key'] for r in results})} runs finished, {len(errors)} failed."]
+    args = (results, out, header) + ((sweep,) if sweep is not None else ())
+    paths = module.report(*args) if results else []
+    extra = dict(sweep=sweep) if sweep is not None else None
+    paths.insert(0, write_runs(out, module.NAME, mode, command, results, ctx, extra))
+    ctx.log(f"[{module.NAME}] {mode} mode done in {hms(time.perf_counter() - started)}; outputs:\n  "
+            + "\n  ".join(map(str, paths)))
+    for e in errors:
+        ctx.log(f"[{module.NAME}] failed: {e}")
+    return 1 if errors else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point."""
+    parser = argparse.ArgumentParser(prog="python -m backbones.study", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("study", choices=[*STUDIES, "prepare-pairs"])
+    parser.add_argument("--quick", action="store_true", help="a short version of the study (~10 min on 2 cores)")
+    parser.add_argument("--out", default=None, help="output folder (default work_dirs/study/<study>[-quick])")
+    parser.add_argument("--cache", default="work_dirs/study/runs", help="run cache, shared by the studies")
+    parser.add_argument("--jobs", type=int, default=1, help="runs trained at the same time")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads per training process")
+    parser.add_argument("--plan", action="store_true", help="list the runs and the time estimate, then stop")
+    parser.add_argument("--rule", default="sum", choices=("sum", "same"),
+                        help="prepare-pairs: label rule (the digit-pairs configs expect sum)")
+    args = parser.parse_args(argv)
+    if args.jobs < 1 or args.threads < 1:
+        parser.error(f"--jobs and --threads must be at least 1, got {args.jobs} and {args.threads}")
+    root = repo_root()
+    if args.study == "prepare-pairs":
+        from .data import prepare_pairs
+
+        out = prepare_pairs(Path(args.out or "data/digit_pairs"), root / "data/digits", rule=args.rule)
+        print(f"digit pairs in {out}")
+        return 0
+    module = STUDIES[args.study]
+    mode = "quick" if args.quick else "full"
+    out = Path(args.out or f"work_dirs/study/{args.study}{'-quick' if args.quick else ''}")
+    ctx = Context(root=root, cache=Path(args.cache).resolve(), threads=args.threads,
+                  log=lambda s: print(s, flush=True))
+    command = " ".join(["python -m backbones.study", *(argv if argv is not None else sys.argv[1:])])
+    settings = module.QUICK if args.quick else module.FULL
+    return run_study(module, settings, ctx, out, mode, command, args.jobs, args.plan)

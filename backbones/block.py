@@ -13,6 +13,7 @@ buffers as one without.
 """
 from __future__ import annotations
 
+import inspect
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from typing import Any
@@ -22,21 +23,24 @@ import torch.nn as nn
 from timm.layers import DropPath
 from torch.utils.checkpoint import checkpoint
 
+from .deploy.base import DeployModule
 from .layers.mlp import Mlp
-from .mixers.base import TokenMixer
+from .mixers import TokenMixer, build_mixer, mixer_class
 
 
 class Block(nn.Module):
-    """``x = x + mixer(norm1(a x)) / a`` and ``x = x + mlp(norm2(a x)) / a``, in either order.
+    """``x = x + mixer(norm1(a x)) / a`` and ``x = x + mlp(norm2(a x)) / a``, in either order: the one block of the
+    image and point backbones.
 
     ``a`` is DeepViT's ``scale_adjustment`` (1 for plain blocks). FF-only runs the channel MLP first
-    (``mixer_first=False``). A mixer with ``channel_prenorm = False`` normalises by itself and gets no
-    ``norm1``; one with ``wants_grid = True`` receives the patch grid (:class:`TokenMixer`).
+    (``mixer_first=False``); PCT's point layers have no MLP (``mlp_ratio=0``). A mixer with
+    ``channel_prenorm = False`` normalises by itself and gets no ``norm1``; one with ``wants_grid = True``
+    receives the patch grid (:class:`~backbones.mixers.TokenMixer`).
 
     Args:
         dim: channels C.
         mixer: the token mixer, (B, N, C) -> (B, N, C).
-        mlp_ratio: hidden width of the channel MLP = int(C * mlp_ratio).
+        mlp_ratio: hidden width of the channel MLP = int(C * mlp_ratio); 0: no MLP branch.
         drop: dropout inside the channel MLP.
         drop_path: stochastic-depth probability of both branches.
         norm_eps: LayerNorm epsilon.
@@ -50,26 +54,101 @@ class Block(nn.Module):
         super().__init__()
         self.norm1 = nn.LayerNorm(dim, eps=norm_eps) if mixer.channel_prenorm else nn.Identity()
         self.mixer = mixer
-        self.norm2 = nn.LayerNorm(dim, eps=norm_eps)
-        self.mlp = Mlp(dim, int(dim * mlp_ratio), drop=drop)
+        self.norm2 = nn.LayerNorm(dim, eps=norm_eps) if mlp_ratio > 0 else None
+        self.mlp = Mlp(dim, int(dim * mlp_ratio), drop=drop) if mlp_ratio > 0 else None
         self.drop_path = DropPath(drop_path) if drop_path > 0 else nn.Identity()
         self.scale_adjustment = scale_adjustment
         self.mixer_first = mixer_first
 
-    def _branch(self, x: torch.Tensor, norm: nn.Module, fn: nn.Module, *args: object) -> torch.Tensor:
-        a = self.scale_adjustment
-        if a == 1.0:
-            return x + self.drop_path(fn(norm(x), *args))
-        return x + self.drop_path(fn(norm(x * a), *args) / a)
+    def branches(self) -> list[tuple[nn.Module, nn.Module]]:
+        """The residual branches as (norm, module), in the order they run."""
+        mixer, mlp = (self.norm1, self.mixer), (self.norm2, self.mlp)
+        if self.mlp is None:
+            return [mixer]
+        return [mixer, mlp] if self.mixer_first else [mlp, mixer]
 
     def forward(self, x: torch.Tensor, grid: tuple[int, int] | None = None) -> torch.Tensor:
         """(B, N, C) -> (B, N, C); ``grid`` is the patch grid, passed to mixers that want it."""
-        args = (grid,) if self.mixer.wants_grid else ()
-        if self.mixer_first:
-            x = self._branch(x, self.norm1, self.mixer, *args)
-            return self._branch(x, self.norm2, self.mlp)
-        x = self._branch(x, self.norm2, self.mlp)
-        return self._branch(x, self.norm1, self.mixer, *args)
+        a = self.scale_adjustment
+        for norm, fn in self.branches():
+            args = (grid,) if fn.wants_grid else ()
+            if a == 1.0:
+                x = x + self.drop_path(fn(norm(x), *args))
+            else:
+                x = x + self.drop_path(fn(norm(x * a), *args) / a)
+        return x
+
+    def to_deploy(self, first_token_only: bool = False) -> DeployBlock:
+        """The inference form: each branch's own (``deploy_branch`` of the mixer and the MLP), drop-path gone."""
+        a = self.scale_adjustment
+        return DeployBlock([fn.deploy_branch(norm, a) for norm, fn in self.branches()], first_token_only)
+
+
+class DeployBlock(DeployModule):
+    """A block at inference: its residual branches in order, ``x = branch(x, grid)`` for each.
+
+    With ``first_token_only`` the block returns the first (class) token alone, (B, N, C) -> (B, 1, C): its
+    last token-mixing branch computes only that token's output (:meth:`DeployModule.first_token`) and the
+    branches after it run on that token (with no token-mixing branch, every branch runs on that token).
+    """
+
+    def __init__(self, branches: list[DeployModule], first_token_only: bool = False) -> None:
+        super().__init__()
+        self.branches = nn.ModuleList(branches)
+        mixing = [i for i, b in enumerate(branches) if b.mixes_tokens]
+        self.first_token_only = first_token_only
+        self.reduce_at = (mixing[-1] if mixing else -1) if first_token_only else None
+
+    def forward(self, x: torch.Tensor, grid: tuple[int, int] | None = None) -> torch.Tensor:
+        """(B, N, C) -> (B, N, C), or (B, 1, C) with ``first_token_only``."""
+        if self.reduce_at == -1:
+            x = x[:, :1]
+        for i, branch in enumerate(self.branches):
+            x = branch.first_token(x, grid) if i == self.reduce_at else branch(x, grid)
+        return x
+
+
+def build_blocks(mixer: Any, depth: int, dim: int, *, mlp_ratio: float = 4.0, drop: float = 0.0,
+                 drop_path_rate: float = 0.0, norm_eps: float = 1e-6, scale_adjustment: float = 1.0,
+                 mixer_first: bool = True, **settings: Any) -> nn.ModuleList:
+    """The blocks of a backbone, each with its own mixer built in one context.
+
+    Args:
+        mixer: one mixer spec (name, dict, class, partial) for every block, or a list with one per block.
+        depth: number of blocks.
+        dim: channels C.
+        mlp_ratio, drop, norm_eps, scale_adjustment, mixer_first: as :class:`Block`.
+        drop_path_rate: stochastic depth, rising linearly from 0 (first block) to this (last block).
+        **settings: the block settings offered to every mixer (``num_heads``, ``num_tokens``, ``grid_size``,
+            ``qkv_bias``, ``attn_drop``, ``proj_drop``, ``token_resize``; :func:`~backbones.mixers.build_mixer`).
+
+    Raises:
+        ValueError: a mixer list of another length than ``depth``, or a mixer built for a fixed token count
+            when the count is unknown (``num_tokens`` None).
+    """
+    specs = list(mixer) if isinstance(mixer, (list, tuple)) else [mixer] * depth
+    if len(specs) != depth:
+        raise ValueError(f"got {len(specs)} mixer specs for {depth} blocks; give one spec for all blocks or a list "
+                         f"of {depth}")
+    if settings.get("num_tokens") is None:
+        settings.pop("num_tokens", None)
+        for spec in specs:
+            _check_token_count(spec)
+    blocks = nn.ModuleList()
+    for i, spec in enumerate(specs):
+        blocks.append(Block(dim, build_mixer(spec, dim, **settings), mlp_ratio, drop,
+                            drop_path_rate * i / max(depth - 1, 1), norm_eps, scale_adjustment, mixer_first))
+    return blocks
+
+
+def _check_token_count(spec: Any) -> None:
+    cls = mixer_class(spec)
+    needs = "num_tokens" in cls.settings and \
+        inspect.signature(cls).parameters["num_tokens"].default is inspect.Parameter.empty
+    if needs and not (isinstance(spec, dict) and "num_tokens" in spec):
+        raise ValueError(f"mixer {cls.__name__} is built for a fixed number of tokens, but the token count is "
+                         f"unknown: give the backbone a fixed input size (e.g. num_points) or sample a fixed "
+                         f"number of tokens")
 
 
 def _running_stats(module: nn.Module) -> list[torch.Tensor]:

@@ -17,12 +17,11 @@ from mmengine.model import BaseModule
 from mmengine.registry import MODELS
 
 from . import stems  # noqa: F401  (registers the stems)
-from .block import Block, checkpoint_module, stacked_layer_depth, wants_checkpoint
-from .deploy.convert import DeployBlock, convert_children, register_conversion
+from .block import Block, build_blocks, checkpoint_module, stacked_layer_depth, wants_checkpoint
+from .deploy.convert import convert_children
 from .layers import GridPosEmbed, LearnedPosEmbed, SinusoidalPosEmbed
 from .layers.dropout import Dropout
 from .presets import PRESETS
-from .registry import build_mixer
 
 POS_EMBEDS = {"learned": LearnedPosEmbed, "grid": GridPosEmbed, "sinusoidal": SinusoidalPosEmbed}
 OUT_TYPES = ("cls_token", "featmap", "avg_featmap", "raw")
@@ -123,20 +122,12 @@ class MixerViT(BaseModule):
         self.pos_embed = POS_EMBEDS[pos_kind](dim, tuple(a.get("pos_grid") or grid), with_cls_token)
         self.pos_drop = Dropout(drop_rate)
 
-        specs = a["mixer"]
-        specs = list(specs) if isinstance(specs, (list, tuple)) else [specs] * depth
-        if len(specs) != depth:
-            raise ValueError(f"got {len(specs)} mixer specs for {depth} blocks; give one spec for all blocks "
-                             f"or a list of {depth} (mixer=...)")
-        context = dict(num_heads=a.get("num_heads", 1), num_tokens=self.num_extra + grid[0] * grid[1],
-                       grid_size=grid, qkv_bias=a.get("qkv_bias", True), attn_drop=attn_drop_rate,
-                       proj_drop=drop_rate, token_resize=token_resize)
-        dpr = [drop_path_rate * i / max(depth - 1, 1) for i in range(depth)]
-        self.blocks = nn.ModuleList()
-        for i, spec in enumerate(specs):
-            self.blocks.append(Block(dim, build_mixer(spec, dim, **context), a.get("mlp_ratio", 4.0), drop_rate,
-                                     dpr[i], a.get("norm_eps", 1e-6), a.get("scale_adjustment", 1.0),
-                                     a.get("mixer_first", True)))
+        self.blocks = build_blocks(
+            a["mixer"], depth, dim, mlp_ratio=a.get("mlp_ratio", 4.0), drop=drop_rate, drop_path_rate=drop_path_rate,
+            norm_eps=a.get("norm_eps", 1e-6), scale_adjustment=a.get("scale_adjustment", 1.0),
+            mixer_first=a.get("mixer_first", True), num_heads=a.get("num_heads", 1),
+            num_tokens=self.num_extra + grid[0] * grid[1], grid_size=grid, qkv_bias=a.get("qkv_bias", True),
+            attn_drop=attn_drop_rate, proj_drop=drop_rate, token_resize=token_resize)
         self.norm = nn.LayerNorm(dim, eps=a.get("norm_eps", 1e-6)) if final_norm else nn.Identity()
         self._init_weights()
         self._freeze()
@@ -233,6 +224,15 @@ class MixerViT(BaseModule):
         """
         return stacked_layer_depth(param_name, prefix, ("stem", "cls_token", "pos_embed"), "blocks", self.depth)
 
+    def to_deploy(self) -> MixerViT:
+        """The deploy form, in place (:func:`backbones.deploy.convert_to_deploy`): blocks and stem converted; when
+        the last block's class token is the backbone's only output, that block computes the class token alone
+        (its patch tokens would be discarded)."""
+        last = self.depth - 1
+        if self.out_type == "cls_token" and self.out_indices == (last,) and isinstance(self.blocks[last], Block):
+            self.blocks[last] = self.blocks[last].to_deploy(first_token_only=True).eval()
+        return convert_children(self)
+
     def forward_tokens(self, x: torch.Tensor) -> tuple[torch.Tensor, tuple[int, int]]:
         """Images (B, C_in, H, W) -> embedded tokens (B, N, C) and the patch grid."""
         x, grid = self.stem(x)
@@ -268,18 +268,3 @@ class MixerViT(BaseModule):
             if i in self.out_indices:
                 outs.append(self._format(x, grid))
         return tuple(outs)
-
-
-def _deploy(vit: MixerViT) -> MixerViT:
-    """The deploy form of a :class:`MixerViT` (:func:`backbones.deploy.convert_to_deploy`), in place.
-
-    Blocks and stem are converted; when the last block's class token is the backbone's only output, that
-    block computes the class token alone (its patch tokens would be discarded).
-    """
-    last = vit.depth - 1
-    if vit.out_type == "cls_token" and vit.out_indices == (last,) and isinstance(vit.blocks[last], Block):
-        vit.blocks[last] = DeployBlock.from_block(vit.blocks[last], first_token_only=True).eval()
-    return convert_children(vit)
-
-
-register_conversion(MixerViT, _deploy)

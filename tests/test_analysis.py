@@ -8,7 +8,7 @@ import torch
 from conftest import ROOT
 
 from backbones import MixerViT
-from backbones.analysis import block_similarity, collect_maps, similar_blocks, token_affinity
+from backbones.attention_maps import block_similarity, collect_maps, similar_blocks, token_affinity
 
 DIGITS_RA = ROOT / "configs/classification/digits/reattention_p4-w96-d4_1xb64_digits.py"
 

@@ -64,7 +64,7 @@ def test_token_sweep_fits_exponents(tmp_path) -> None:  # noqa: ANN001
 
 
 def test_flops_count_cpu_fused_attention() -> None:
-    """torch's counter misses the CPU flash-attention kernel; backbones.flops supplies its formula."""
+    """torch's counter misses the CPU flash-attention kernel; backbones.flop_count supplies its formula."""
     from backbones import build_mixer
 
     n, c = 50, 48

@@ -10,8 +10,8 @@ import torch.nn as nn
 
 from backbones import MIXERS, MixerViT, build_mixer, convert_to_deploy
 from backbones.block import Block
-from backbones.deploy import DeployModule, is_deployed
-from backbones.deploy.branches import ExternalAttentionBranch, ModuleBranch
+from backbones.deploy import DeployModule, ModuleBranch, is_deployed
+from backbones.mixers.external_attention import ExternalAttentionBranch
 from backbones.reference import randomize_
 
 ARCH = dict(embed_dims=32, depth=2, num_heads=4, mlp_ratio=2.0, stem=dict(type="PatchStem", patch_size=8))

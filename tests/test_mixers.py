@@ -4,7 +4,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from backbones import MIXERS, ExternalAttention2d, build_mixer
+from backbones import MIXERS, build_mixer
+from backbones.seg.ea_head import ExternalAttention2d
 
 CONTEXT = dict(dim=32, num_heads=4, num_tokens=17, grid_size=(4, 4), qkv_bias=True, attn_drop=0.0, proj_drop=0.0)
 
@@ -183,8 +184,7 @@ def test_settings_a_mixer_does_not_take_are_refused() -> None:
 
 
 def test_mixer_classes_declare_their_contract() -> None:
-    from backbones.mixers import TokenMixer
-    from backbones.registry import register_mixer
+    from backbones.mixers import TokenMixer, register_mixer
 
     class NotAMixer(torch.nn.Module):
         pass

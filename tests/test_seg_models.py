@@ -69,8 +69,8 @@ def test_ea_head_shapes_and_ea_unit() -> None:
     """EAHead: (B, C_in, h, w) -> (B, classes, h, w); its EA unit is the zoo's ExternalAttention2d."""
     from mmengine.registry import MODELS
 
-    from backbones.mixers import ExternalAttention2d
     from backbones.seg import EAHead
+    from backbones.seg.ea_head import ExternalAttention2d
 
     head = MODELS.build(dict(type="EAHead", in_channels=32, channels=16, ea_channels=24, memory=8, num_classes=5,
                              norm_cfg=dict(type="BN")))

@@ -11,7 +11,7 @@ import torch
 from conftest import ROOT
 
 from backbones import MIXERS, MixerViT
-from backbones.analysis import block_similarity, head_similarity, map_cosine, similar_blocks
+from backbones.attention_maps import block_similarity, head_similarity, map_cosine, similar_blocks
 
 
 def permutation_maps(perms: list[list[int]]) -> torch.Tensor:

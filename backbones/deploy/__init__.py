@@ -2,10 +2,12 @@
 
 >>> from backbones.deploy import convert_to_deploy
 >>> model = convert_to_deploy(model)  # once, after loading the trained weights; eval mode, inference only
-"""
-from .branches import BRANCHES, DeployModule, deploy_branch
-from .convert import DeployBlock, convert_children, convert_to_deploy, is_deployed, register_conversion
-from .hook import DeployHook
 
-__all__ = ["BRANCHES", "DeployBlock", "DeployHook", "DeployModule", "convert_children", "convert_to_deploy",
-           "deploy_branch", "is_deployed", "register_conversion"]
+Each module's inference form lives beside the module (``to_deploy()`` / ``deploy_branch()``,
+:mod:`backbones.deploy.base`); this package holds the pure folds, the walker, export and the test hook.
+"""
+from .base import DeployModule, ModuleBranch, bare_norm, folded_or_plain
+from .convert import convert_children, convert_to_deploy, is_deployed
+
+__all__ = ["DeployModule", "ModuleBranch", "bare_norm", "convert_children", "convert_to_deploy", "folded_or_plain",
+           "is_deployed"]

@@ -14,6 +14,10 @@ import torch
 import torch.nn as nn
 
 
+class NotFoldable(TypeError):
+    """A module a fold does not cover (another norm, another activation); the caller keeps the plain module."""
+
+
 def layer_norm_parts(norm: nn.Module, dim: int,
                      a: float = 1.0) -> tuple[float | None, torch.Tensor | None, torch.Tensor | None]:
     """(eps, gamma, beta) of ``norm(a x)`` written as an affine-free LayerNorm of ``x`` then an affine.
@@ -22,14 +26,14 @@ def layer_norm_parts(norm: nn.Module, dim: int,
     normalisation: eps None; only with a = 1).
 
     Raises:
-        TypeError: any other norm (the caller keeps the plain module instead).
+        NotFoldable: any other norm (the caller keeps the plain module instead).
     """
     if isinstance(norm, nn.Identity):
         if a != 1.0:
-            raise TypeError("an identity norm with scale_adjustment != 1 does not fold")
+            raise NotFoldable("an identity norm with scale_adjustment != 1 does not fold")
         return None, None, None
     if not isinstance(norm, nn.LayerNorm) or tuple(norm.normalized_shape) != (dim,):
-        raise TypeError(f"cannot fold {type(norm).__name__}")
+        raise NotFoldable(f"cannot fold {type(norm).__name__}")
     gamma = norm.weight.detach() if norm.weight is not None else None
     beta = norm.bias.detach() if norm.bias is not None else None
     return norm.eps / (a * a), gamma, beta

@@ -2,7 +2,7 @@
 
 A token mixer maps tokens (B, N, C) to (B, N, C). It is built with the channel width ``dim`` plus
 the block settings it declares in :attr:`TokenMixer.settings`; the backbone passes exactly those
-(:func:`backbones.registry.build_mixer`) and refuses a setting a mixer does not take instead of
+(:func:`backbones.mixers.build_mixer`) and refuses a setting a mixer does not take instead of
 dropping it. The other class attributes are the optional hooks a backbone may use:
 
 * ``channel_prenorm`` - the block puts its LayerNorm over channels in front of the mixer (False for
@@ -16,6 +16,10 @@ dropping it. The other class attributes are the optional hooks a backbone may us
 * ``parity_free`` - no official implementation or checkpoint exists to match (a control of the zoo's
   own); parity and checkpoint tests leave such a mixer out by this flag.
 
+* ``deploy_branch(norm, scale)`` - the mixer's inference form in the block's residual branch
+  ``x + mixer(norm(scale x)) / scale`` (:mod:`backbones.deploy`); a mixer with a faster form folds the norm
+  and the scale into its weights, in its own file. The default runs the trained modules in eval mode.
+
 Re-attention's map transform is :meth:`backbones.mixers.SelfAttention.transform_attention`, a hook of
 self-attention alone.
 """
@@ -25,6 +29,8 @@ from typing import ClassVar
 
 import torch
 import torch.nn as nn
+
+from ..deploy.base import DeployModule, ModuleBranch
 
 #: Block settings a backbone may offer, with the value that means "not used" (see ``build_mixer``).
 #: ``num_heads``, ``num_tokens`` and ``grid_size`` are geometry: offered to every mixer, taken by those
@@ -75,3 +81,8 @@ class TokenMixer(nn.Module):
         if self.record_attention:
             self.attention = attn.detach()
             self.raw_attention = self.attention if raw is None else raw.detach()
+
+    def deploy_branch(self, norm: nn.Module, scale: float = 1.0) -> DeployModule:
+        """The inference form of ``x + self(norm(scale x)) / scale``: the trained modules in eval mode unless the
+        mixer folds them (self-attention, Re-attention, FF-only and External attention do)."""
+        return ModuleBranch(norm, self, scale)

@@ -1,71 +1,24 @@
 """External attention (Guo et al. 2021, "Beyond Self-attention: External Attention using Two Linear
-Layers for Visual Tasks").
+Layers for Visual Tasks"), the multi-head mixer of EAMLP's blocks.
 
 Attention against a small learnable memory shared by all samples: ``A = M_k x`` (S memory units),
-normalised twice - softmax over the N tokens, then L1 over the S units - and ``y = M_v A``.
-Linear in N. Three forms, all from the official code (EANet, EAMLP):
-
-* :class:`ExternalAttention` - the multi-head mixer of EAMLP blocks, (B, N, C) -> (B, N, C):
-  ``trans_dims`` widens C to e*C (e = 4), split into e*H heads of width C/H, memory S = 64 per
-  head, ``proj`` back to C.
-* :class:`EATokenLayer` - the single-head token layer of EAMLP's tokens-to-token stem.
-* :class:`ExternalAttention2d` - the EA unit on feature maps (B, C, H, W) of EANet's
-  segmentation head: 1x1 conv, EA with S = 64, 1x1 conv + BN, residual, ReLU.
+normalised twice - softmax over the N tokens, then L1 over the S units
+(:func:`~backbones.layers.double_normalize`) - and ``y = M_v A``. Linear in N. The single-head token layers of
+EAMLP's tokens-to-token stem are in :mod:`backbones.stems.t2t`, EANet's EA unit on feature maps in
+:mod:`backbones.seg.ea_head`.
 """
 from __future__ import annotations
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from mmengine.registry import MODELS
 
+from ..deploy.base import DeployModule, bare_norm, folded_or_plain
+from ..deploy.fold import fold_affine, layer_norm_parts
+from ..layers.double_norm import double_normalize
 from ..layers.dropout import Dropout
-from ..layers.mlp import Mlp
-from ..registry import register_mixer
 from .base import TokenMixer
-
-
-class _DoubleNormalize(torch.autograd.Function):
-    """``y = s / (eps + sum_S s)`` with ``s = softmax_N(a)``, with a backward written for it.
-
-    Autograd of the two-step form stores ``s`` and the denominator and replays a division, a
-    negation, two products, a sum and the softmax backward over the full (.., N, .., S) map. With
-    ``t = sum_S(g * y)`` and ``u = sum_N((g - t) * y)`` the gradient is ``y * (g - t - u * denom)``
-    (``s = y * denom``): one temporary and four passes over the map.
-    """
-
-    @staticmethod
-    def forward(ctx: torch.autograd.function.FunctionCtx, attn: torch.Tensor, token_dim: int, memory_dim: int,
-                eps: float) -> torch.Tensor:
-        y, denom = _normalize(attn, token_dim, memory_dim, eps)
-        ctx.save_for_backward(y, denom)
-        ctx.dims = token_dim, memory_dim
-        return y
-
-    @staticmethod
-    def backward(ctx: torch.autograd.function.FunctionCtx, grad: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
-        y, denom = ctx.saved_tensors
-        token_dim, memory_dim = ctx.dims
-        q = grad - (grad * y).sum(dim=memory_dim, keepdim=True)
-        q.addcmul_((q * y).sum(dim=token_dim, keepdim=True), denom, value=-1)
-        return q.mul_(y), None, None, None
-
-
-def _normalize(attn: torch.Tensor, token_dim: int, memory_dim: int, eps: float) -> tuple[torch.Tensor, torch.Tensor]:
-    """Forward of the double normalisation: (map, L1 denominator), the division in place on the softmax."""
-    s = attn.softmax(dim=token_dim)
-    denom = s.sum(dim=memory_dim, keepdim=True).add_(eps)
-    return s.div_(denom), denom
-
-
-def double_normalize(attn: torch.Tensor, token_dim: int, memory_dim: int = -1, eps: float = 1e-9) -> torch.Tensor:
-    """EA's double normalisation: softmax over the token axis, then L1 over the memory axis.
-
-    ``attn`` (..., N, ..., S): ``token_dim`` indexes N and ``memory_dim`` S; same shape out.
-    """
-    if torch.is_grad_enabled() and attn.requires_grad:
-        return _DoubleNormalize.apply(attn, token_dim, memory_dim, eps)
-    return _normalize(attn, token_dim, memory_dim, eps)[0]
+from .registry import register_mixer
 
 
 @register_mixer
@@ -79,9 +32,9 @@ class ExternalAttention(TokenMixer):
     Because the memories are shared by the heads, ``M_k . trans_dims`` is one Linear C -> h*S and
     ``proj . M_v`` one Linear h*S -> C (:meth:`folded_memories`). Per token and side that costs h*S*C
     multiply-adds instead of e*C*(C + S): fewer when S <= d (EAMLP: d = S = 64, 20% fewer in eamlp-7).
-    With ``fold_memories`` a training step computes the layer through the composed weights, rebuilt from
-    the four Linears in every step (gradients reach all four): the same function. Evaluation computes the
-    layers one by one; the deploy conversion folds them once (:mod:`backbones.deploy`).
+    With ``fold_memories`` the layer computes through the composed weights, rebuilt from the four Linears in
+    every call (gradients reach all four) - the same function, one way in training and evaluation; the
+    deploy form composes them once (:class:`ExternalAttentionBranch`).
 
     Args:
         dim: channels C.
@@ -90,7 +43,7 @@ class ExternalAttention(TokenMixer):
         expansion: width expansion e of ``trans_dims`` (4 in EAMLP; 1 keeps C).
         attn_drop: dropout on the normalised map.
         proj_drop: dropout after ``proj``.
-        fold_memories: train through the composed weights; None: when that costs fewer multiply-adds.
+        fold_memories: compute through the composed weights; None: when that costs fewer multiply-adds.
     """
 
     settings = ("num_heads", "attn_drop", "proj_drop")
@@ -125,7 +78,7 @@ class ExternalAttention(TokenMixer):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(B, N, C) -> (B, N, C)."""
         b, n, _ = x.shape
-        fold = self.fold_memories and self.training
+        fold = self.fold_memories
         if fold:
             in_w, in_b, out_w, out_b = self.folded_memories()
             attn = F.linear(x, in_w, in_b).view(b, n, self.heads, -1)  # (B, N, h, S)
@@ -137,93 +90,50 @@ class ExternalAttention(TokenMixer):
             return self.proj_drop(F.linear(attn.reshape(b, n, -1), out_w, out_b))
         return self.proj_drop(self.proj(self.linear_1(attn).view(b, n, -1)))
 
+    def deploy_branch(self, norm: nn.Module, scale: float = 1.0) -> DeployModule:
+        """The inference form of ``x + self(norm(scale x)) / scale`` (:class:`ExternalAttentionBranch`)."""
+        return folded_or_plain(lambda: ExternalAttentionBranch(norm, self, scale), norm, self, scale)
 
-class EATokenAttention(nn.Module):
-    """EAMLP's single-head EA of the token layers: ``q = q_linear(x)``, ``y = proj(M_v A(q))``, ``q + y``."""
 
-    def __init__(self, in_dim: int, dim: int, memory: int = 128, drop: float = 0.0) -> None:
+class ExternalAttentionBranch(DeployModule):
+    """``x + EA(norm(a x)) / a`` at inference, (B, N, C) -> (B, N, C): the memories composed with ``trans_dims`` and
+    ``proj`` once when the layer computes that way (:meth:`ExternalAttention.folded_memories`), the norm's affine
+    folded into the first Linear and 1/a into the last."""
+
+    def __init__(self, norm: nn.Module, ea: ExternalAttention, a: float = 1.0) -> None:
         super().__init__()
-        self.q_linear = nn.Linear(in_dim, dim)
-        self.linear_0 = nn.Linear(dim, memory, bias=False)
-        self.linear_1 = nn.Linear(memory, dim)
-        with torch.no_grad():
-            self.linear_1.weight.copy_(self.linear_0.weight.t())
-        self.attn_drop = Dropout(drop)
-        self.proj = nn.Linear(dim, dim)
-        self.proj_drop = Dropout(drop)
-
-    def forward(self, x: torch.Tensor, in_order: torch.Tensor | None = None) -> torch.Tensor:
-        """(B, N, in_dim) -> (B, N, dim); ``in_order``: see :meth:`EATokenLayer.forward`."""
-        w = self.q_linear.weight if in_order is None else self.q_linear.weight[:, in_order]
-        q = F.linear(x, w, self.q_linear.bias)
-        attn = self.attn_drop(double_normalize(self.linear_0(q), token_dim=1))
-        return q + self.proj_drop(self.proj(self.linear_1(attn)))
-
-
-class EATokenLayer(nn.Module):
-    """Token layer of the tokens-to-token stem: ``x = attn(norm1(x))``; ``x = x + mlp(norm2(x))``.
-
-    Args:
-        in_dim: input width (unfolded patch size).
-        dim: output width (64 in EAMLP).
-        memory: memory units S (128 in EAMLP).
-        drop: dropout in the attention (0.1 in EAMLP).
-    """
-
-    def __init__(self, in_dim: int, dim: int = 64, memory: int = 128, drop: float = 0.1) -> None:
-        super().__init__()
-        self.norm1 = nn.LayerNorm(in_dim)
-        self.attn = EATokenAttention(in_dim, dim, memory, drop)
-        self.norm2 = nn.LayerNorm(dim)
-        self.mlp = Mlp(dim, dim)
-
-    def forward(self, x: torch.Tensor, in_order: torch.Tensor | None = None) -> torch.Tensor:
-        """(B, N, in_dim) -> (B, N, dim).
-
-        ``in_order`` (in_dim,): the input features are permuted, ``x[..., j]`` being feature
-        ``in_order[j]`` of the parameters' layout; the input-side weights are read through it.
-        """
-        if in_order is None:
-            x = self.attn(self.norm1(x))
+        c = ea.trans_dims.in_features
+        self.heads, self.head_dim, self.folded = ea.heads, ea.head_dim, ea.fold_memories
+        self.eps, gamma, beta = layer_norm_parts(norm, c, a)
+        if self.folded:
+            in_w, in_b, out_w, out_b = ea.folded_memories()
+            in_w, in_b = fold_affine(in_w, in_b, gamma, beta)
+            self._buffers_from(in_w=in_w, in_b=in_b, out_w=out_w / a, out_b=out_b / a)
         else:
-            n1 = self.norm1
-            x = self.attn(F.layer_norm(x, n1.normalized_shape, n1.weight[in_order], n1.bias[in_order], n1.eps),
-                          in_order)
-        return x + self.mlp(self.norm2(x))
+            t_w, t_b = fold_affine(ea.trans_dims.weight, ea.trans_dims.bias, gamma, beta)
+            self._buffers_from(t_w=t_w, t_b=t_b, w0=ea.linear_0.weight, b0=ea.linear_0.bias, w1=ea.linear_1.weight,
+                               b1=ea.linear_1.bias, p_w=ea.proj.weight / a, p_b=ea.proj.bias / a)
 
+    def forward(self, x: torch.Tensor, grid: tuple[int, int] | None = None) -> torch.Tensor:
+        """(B, N, C) -> (B, N, C)."""
+        return self._read(self._map(x)).add_(x)
 
-@MODELS.register_module()
-class ExternalAttention2d(nn.Module):
-    """EANet's EA unit on feature maps, (B, C, H, W) -> (B, C, H, W).
+    def first_token(self, x: torch.Tensor, grid: tuple[int, int] | None = None) -> torch.Tensor:
+        """(B, N, C) -> (B, 1, C): the map needs every token (softmax over N); the read-out only the first."""
+        return self._read(self._map(x)[:, :1]).add_(x[:, :1])
 
-    ``idn = x``; ``x = conv1(x)``; ``A = linear_0(x)`` over the n = H*W positions; softmax over n,
-    L1 over the S units; ``x = linear_1(A)``; ``x = conv2(x)`` (1x1 conv + norm); ``relu(x + idn)``.
-    At init ``linear_1`` is ``linear_0`` transposed, as in the official code.
+    def _map(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, N, C) -> the double-normalised map (B, N, h, S)."""
+        b, n, _ = x.shape
+        y = bare_norm(x, self.eps)
+        if self.folded:
+            return double_normalize(F.linear(y, self.in_w, self.in_b).view(b, n, self.heads, -1), token_dim=1)
+        t = F.linear(y, self.t_w, self.t_b).view(b, n, self.heads, self.head_dim)
+        return double_normalize(F.linear(t, self.w0, self.b0), token_dim=1)
 
-    Args:
-        channels: C.
-        memory: memory units S (64 in EANet).
-        norm_cfg: norm after the output conv (mmcv config; BN by default, SyncBN for multi-GPU).
-    """
-
-    def __init__(self, channels: int, memory: int = 64, norm_cfg: dict | None = None) -> None:
-        super().__init__()
-        self.conv1 = nn.Conv2d(channels, channels, 1)
-        self.linear_0 = nn.Conv1d(channels, memory, 1, bias=False)
-        self.linear_1 = nn.Conv1d(memory, channels, 1, bias=False)
-        with torch.no_grad():
-            self.linear_1.weight.copy_(self.linear_0.weight.permute(1, 0, 2))
-        from mmcv.cnn import build_norm_layer  # mmcv is heavy: imported only where a norm config is built
-
-        norm = build_norm_layer(norm_cfg or dict(type="BN"), channels)[1]
-        self.conv2 = nn.Sequential(nn.Conv2d(channels, channels, 1, bias=False), norm)
-        self.relu = nn.ReLU(inplace=True)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """(B, C, H, W) -> (B, C, H, W)."""
-        idn = x
-        x = self.conv1(x)
-        b, c, h, w = x.shape
-        attn = double_normalize(self.linear_0(x.view(b, c, h * w)), token_dim=2, memory_dim=1)  # (B, S, n)
-        x = self.linear_1(attn).view(b, c, h, w)
-        return self.relu(self.conv2(x) + idn)
+    def _read(self, attn: torch.Tensor) -> torch.Tensor:
+        """Map rows (B, M, h, S) -> values (B, M, C)."""
+        b, m = attn.shape[:2]
+        if self.folded:
+            return F.linear(attn.reshape(b, m, -1), self.out_w, self.out_b)
+        return F.linear(F.linear(attn, self.w1, self.b1).reshape(b, m, -1), self.p_w, self.p_b)

@@ -20,9 +20,11 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from ..deploy.base import DeployModule, bare_norm, folded_or_plain
+from ..deploy.fold import NotFoldable, fold_affine, layer_norm_parts
 from ..layers.dropout import Dropout
-from ..registry import register_mixer
 from .base import TokenMixer
+from .registry import register_mixer
 
 
 def resize_token_axis(t: torch.Tensor, dim: int, grid: tuple[int, int], new_grid: tuple[int, int],
@@ -34,6 +36,12 @@ def resize_token_axis(t: torch.Tensor, dim: int, grid: tuple[int, int], new_grid
     g = F.interpolate(g.float(), size=tuple(new_grid), mode="bilinear", align_corners=False).to(t.dtype)
     out = torch.cat([extra, g.reshape(*lead, -1)], dim=-1)
     return out.movedim(-1, dim)
+
+
+def raise_token_count(built: int, got: int) -> None:
+    """The error for an input of another token count than the layer was built for."""
+    raise ValueError(f"FeedForwardMixer was built for {built} tokens but got {got}; build the backbone for this input "
+                     f"size (img_size) or opt in to token_resize='bilinear'")
 
 
 @register_mixer
@@ -73,9 +81,7 @@ class FeedForwardMixer(TokenMixer):
 
     def _check_resizable(self, n: int, grid: tuple[int, int] | None) -> tuple[int, int]:
         if self.token_resize is None or self.grid is None or grid is None:
-            raise ValueError(
-                f"FeedForwardMixer was built for {self.num_tokens} tokens but got {n}; build the backbone for "
-                f"this input size (img_size) or opt in to token_resize='bilinear'")
+            raise_token_count(self.num_tokens, n)
         if self.num_extra + grid[0] * grid[1] != n:
             raise ValueError(f"FeedForwardMixer: {n} tokens do not match grid {grid} + {self.num_extra} extra")
         return grid
@@ -99,3 +105,38 @@ class FeedForwardMixer(TokenMixer):
         y = F.layer_norm(x.transpose(1, 2).contiguous(), (n,), ln_w, ln_b, self.norm.eps)  # (B, C, N)
         h = self.drop(self.act(F.linear(y, w1, self.fc1.bias)))  # (B, C, hidden)
         return self.drop(F.linear(h, w2, b2)).transpose(1, 2)
+
+    def deploy_branch(self, norm: nn.Module, scale: float = 1.0) -> DeployModule:
+        """The inference form of ``x + self(scale x) / scale`` (:class:`TokenMlpBranch`)."""
+        return folded_or_plain(lambda: TokenMlpBranch(norm, self, scale), norm, self, scale)
+
+
+class TokenMlpBranch(DeployModule):
+    """FF-only's branch at inference, for the N tokens the layer was built for, (B, N, C) -> (B, N, C).
+
+    ``x + (fc2(GELU(fc1(LN_N(a x)^T))))^T / a`` with the LayerNorm's affine folded into ``fc1`` and 1/a into ``fc2``.
+    """
+
+    def __init__(self, norm: nn.Module, ff: FeedForwardMixer, a: float = 1.0) -> None:
+        super().__init__()
+        if not isinstance(norm, nn.Identity) or ff.token_resize is not None or not isinstance(ff.act, nn.GELU):
+            raise NotFoldable("FF-only branch with a channel norm, a token resize rule or another activation")
+        self.num_tokens, self.approximate = ff.num_tokens, ff.act.approximate
+        self.eps, gamma, beta = layer_norm_parts(ff.norm, ff.num_tokens, a)
+        w1, b1 = fold_affine(ff.fc1.weight, ff.fc1.bias, gamma, beta)
+        self._buffers_from(w1=w1, b1=b1, w2=ff.fc2.weight / a, b2=ff.fc2.bias / a)
+
+    def forward(self, x: torch.Tensor, grid: tuple[int, int] | None = None) -> torch.Tensor:
+        """(B, N, C) -> (B, N, C); N must be the build token count."""
+        return x + F.linear(self._hidden(x), self.w2, self.b2).transpose(1, 2)
+
+    def first_token(self, x: torch.Tensor, grid: tuple[int, int] | None = None) -> torch.Tensor:
+        """(B, N, C) -> (B, 1, C): only the first row of ``fc2``."""
+        return x[:, :1] + F.linear(self._hidden(x), self.w2[:1], self.b2[:1]).transpose(1, 2)
+
+    def _hidden(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, N, C) -> GELU(fc1(LN_N(x^T))), (B, C, hidden)."""
+        if x.shape[1] != self.num_tokens:
+            raise_token_count(self.num_tokens, x.shape[1])
+        xt = bare_norm(x.transpose(1, 2).contiguous(), self.eps)  # (B, C, N)
+        return F.gelu(F.linear(xt, self.w1, self.b1), approximate=self.approximate)

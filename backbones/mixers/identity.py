@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import torch
 
-from ..registry import register_mixer
 from .base import TokenMixer
+from .registry import register_mixer
 
 
 @register_mixer

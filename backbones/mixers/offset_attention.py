@@ -13,8 +13,8 @@ import torch
 import torch.nn as nn
 
 from ..layers.dropout import Dropout
-from ..registry import register_mixer
 from .base import TokenMixer
+from .registry import register_mixer
 
 
 @register_mixer

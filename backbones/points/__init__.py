@@ -4,7 +4,7 @@ datasets, transforms, metrics and visualisation, all registered in mmengine's ro
 """
 from ..mixers import offset_attention  # noqa: F401  (registers the OffsetAttention mixer)
 from ..mixers.offset_attention import OffsetAttention
-from .backbone import PointMixerBackbone, PointMixerLayer
+from .backbone import PointMixerBackbone
 from .datasets import SHAPENETPART_PARTS, ModelNetDataset, ModelNetMeshDataset, PointFileDataset, ShapeNetPartDataset
 from .heads import PointClsHead, PointPartSegHead
 from .io import PointFileError, read_point_file
@@ -24,7 +24,7 @@ from .transforms import (
 )
 from .visualization import PointCloudVisualizationHook, render_points
 
-__all__ = ["farthest_point_sample", "gather_points", "knn", "OffsetAttention", "PointMixerBackbone", "PointMixerLayer",
+__all__ = ["farthest_point_sample", "gather_points", "knn", "OffsetAttention", "PointMixerBackbone",
            "ModelNetDataset", "ModelNetMeshDataset", "ShapeNetPartDataset", "PointFileDataset", "SHAPENETPART_PARTS",
            "PointClsHead", "PointPartSegHead", "PointFileError", "read_point_file", "PointAccuracy", "PartSegMIoU",
            "shape_iou", "PointCloudModel", "PointDataPreprocessor", "LoadPointCloud", "PointSample",

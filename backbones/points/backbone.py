@@ -3,60 +3,22 @@
 Guo et al. 2021, "PCT: Point Cloud Transformer": per-point input embedding (two LBRs), optional
 neighbour embedding (two sample-and-group stages; 512 then 256 centres, k = 32 for ModelNet40),
 four mixer layers over the point tokens, their outputs concatenated and fused by an LBR, and a
-global feature of max and average pooling. Each layer is ``x = x + drop_path(mixer(norm(x)))``
-(no norm in front of mixers that normalise by themselves, ``channel_prenorm = False``, such as
-PCT's offset-attention and FF-over-points), optionally followed by a channel MLP (PCT has none).
+global feature of max and average pooling. Each layer is the zoo's :class:`~backbones.block.Block`:
+``x = x + drop_path(mixer(norm(x)))`` (no norm in front of mixers that normalise by themselves,
+``channel_prenorm = False``, such as PCT's offset-attention and FF-over-points), optionally followed by a
+channel MLP branch (PCT has none: ``mlp_ratio=0``).
 """
 from __future__ import annotations
 
-import inspect
 from typing import Any
 
 import torch
 import torch.nn as nn
 from mmengine.model import BaseModule
 from mmengine.registry import MODELS
-from timm.layers import DropPath
 
-from ..block import checkpoint_module, stacked_layer_depth, wants_checkpoint
-from ..deploy import DeployBlock, deploy_branch, register_conversion
-from ..layers.mlp import Mlp
-from ..registry import build_mixer, mixer_class
+from ..block import build_blocks, checkpoint_module, stacked_layer_depth, wants_checkpoint
 from .layers import LBR, SampleAndGroup
-
-
-class PointMixerLayer(nn.Module):
-    """``x = x + drop_path(mixer(norm(x)))`` [+ ``x = x + drop_path(mlp(norm2(x)))`` if mlp_ratio > 0].
-
-    Args:
-        dim: channels C.
-        mixer: token mixer, (B, N, C) -> (B, N, C).
-        mlp_ratio: hidden width of an optional channel MLP (0: none, as PCT).
-        drop_path: stochastic-depth probability.
-    """
-
-    def __init__(self, dim: int, mixer: nn.Module, mlp_ratio: float = 0.0, drop_path: float = 0.0) -> None:
-        super().__init__()
-        self.norm = nn.LayerNorm(dim) if mixer.channel_prenorm else nn.Identity()
-        self.mixer = mixer
-        self.mlp = nn.Sequential(nn.LayerNorm(dim), Mlp(dim, int(dim * mlp_ratio))) if mlp_ratio > 0 else None
-        self.drop_path = DropPath(drop_path) if drop_path > 0 else nn.Identity()
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """(B, N, C) -> (B, N, C)."""
-        x = x + self.drop_path(self.mixer(self.norm(x)))
-        return x if self.mlp is None else x + self.drop_path(self.mlp(x))
-
-
-def _deploy_layer(layer: PointMixerLayer) -> DeployBlock:
-    """The inference form of a :class:`PointMixerLayer` (:func:`backbones.deploy.convert_to_deploy`)."""
-    branches = [deploy_branch(layer.norm, layer.mixer)]
-    if layer.mlp is not None:
-        branches.append(deploy_branch(layer.mlp[0], layer.mlp[1]))
-    return DeployBlock(branches)
-
-
-register_conversion(PointMixerLayer, _deploy_layer)
 
 
 @MODELS.register_module()
@@ -110,30 +72,11 @@ class PointMixerBackbone(BaseModule):
         elif dim != embed_dims:
             self.embed.append(LBR(embed_dims, dim))
         self.dim, self.num_tokens = dim, num_tokens
-        specs = list(mixer) if isinstance(mixer, (list, tuple)) else [mixer] * depth
-        if len(specs) != depth:
-            raise ValueError(f"PointMixerBackbone: {len(specs)} mixer specs for depth {depth}")
-        context = dict(dim=dim, num_heads=num_heads, qkv_bias=True, attn_drop=attn_drop_rate, proj_drop=0.0)
-        if num_tokens is not None:
-            context["num_tokens"] = num_tokens
-        rates = torch.linspace(0, drop_path_rate, depth).tolist()
-        self.layers = nn.ModuleList()
-        for spec, rate in zip(specs, rates):
-            self._check_token_count(spec, num_tokens)
-            self.layers.append(PointMixerLayer(dim, build_mixer(spec, **context), mlp_ratio, rate))
+        self.layers = build_blocks(mixer, depth, dim, mlp_ratio=mlp_ratio, drop_path_rate=drop_path_rate, norm_eps=1e-5,
+                                   num_heads=num_heads, num_tokens=num_tokens, qkv_bias=True, attn_drop=attn_drop_rate,
+                                   proj_drop=0.0)
         self.fuse = LBR(dim * depth, fuse_channels, act="leaky")
         self.out_channels = fuse_channels
-
-    @staticmethod
-    def _check_token_count(spec: Any, num_tokens: int | None) -> None:
-        cls = mixer_class(spec)
-        needs = "num_tokens" in cls.settings and inspect.signature(cls).parameters["num_tokens"].default is \
-            inspect.Parameter.empty
-        given = isinstance(spec, dict) and "num_tokens" in spec
-        if needs and num_tokens is None and not given:
-            raise ValueError(f"PointMixerBackbone: mixer {mixer_class(spec).__name__} is built for a fixed number "
-                             f"of tokens, but the token count is unknown: set num_points (the input points) or "
-                             f"sample a fixed number of centres in neighbor_embed")
 
     def forward(self, points: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """points (B, N, C_in) -> (tokens (B, M, F), global (B, 2F), token_xyz (B, M, 3))."""

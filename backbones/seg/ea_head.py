@@ -11,18 +11,54 @@ map (B, C_in, h, w)
     Dropout2d, 1x1 conv to the classes                ``conv_seg``  (official ``fc1.1``, ``fc2``)
 
 giving logits (B, num_classes, h, w); mmseg upsamples them to the input size (EANet: bilinear with
-``align_corners=True``). The EA unit is :class:`backbones.mixers.ExternalAttention2d` (softmax over
+``align_corners=True``). The EA unit is :class:`ExternalAttention2d` (softmax over
 the h*w positions, then L1 over the S units). Registered in mmengine's root ``MODELS`` as ``EAHead``,
 so any mmseg config finds it.
 """
 from __future__ import annotations
 
 import torch
-from mmcv.cnn import ConvModule
+import torch.nn as nn
+from mmcv.cnn import ConvModule, build_norm_layer
 from mmengine.registry import MODELS
 from mmseg.models.decode_heads.decode_head import BaseDecodeHead
 
-from ..mixers.external_attention import ExternalAttention2d
+from ..layers.double_norm import double_normalize
+
+
+@MODELS.register_module()
+class ExternalAttention2d(nn.Module):
+    """EANet's EA unit on feature maps, (B, C, H, W) -> (B, C, H, W).
+
+    ``idn = x``; ``x = conv1(x)``; ``A = linear_0(x)`` over the n = H*W positions; softmax over n,
+    L1 over the S units; ``x = linear_1(A)``; ``x = conv2(x)`` (1x1 conv + norm); ``relu(x + idn)``.
+    At init ``linear_1`` is ``linear_0`` transposed, as in the official code.
+
+    Args:
+        channels: C.
+        memory: memory units S (64 in EANet).
+        norm_cfg: norm after the output conv (mmcv config; BN by default, SyncBN for multi-GPU).
+    """
+
+    def __init__(self, channels: int, memory: int = 64, norm_cfg: dict | None = None) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(channels, channels, 1)
+        self.linear_0 = nn.Conv1d(channels, memory, 1, bias=False)
+        self.linear_1 = nn.Conv1d(memory, channels, 1, bias=False)
+        with torch.no_grad():
+            self.linear_1.weight.copy_(self.linear_0.weight.permute(1, 0, 2))
+        norm = build_norm_layer(norm_cfg or dict(type="BN"), channels)[1]
+        self.conv2 = nn.Sequential(nn.Conv2d(channels, channels, 1, bias=False), norm)
+        self.relu = nn.ReLU(inplace=True)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, C, H, W) -> (B, C, H, W)."""
+        idn = x
+        x = self.conv1(x)
+        b, c, h, w = x.shape
+        attn = double_normalize(self.linear_0(x.view(b, c, h * w)), token_dim=2, memory_dim=1)  # (B, S, n)
+        x = self.linear_1(attn).view(b, c, h, w)
+        return self.relu(self.conv2(x) + idn)
 
 
 @MODELS.register_module()

@@ -12,7 +12,7 @@ depths 4, 8, 16 and 32, same width, heads, patch and recipe (the digits schedule
 40 epochs). Both mixers train with the zoo's ``PreciseBNStatsHook`` (Re-attention's BatchNorm over heads
 needs recomputed statistics for evaluation, docs/findings.md; self-attention has no BatchNorm, so the hook
 does nothing there): one recipe for both. Per run: val top-1, final train loss, and DeepViT's measures
-on 64 val images (``backbones.analysis``: cross-block similarity, similar blocks above 0.9, cross-head
+on 64 val images (``backbones.attention_maps``: cross-block similarity, similar blocks above 0.9, cross-head
 similarity).
 """
 from __future__ import annotations

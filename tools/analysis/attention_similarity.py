@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--out", default="attention_similarity.png")
     parser.add_argument("--json", default=None)
     args = parser.parse_args(argv)
-    from backbones.analysis import block_similarity, collect_maps, head_similarity, similar_blocks
+    from backbones.attention_maps import block_similarity, collect_maps, head_similarity, similar_blocks
     from backbones.checkpoint.atomic import write_text_atomic
 
     cfg, model = load_model(args.config, args.checkpoint)

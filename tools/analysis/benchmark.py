@@ -103,8 +103,8 @@ def peak_in_fresh_process(target: str, args: argparse.Namespace) -> float:
 
 
 def count_flops(model: nn.Module, x: torch.Tensor) -> int:
-    """FLOPs (2 per multiply-add) of one forward pass (:func:`backbones.flops.forward_flops`)."""
-    from backbones.flops import forward_flops
+    """FLOPs (2 per multiply-add) of one forward pass (:func:`backbones.flop_count.forward_flops`)."""
+    from backbones.flop_count import forward_flops
 
     return forward_flops(model, x)
 
@@ -218,7 +218,7 @@ def step_fn(model: nn.Module, x: torch.Tensor, train: bool) -> Callable[[], obje
 
 def count_train_flops(model: nn.Module, x: torch.Tensor) -> int:
     """FLOPs of one training step's forward and backward (cross-entropy on random labels)."""
-    from backbones.flops import flop_counter
+    from backbones.flop_count import flop_counter
 
     model.train()
     with flop_counter() as counter:

@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None) -> str:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from backbones.analysis import collect_maps
+    from backbones.attention_maps import collect_maps
 
     cfg, model = load_model(args.config, args.checkpoint)
     images = load_images(cfg, model, [args.image])

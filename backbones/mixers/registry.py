@@ -14,7 +14,7 @@ from typing import Any
 import torch.nn as nn
 from mmengine.registry import MODELS
 
-from .mixers.base import GEOMETRY, NEUTRAL, TokenMixer
+from .base import GEOMETRY, NEUTRAL, TokenMixer
 
 #: Names of the registered token mixers, in registration order.
 MIXERS: dict[str, type[nn.Module]] = {}

@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from backbones.reference.common import ea_normalise
+from .common import ea_normalise
 
 
 class RefEAUnit(nn.Module):

@@ -1,0 +1,85 @@
+"""The inference-only modules the deploy conversion builds, and what they share.
+
+A module of the zoo that has a faster inference form says so in its own file, through one hook:
+
+* blocks, stems and backbones define ``to_deploy() -> nn.Module`` (the module that replaces them);
+* token mixers and the channel MLP define ``deploy_branch(norm, scale) -> DeployModule``: the inference
+  form of the residual branch ``x + f(norm(scale * x)) / scale`` they sit in (the block passes its norm
+  and DeepViT's scale adjustment, so the branch folds them).
+
+:func:`backbones.deploy.convert_to_deploy` only walks the model and calls ``to_deploy``.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from .fold import NotFoldable
+
+
+def bare_norm(x: torch.Tensor, eps: float | None) -> torch.Tensor:
+    """LayerNorm without affine over the last axis (``eps`` None: identity)."""
+    return x if eps is None else F.layer_norm(x, x.shape[-1:], None, None, eps)
+
+
+class DeployModule(nn.Module):
+    """Base of the inference-only modules: they hold their folded weights as buffers, keep no state between
+    calls and cannot be put back into training mode.
+
+    A residual branch (``forward(x, grid)``, (B, N, C) -> (B, N, C), the residual included) also says whether
+    it mixes tokens and gives the result for the first (class) token alone, (B, N, C) -> (B, 1, C): a backbone
+    whose only output is the class token needs no more from its last block.
+    """
+
+    mixes_tokens = True
+
+    def train(self, mode: bool = True) -> DeployModule:
+        """Only ``train(False)`` (``eval()``) is allowed."""
+        if mode:
+            raise RuntimeError(f"{type(self).__name__} is an inference module made by convert_to_deploy; train the "
+                               f"plain model instead")
+        return super().train(False)
+
+    def _buffers_from(self, **tensors: torch.Tensor | None) -> None:
+        for name, t in tensors.items():
+            self.register_buffer(name, None if t is None else t.detach().clone().contiguous())
+
+    def first_token(self, x: torch.Tensor, grid: tuple[int, int] | None = None) -> torch.Tensor:
+        """The branch's output for the first token only, (B, N, C) -> (B, 1, C)."""
+        return self(x, grid)[:, :1]
+
+
+class ModuleBranch(DeployModule):
+    """``x + f(norm(a x)) / a`` with the trained modules (eval mode): the inference form of a branch whose
+    module has no folded one (the default of ``TokenMixer.deploy_branch``).
+
+    Args:
+        norm: the branch's norm (``nn.Identity`` for none).
+        fn: the branch's module, (B, N, C) -> (B, N, C), declaring ``mixes_tokens`` and ``wants_grid`` (the
+            token mixers' contract; the channel MLP declares both False); with ``wants_grid`` it gets the grid.
+        scale: DeepViT's scale adjustment ``a``.
+    """
+
+    def __init__(self, norm: nn.Module, fn: nn.Module, scale: float = 1.0) -> None:
+        super().__init__()
+        self.norm, self.fn, self.a = norm, fn, scale
+        self.wants_grid, self.mixes_tokens = fn.wants_grid, fn.mixes_tokens
+
+    def forward(self, x: torch.Tensor, grid: tuple[int, int] | None = None) -> torch.Tensor:
+        """(B, N, C) -> (B, N, C)."""
+        args = (grid,) if self.wants_grid else ()
+        if self.a == 1.0:
+            return x + self.fn(self.norm(x), *args)
+        return x + self.fn(self.norm(x * self.a), *args) / self.a
+
+
+def folded_or_plain(build: Callable[[], DeployModule], norm: nn.Module, fn: nn.Module, scale: float) -> DeployModule:
+    """``build()`` (a branch with folded weights), or the plain :class:`ModuleBranch` when a fold does not cover
+    the branch's modules (:class:`~backbones.deploy.fold.NotFoldable`)."""
+    try:
+        return build()
+    except NotFoldable:
+        return ModuleBranch(norm, fn, scale)

@@ -21,7 +21,14 @@ sys.path.insert(0, str(ROOT / "tools"))
 sys.path.insert(0, str(ROOT / "tools" / "analysis"))
 torch.set_num_threads(int(os.environ.get("TEST_THREADS", "2")))
 
-DIGITS_CFG = ROOT / "configs/classification/digits/selfattention_p4-w96-d4_1xb64_digits.py"
+
+
+def digits_config(mixer: str) -> Path:
+    """The shipped digits config of a mixer (lower-case name, e.g. ``'reattention'``)."""
+    return ROOT / f"configs/classification/digits/mixervit_{mixer}-p4-w96-d4_1xb64-40e_digits-32px.py"
+
+
+DIGITS_CFG = digits_config("selfattention")
 
 
 @pytest.fixture
@@ -46,7 +53,7 @@ def build_classifier(cfg):  # noqa: ANN001, ANN201
 
 @pytest.fixture(scope="session")
 def digits(tmp_path_factory) -> Path:  # noqa: ANN001
-    from data.prepare_digits import prepare
+    from backbones.bundled.digits import prepare
 
     return prepare(tmp_path_factory.mktemp("data") / "digits")
 

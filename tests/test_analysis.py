@@ -10,7 +10,7 @@ from conftest import ROOT
 from backbones import MixerViT
 from backbones.attention_maps import block_similarity, collect_maps, similar_blocks, token_affinity
 
-DIGITS_RA = ROOT / "configs/classification/digits/reattention_p4-w96-d4_1xb64_digits.py"
+DIGITS_RA = ROOT / "configs/classification/digits/mixervit_reattention-p4-w96-d4_1xb64-40e_digits-32px.py"
 
 
 def test_similarity_of_identical_and_random_maps() -> None:
@@ -65,8 +65,9 @@ def test_analysis_tools_end_to_end(tmp_path, digits) -> None:  # noqa: ANN001, F
     import attention_similarity
     import get_flops
     import vis_attention
-    from _load import load_model
     from conftest import small_config
+
+    from backbones.cli.loading import load_model
 
     cfg_path = small_config(tmp_path, digits, base=DIGITS_RA)
     _, model = load_model(str(cfg_path), None)

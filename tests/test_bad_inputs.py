@@ -11,7 +11,7 @@ from conftest import ROOT
 import backbones.points  # noqa: F401  (registers the point modules)
 from backbones.points import PointFileError, read_point_file
 
-POINT_CFG = ROOT / "configs/pointcloud/shapes/pct-offsetattention_w64-n512_1xb32-10e_shapes-cls.py"
+POINT_CFG = ROOT / "configs/pointcloud/shapes/pct_offsetattention-w64_1xb32-10e_shapes-cls-512pts.py"
 
 
 def write_txt(path: Path, rows: np.ndarray) -> Path:

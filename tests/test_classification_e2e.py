@@ -14,7 +14,7 @@ from backbones.checkpoint.safe_load import safe_load  # mmengine checkpoints, we
 
 
 def test_prepare_digits_is_deterministic(tmp_path, digits) -> None:  # noqa: ANN001
-    from data.prepare_digits import prepare
+    from backbones.bundled.digits import prepare
 
     again = prepare(tmp_path / "again")
     a, b = json.loads((digits / "dataset.json").read_text()), json.loads((again / "dataset.json").read_text())

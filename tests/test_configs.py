@@ -2,6 +2,7 @@
 left for our tools to fill in); model-index.yml and its metafiles agree with the configs and presets."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -45,7 +46,7 @@ def test_model_index_metadata_of_every_preset() -> None:
         full = models[name].full_model
         assert full.paper["URL"].startswith("https://arxiv.org/abs/") and full.paper["Title"], name
         assert full.metadata.parameters == PRESETS[name]["params"]
-        assert isinstance(full.metadata.flops, int) and 1e9 < full.metadata.flops < 2e10, name
+        assert isinstance(full.metadata.flops, int) and 1e9 < full.metadata.flops < 3e10, name
         assert (ROOT / full.config).is_file()
         fmt = full.data["Converted From"]["Format"]
         assert name in FAMILIES[fmt], f"{name}: converter format {fmt!r} does not convert to it"
@@ -92,3 +93,33 @@ def test_config_builds(path: Path) -> None:
     with DefaultScope.overwrite_default_scope(cfg.get("default_scope", "mmengine")):  # restored afterwards
         for hook in cfg.get("custom_hooks", []):  # every custom hook type resolves and takes its arguments
             HOOKS.build(dict(hook))
+
+
+NAME = re.compile(r"^(?P<model>[a-z0-9]+)_(?P<backbone>[a-z0-9.-]+)_(?P<procs>\d+)xb(?P<batch>\d+)-(?P<length>\d+)"
+                  r"(?P<unit>[ek])_(?P<dataset>[a-z0-9-]+)-(?P<input>\d+px|\d+x\d+|\d+pts)\.py$")
+MODELS = {"mixervit": "ImageClassifier", "upernet": "EncoderDecoder", "eanet": "EncoderDecoder",
+          "pct": "PointCloudModel"}
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.name)
+def test_config_name_follows_the_scheme(path: Path) -> None:
+    """configs/README.md: {model}_{backbone}_{N}xb{B}-{schedule}_{dataset}-{input}.py, and the name says what the
+    config holds: the model, the batch per process, the schedule's length, the mixer or the preset."""
+    from backbones import MIXERS
+    from backbones.cli.tables import mixer_slug
+
+    m = NAME.match(path.name)
+    assert m, f"{path.name} does not follow configs/README.md's naming scheme"
+    cfg = load_cfg(path)
+    assert cfg.model.type == MODELS[m["model"]], (path.name, cfg.model.type)
+    assert cfg.train_dataloader.batch_size == int(m["batch"])
+    length = int(m["length"]) * (1000 if m["unit"] == "k" else 1)
+    assert cfg.train_cfg.get("max_iters" if m["unit"] == "k" else "max_epochs") == length
+    backbone = cfg.model.backbone
+    slugs = {mixer_slug(name): name for name in MIXERS}
+    first = m["backbone"].split("-")[0]
+    if backbone.type in ("MixerViT", "PointMixerBackbone") and first in slugs:
+        mixer = backbone.get("mixer") or backbone.arch.get("mixer")
+        assert mixer == slugs[first], f"{path.name} names mixer {first!r}, its config has {mixer!r}"
+    elif backbone.type == "MixerViT" and isinstance(backbone.arch, str):
+        assert m["backbone"].startswith(backbone.arch), f"{path.name} names {m['backbone']!r}, arch {backbone.arch!r}"

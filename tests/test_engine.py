@@ -99,7 +99,7 @@ def test_auto_num_classes(tmp_path) -> None:  # noqa: ANN001
 def test_replace_between_markers(tmp_path) -> None:  # noqa: ANN001
     import pytest
 
-    from backbones.checkpoint.atomic import replace_between_markers
+    from backbones.cli.report import replace_between_markers
 
     doc = tmp_path / "README.md"
     doc.write_text("intro\n<!-- t:start -->\nold table\n<!-- t:end -->\noutro\n")

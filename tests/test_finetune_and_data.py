@@ -4,7 +4,7 @@ from __future__ import annotations
 import convert_checkpoint
 import pytest
 import torch
-from conftest import ROOT, build_classifier, load_cfg, run_tool, small_config
+from conftest import ROOT, build_classifier, digits_config, load_cfg, run_tool, small_config
 from test_parity import container, source_model
 
 import backbones  # noqa: F401
@@ -13,8 +13,8 @@ from backbones.layers.pos_embed import resize_tokens
 from backbones.runner.config import resolve_auto_num_classes
 
 FINETUNE = {
-    "vit-tiny": ROOT / "configs/classification/digits/finetune-vit-tiny_in1k-pre_64px_digits.py",
-    "ff-tiny": ROOT / "configs/classification/digits/finetune-ff-tiny_in1k-pre_64px_digits.py",
+    "vit-tiny": ROOT / "configs/classification/digits/mixervit_vit-tiny-in1k-pre_1xb64-10e_digits-64px.py",
+    "ff-tiny": ROOT / "configs/classification/digits/mixervit_ff-tiny-in1k-pre_1xb64-10e_digits-64px.py",
 }
 
 
@@ -73,7 +73,8 @@ def write_tiny_imagenet(root) -> None:  # noqa: ANN001
 
 
 IMAGENET = sorted((ROOT / "configs/classification/imagenet").glob("*.py"))
-QUICK = {"vit-tiny_8xb128_in1k.py", "ff-tiny_8xb128_in1k.py", "deepvit-s_8xb128_in1k.py", "eamlp-7_8xb64_in1k.py"}
+QUICK = {"mixervit_vit-tiny_8xb128-300e_in1k-224px.py", "mixervit_ff-tiny_8xb128-300e_in1k-224px.py",
+         "mixervit_deepvit-s_8xb128-300e_in1k-224px.py", "mixervit_eamlp-7_8xb64-310e_in1k-224px.py"}
 
 
 @pytest.mark.parametrize("config", [c if c.name in QUICK else pytest.param(c, marks=pytest.mark.slow)
@@ -114,7 +115,7 @@ def test_user_folder_trains_with_auto_num_classes(tmp_path) -> None:  # noqa: AN
     for split in ("train", "val"):
         make_folder(tmp_path / "mine" / split, classes=("ant", "bee", "cow"), per_class=4)
     cfg = tmp_path / "mine.py"
-    cfg.write_text(f"_base_ = ['{ROOT}/configs/classification/digits/reattention_p4-w96-d4_1xb64_digits.py']\n"
+    cfg.write_text(f"_base_ = ['{digits_config('reattention')}']\n"
                    f"data_root = '{tmp_path / 'mine'}'\n"
                    "train_dataloader = dict(dataset=dict(data_root=data_root))\n"
                    "val_dataloader = dict(dataset=dict(data_root=data_root))\ntest_dataloader = val_dataloader\n"

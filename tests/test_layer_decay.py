@@ -11,8 +11,8 @@ import backbones.points  # noqa: F401  (registers the point modules)
 from backbones import MixerViT
 from backbones.points import PointCloudModel
 
-ADE20K = sorted((ROOT / "configs/segmentation/ade20k").glob("upernet-*.py"))
-DIGITS = ROOT / "configs/classification/digits/selfattention_p4-w96-d4_1xb64_digits.py"
+ADE20K = sorted((ROOT / "configs/segmentation/ade20k").glob("upernet_*.py"))
+DIGITS = ROOT / "configs/classification/digits/mixervit_selfattention-p4-w96-d4_1xb64-40e_digits-32px.py"
 
 
 def expected_depth(name: str, blocks: str, num_blocks: int, stem: tuple[str, ...]) -> int:

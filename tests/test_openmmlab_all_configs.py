@@ -27,9 +27,9 @@ METRIC = {"mmpretrain": r"(accuracy/top1|point/OA|part/ins_mIoU): [0-9.]+", "mms
 @pytest.fixture(scope="module")
 def made_data(tmp_path_factory) -> dict[str, Path]:  # noqa: ANN001
     """The configs' data roots mapped to data made here."""
-    from data.prepare_digit_scenes import prepare as scenes
-    from data.prepare_digits import prepare as digits
-    from data.prepare_shapes import prepare as shapes
+    from backbones.bundled.digit_scenes import prepare as scenes
+    from backbones.bundled.digits import prepare as digits
+    from backbones.bundled.shapes import prepare as shapes
 
     root = tmp_path_factory.mktemp("data")
     made = shapes(root / "shapes", n_train=8, n_test=2, points=512)  # batch 32 with drop_last needs >= 32 shapes

@@ -19,7 +19,7 @@ from conftest import DIGITS_CFG, ROOT
 import backbones  # noqa: F401  (registers the model index with mmpretrain's ModelHub)
 import backbones.safe_loading  # noqa: F401  (mmengine checkpoints load under torch's weights-only default)
 
-SEG_CFG = ROOT / "configs/segmentation/digit_scenes/upernet-selfattention_cnn-p4-w64-d4_1xb8-4k_digit-scenes-64px.py"
+SEG_CFG = ROOT / "configs/segmentation/digit_scenes/upernet_selfattention-cnn-p4-w64-d4_1xb8-4k_digit-scenes-64px.py"
 SPLITS = ("train", "val", "test")
 
 
@@ -59,7 +59,7 @@ def cls_run(tmp_path_factory, digits) -> Path:  # noqa: ANN001, F811
 
 @pytest.fixture(scope="module")
 def scenes(tmp_path_factory) -> Path:  # noqa: ANN001
-    from data.prepare_digit_scenes import prepare
+    from backbones.bundled.digit_scenes import prepare
 
     return prepare(tmp_path_factory.mktemp("seg") / "digit_scenes", n_train=16, n_val=8)
 
@@ -127,7 +127,7 @@ def test_mmpretrain_get_model_and_list_models(cls_run: Path) -> None:
 
 def test_mmpretrain_get_flops_tool() -> None:
     """mmpretrain's analysis_tools/get_flops.py on a shipped ImageNet config (no data needed)."""
-    config = ROOT / "configs/classification/imagenet/eamlp-7_8xb64_in1k.py"
+    config = ROOT / "configs/classification/imagenet/mixervit_eamlp-7_8xb64-310e_in1k-224px.py"
     proc = openmmlab_tool("mmpretrain", "analysis_tools/get_flops.py", str(config), "--shape", "224")
     text = proc.stdout + proc.stderr
     assert re.search(r"Flops: [0-9.]+G", text) and re.search(r"Params: 6\.1[0-9]*M", text), text[-2000:]

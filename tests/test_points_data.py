@@ -211,7 +211,7 @@ def test_accuracy_by_hand() -> None:
 
 
 def test_prepare_shapes_is_deterministic(tmp_path: Path) -> None:
-    from data.prepare_shapes import CLASSES, prepare
+    from backbones.bundled.shapes import CLASSES, prepare
 
     a = prepare(tmp_path / "a", n_train=2, n_test=1, points=64)
     b = prepare(tmp_path / "b", n_train=2, n_test=1, points=64)

@@ -17,13 +17,13 @@ SHAPES = ROOT / "configs/pointcloud/shapes"
 
 @pytest.fixture(scope="module")
 def shapes(tmp_path_factory) -> dict:  # noqa: ANN001
-    from data.prepare_shapes import prepare
+    from backbones.bundled.shapes import prepare
 
     return prepare(tmp_path_factory.mktemp("data") / "shapes", n_train=3, n_test=2, points=256)
 
 
 def tiny_config(tmp_path: Path, task: str, data_root: Path) -> Path:
-    base = next(SHAPES.glob(f"pct-offsetattention_*_shapes-{task}.py"))
+    base = next(SHAPES.glob(f"pct_offsetattention-*_shapes-{task}-*.py"))
     cfg = tmp_path / f"tiny_{task}.py"
     cfg.write_text(f"""
 _base_ = ['{base}']

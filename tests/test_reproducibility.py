@@ -1,6 +1,6 @@
 """A training run is a function of its seed on a given machine: two short digits runs with the same seed
 (data-loader workers included) end with identical weights, another seed gives other weights; and
-tools/train_digits.py reports the spread over seeds."""
+tools/train_table.py reports the spread over seeds."""
 from __future__ import annotations
 
 import os
@@ -14,7 +14,7 @@ from conftest import ROOT
 
 import backbones.safe_loading  # noqa: F401  (mmengine's checkpoint loader reads the runs' checkpoints, weights only)
 
-DIGITS_CFG = ROOT / "configs/classification/digits/selfattention_p4-w96-d4_1xb64_digits.py"
+DIGITS_CFG = ROOT / "configs/classification/digits/mixervit_selfattention-p4-w96-d4_1xb64-40e_digits-32px.py"
 
 
 def short_runs(tmp_path: Path, data_root: Path, runs: dict[str, list[str]]) -> dict[str, dict[str, torch.Tensor]]:
@@ -57,15 +57,25 @@ def test_same_seed_same_weights_other_seed_other_weights(tmp_path, digits) -> No
     assert any(not torch.equal(a[k], c[k]) for k in a), "seed 1 trained the same weights as seed 0"
 
 
-def test_seed_spread_report() -> None:
-    from train_digits import spread, table
+def test_task_table_rows_come_from_the_registry_and_report_the_spread(root: Path) -> None:
+    """tools/train_table.py: every registered mixer with a config of the task is a row (found by the naming scheme);
+    several seeds give the median [min-max]."""
+    from backbones import MIXERS
+    from backbones.cli.report import spread
+    from backbones.cli.tables import TASKS, mixer_slug, table, task_configs
 
-    assert spread([97.49, 98.05, 97.77]) == dict(min=97.49, median=97.77, max=98.05)
+    assert spread([97.49, 98.05, 97.77]) == dict(min=97.49, median=97.77, max=98.05, n=3)
     with pytest.raises(ValueError):
         spread([])
-    row = dict(mixer="selfattention", config="c.py", params=311_338, minutes=3.0)
-    one = table([dict(row, top1=97.49)])
-    assert "| 97.49 |" in one and "seeds" not in one
-    several = table([dict(row, top1=t) for t in (98.05, 97.49, 97.77)])
-    assert "| 97.77 [97.49-98.05], 3 seeds |" in several
-    assert several.count("| selfattention |") == 1
+    digits = task_configs(root, TASKS["digits"])
+    assert set(digits) == {m for m in MIXERS if m != "OffsetAttention"}  # PCT's mixer has no image config
+    assert digits["FeedForwardMixer"].name.startswith(f"mixervit_{mixer_slug('FeedForwardMixer')}-")
+    assert "eanet" in task_configs(root, TASKS["digit-scenes"])
+    assert "OffsetAttention" in task_configs(root, TASKS["shapes-part"])
+    run = dict(params=311_338, seconds=dict(train=180.0))
+    one = table([("SelfAttention", digits["SelfAttention"], [dict(run, metrics={"accuracy/top1": 97.49})])],
+                TASKS["digits"], root)
+    assert "| 97.49 | 3.0 |" in one and "seeds" not in one
+    several = table([("SelfAttention", digits["SelfAttention"],
+                      [dict(run, metrics={"accuracy/top1": t}) for t in (98.05, 97.49, 97.77)])], TASKS["digits"], root)
+    assert "| 97.77 [97.49-98.05], 3 seeds |" in several and several.count("| SelfAttention |") == 1

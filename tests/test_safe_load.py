@@ -17,14 +17,14 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import ROOT, build_classifier, http_server, load_cfg, run_tool, small_config
+from conftest import ROOT, build_classifier, digits_config, http_server, load_cfg, run_tool, small_config
 from crafted import REFUSED, RUNS_CODE, craft
 
 from backbones.checkpoint.safe_load import UnsafeCheckpointError, history_buffer_getattr, safe_load
 
-FINETUNE_CFG = ROOT / "configs/classification/digits/finetune-vit-tiny_in1k-pre_64px_digits.py"
-POINT_CFG = ROOT / "configs/pointcloud/shapes/pct-offsetattention_w64-n512_1xb32-10e_shapes-cls.py"
-SEG_CFG = ROOT / "configs/segmentation/digit_scenes/upernet-selfattention_cnn-p4-w64-d4_1xb8-4k_digit-scenes-64px.py"
+FINETUNE_CFG = ROOT / "configs/classification/digits/mixervit_vit-tiny-in1k-pre_1xb64-10e_digits-64px.py"
+POINT_CFG = ROOT / "configs/pointcloud/shapes/pct_offsetattention-w64_1xb32-10e_shapes-cls-512pts.py"
+SEG_CFG = ROOT / "configs/segmentation/digit_scenes/upernet_selfattention-cnn-p4-w64-d4_1xb8-4k_digit-scenes-64px.py"
 def classifier_state(config: Path, data_root: Path) -> dict:
     """The state dict of a digits config's classifier (random weights)."""
     from backbones.runner.config import resolve_auto_num_classes
@@ -246,7 +246,7 @@ def test_test_tool_rejects_another_architecture_and_unreadable_files(tmp_path: P
     """tools/test.py: a checkpoint of another model names the mismatched keys (exit != 0), --allow-partial
     evaluates anyway; an empty or truncated file is named."""
     cfg = small_config(tmp_path, digits, epochs=1)
-    other = classifier_state(ROOT / "configs/classification/digits/feedforward_p4-w96-d4_1xb64_digits.py", digits)
+    other = classifier_state(digits_config("feedforward"), digits)
     torch.save({"state_dict": other, "meta": {}}, tmp_path / "ff.pth")
     args = ["tools/test.py", str(cfg), str(tmp_path / "ff.pth"), "--work-dir", str(tmp_path / "t")]
     proc = subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True)

@@ -26,7 +26,7 @@ from backbones.runner.seeding import (
     derive_seed,
 )
 
-DIGITS_CFG = ROOT / "configs/classification/digits/selfattention_p4-w96-d4_1xb64_digits.py"
+DIGITS_CFG = ROOT / "configs/classification/digits/mixervit_selfattention-p4-w96-d4_1xb64-40e_digits-32px.py"
 EPOCHS, ITERS_PER_EPOCH = 3, 4
 
 

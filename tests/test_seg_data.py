@@ -13,13 +13,13 @@ import pytest
 from conftest import ROOT
 from PIL import Image
 
-SA_CFG = ROOT / "configs/segmentation/digit_scenes" / "upernet-selfattention_cnn-p4-w64-d4_1xb8-4k_digit-scenes-64px.py"
+SA_CFG = ROOT / "configs/segmentation/digit_scenes" / "upernet_selfattention-cnn-p4-w64-d4_1xb8-4k_digit-scenes-64px.py"
 
 
 @pytest.fixture(scope="module")
 def scenes(tmp_path_factory) -> Path:  # noqa: ANN001
     """A tiny digit-scenes set: 24 train / 8 val scenes of 64x64."""
-    from data.prepare_digit_scenes import prepare
+    from backbones.bundled.digit_scenes import prepare
 
     return prepare(tmp_path_factory.mktemp("seg") / "digit_scenes", n_train=24, n_val=8)
 
@@ -39,7 +39,7 @@ def dataset(root: Path, split: str = "train", **kw):  # noqa: ANN003, ANN201
 
 
 def test_prepare_is_deterministic_and_labelled(tmp_path, scenes) -> None:  # noqa: ANN001
-    from data.prepare_digit_scenes import prepare
+    from backbones.bundled.digit_scenes import prepare
 
     again = prepare(tmp_path / "again", n_train=24, n_val=8)
     a, b = (json.loads((p / "dataset.json").read_text()) for p in (scenes, again))
@@ -128,18 +128,6 @@ default_hooks = dict(checkpoint=dict(interval=6), logger=dict(interval=2))
     overlay = np.asarray(Image.open(pngs[0]))
     assert overlay.ndim == 3 and overlay.shape[2] == 3 and overlay.shape[:2] == (64, 128)  # ground truth | prediction
     assert (tmp_path / "preds.pkl").stat().st_size > 0
-
-
-def test_train_digit_scenes_table_keeps_rows_of_models_not_rerun() -> None:
-    sys.path.insert(0, str(ROOT / "tools"))
-    from train_digit_scenes import END, START, table, table_lines
-
-    row = dict(model="eanet", config="c.py", params=1234, miou=81.234, aacc=98.0, minutes=3.21)
-    old = table([dict(row, model="selfattention", miou=70.0), dict(row, model="eanet", miou=60.0)])
-    merged = table([row], table_lines(f"text\n{START}\n{old}\n{END}\n"))
-    lines = merged.splitlines()
-    assert len(lines) == 4 and "| selfattention |" in lines[2] and "70.00" in lines[2]
-    assert "| eanet |" in lines[3] and "81.23" in lines[3] and "60.00" not in merged
 
 
 def test_label_check_lets_images_without_labels_through() -> None:

@@ -11,8 +11,8 @@ from conftest import ROOT, build_classifier, load_cfg
 from backbones import MIXERS
 
 DIGIT_SCENES = ROOT / "configs/segmentation/digit_scenes"
-SA_CFG = DIGIT_SCENES / "upernet-selfattention_cnn-p4-w64-d4_1xb8-4k_digit-scenes-64px.py"
-EA_HEAD_CFG = next(DIGIT_SCENES.glob("eanet-*.py"))
+SA_CFG = DIGIT_SCENES / "upernet_selfattention-cnn-p4-w64-d4_1xb8-4k_digit-scenes-64px.py"
+EA_HEAD_CFG = next(DIGIT_SCENES.glob("eanet_*.py"))
 PAPER_MIXERS = {"SelfAttention", "FeedForwardMixer", "ReAttention", "ExternalAttention"}
 
 
@@ -83,7 +83,7 @@ def test_ea_head_shapes_and_ea_unit() -> None:
 def test_ff_only_rejects_another_token_count_and_slides_at_the_training_crop() -> None:
     """FF-only's token MLPs fix the grid: another size fails naming both token counts; the config's slide
     inference (windows of the training crop, small images padded) takes any size."""
-    cfg = load_cfg(DIGIT_SCENES / "upernet-feedforward_cnn-p4-w64-d4_1xb8-4k_digit-scenes-64px.py")
+    cfg = load_cfg(DIGIT_SCENES / "upernet_feedforward-cnn-p4-w64-d4_1xb8-4k_digit-scenes-64px.py")
     model = build_classifier(cfg).eval()
     with torch.no_grad(), pytest.raises(ValueError, match=r"built for 257 tokens but got 145.*img_size"):
         model.backbone(torch.randn(1, 3, 48, 48))
@@ -98,7 +98,7 @@ def test_ff_only_rejects_another_token_count_and_slides_at_the_training_crop() -
 def test_ade20k_configs_follow_mmseg_vit_upernet() -> None:
     """The ADE20K mixer configs: blocks (2, 5, 8, 11), MultiLevelNeck (4, 2, 1, 0.5), UPerHead, 150 classes,
     160k iterations of 8 x 2 crops of 512; EANet: output stride 8 and the paper's VOC schedule."""
-    ade = sorted((ROOT / "configs/segmentation/ade20k").glob("upernet-*.py"))
+    ade = sorted((ROOT / "configs/segmentation/ade20k").glob("upernet_*.py"))
     mixers = set()
     for path in ade:
         cfg = load_cfg(path)

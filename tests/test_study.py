@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import ROOT
+from conftest import ROOT, digits_config
 
 from backbones import MIXERS, MixerViT
 from backbones.attention_maps import block_similarity, head_similarity, map_cosine, similar_blocks
@@ -84,7 +84,7 @@ def test_digit_pairs_are_deterministic_and_labelled(tmp_path: Path, digits: Path
     import numpy as np
     from PIL import Image
 
-    from backbones.study.data import prepare_pairs
+    from backbones.bundled.digit_pairs import prepare_pairs
 
     a = prepare_pairs(tmp_path / "a", digits, n_train=24, n_val=8)
     b = prepare_pairs(tmp_path / "b", digits, n_train=24, n_val=8)
@@ -113,9 +113,9 @@ def test_digit_pairs_are_deterministic_and_labelled(tmp_path: Path, digits: Path
 def test_rescaled_schedule_keeps_its_shape() -> None:
     from mmengine.config import Config
 
-    from backbones.study.runner import rescale_schedule
+    from backbones.cli.runs import rescale_schedule
 
-    cfg = Config.fromfile(str(ROOT / "configs/classification/digits/reattention_p4-w96-d4_1xb64_digits.py"),
+    cfg = Config.fromfile(str(digits_config("reattention")),
                           import_custom_modules=False)
     rescale_schedule(cfg, 4)
     warmup, cosine = cfg.param_scheduler
@@ -150,8 +150,8 @@ PNGS = {"collapse": ["depth.png", "offsets.png"], "ffonly": ["mixing.png", "stem
 def test_micro_study_writes_json_table_plots_and_reuses_runs(name: str, tmp_path: Path, digits: Path) -> None:  # noqa: F811
     from PIL import Image
 
+    from backbones.cli.runs import Context
     from backbones.study.cli import STUDIES, run_study
-    from backbones.study.runner import Context
 
     lines: list[str] = []
     ctx = Context(root=ROOT, cache=tmp_path / "cache", data_roots={"digits": digits}, log=lines.append)

@@ -16,9 +16,7 @@ import argparse
 import os.path as osp
 import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-
-import backbones.safe_loading  # noqa: E402,F401  (mmengine loads checkpoints with the safe loader)
+import backbones.safe_loading  # noqa: F401  (mmengine loads checkpoints with the safe loader)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -9,7 +9,7 @@ bash tools/setup_env.sh
 py="$root/.venv/bin/python"
 case "${1:-}" in
   main)
-    "$py" tools/train_digits.py --mixers "${MAIN_MIXER:-selfattention}"
+    "$py" tools/train_table.py digits --mixers "${MAIN_MIXER:-SelfAttention}"
     ;;
   test)
     "$py" -m ruff check .

@@ -14,16 +14,17 @@ from __future__ import annotations
 
 import functools
 import os.path as osp
-import sys
 
-sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from train import (  # noqa: E402
+import backbones  # noqa: F401  (registries, hooks)
+import backbones.safe_loading  # noqa: F401  (mmengine loads checkpoints with the safe loader)
+from backbones.cli.common import (
     build_runner,
     checkpoint_errors,
     leave_worker,
     load_config,
     parse_args,
     process_group_teardown,
+    visualization_args,
 )
 
 MISMATCH = "The model and loaded state dict do not match exactly"  # mmengine's strict-load message
@@ -31,7 +32,7 @@ MISMATCH = "The model and loaded state dict do not match exactly"  # mmengine's 
 
 def main(argv: list[str] | None = None) -> dict:
     """Test; returns the metrics."""
-    args = parse_args(argv, test=True)
+    args = parse_args(argv, test=True, description=__doc__)
     if not osp.isfile(args.checkpoint):
         raise SystemExit(f"error: checkpoint {args.checkpoint} does not exist")
     cfg = load_config(args)
@@ -65,18 +66,6 @@ def main(argv: list[str] | None = None) -> dict:
             raise SystemExit(f"error: checkpoint {args.checkpoint} does not fit the model of {args.config} "
                              f"(another architecture?); --allow-partial loads the matching keys only.\n{e}"
                              ) from None
-
-
-def visualization_args(hook_type: str, scope: str | None) -> set[str]:
-    """Constructor arguments of a visualization hook type (they differ between mmpretrain and mmseg)."""
-    import inspect
-
-    from mmengine.registry import HOOKS
-
-    cls = HOOKS.get(hook_type if "." in hook_type or not scope else f"{scope}.{hook_type}")
-    if cls is None:
-        raise SystemExit(f"error: visualization hook {hook_type!r} is not registered (scope {scope!r})")
-    return set(inspect.signature(cls.__init__).parameters)
 
 
 if __name__ == "__main__":

@@ -108,16 +108,3 @@ class AtomicLocalBackend(LocalBackend):
 
 
 register_backend("atomic_local", AtomicLocalBackend, force=True)
-
-
-def replace_between_markers(path: str | Path, start: str, end: str, text: str) -> None:
-    """Replace what stands between the lines ``start`` and ``end`` of the text file ``path`` with ``text``.
-
-    Used by the train-all tools to write their results table into README.md; the file is rewritten
-    atomically. Raises SystemExit naming the file when a marker is missing.
-    """
-    doc = Path(path).read_text()
-    if start not in doc or end not in doc:
-        raise SystemExit(f"error: {path} has no {start} ... {end} block")
-    head, rest = doc.split(start, 1)
-    write_atomic((head + start + "\n" + text + "\n" + end + rest.split(end, 1)[1]).encode(), path)

@@ -1,12 +1,13 @@
 """Command line of the claims study: ``python -m backbones.study STUDY [--quick] [--out DIR] ...``.
 
 Studies (one per claim, see docs/claims.md): ``collapse`` (DeepViT), ``ffonly`` (FF-only), ``external``
-(External attention); ``prepare-pairs`` builds the digit-pairs data set alone. Run from the repository root.
+(External attention). Run from the repository root.
 
 Each study writes to ``--out`` (default ``work_dirs/study/<study>``, ``work_dirs/study/<study>-quick`` with
 ``--quick``): ``runs.json`` (every run: settings, seed, metrics, time, machine), ``table.md`` and PNG plots.
-Runs are cached in ``--cache`` (default ``work_dirs/study/runs``, shared by the studies) by the hash of
-their settings: a rerun reuses every finished run, so an interrupted study resumes. ``--quick`` runs fewer
+Runs are cached in ``--cache`` (default ``work_dirs/runs``, shared by the studies and the task tables) by the hash of
+their settings: a rerun reuses every finished run, so an interrupted study resumes. ``--verify N`` reruns N
+finished runs on the current code and checks that they repeat their stored metrics bit for bit. ``--quick`` runs fewer
 depths / epochs / seeds (at most ~10 minutes per study on 2 cores) and says so in every output; the full
 mode prints its estimated time before it starts. ``--plan`` lists the runs and the estimate, and stops.
 """
@@ -18,9 +19,10 @@ import time
 from pathlib import Path
 from types import ModuleType
 
+from ..bundled import data_digest
+from ..cli.machine import machine_info
+from ..cli.runs import Context, estimate, hms, keyed, repo_root, run_all, verify, write_runs
 from . import collapse, external, ffonly
-from .data import data_digest
-from .runner import Context, estimate, hms, keyed, machine_info, repo_root, run_all, write_runs
 
 STUDIES: dict[str, ModuleType] = {m.NAME: m for m in (collapse, ffonly, external)}
 QUICK_NOTE = ("**QUICK MODE** (`--quick`): fewer depths, epochs, seeds and sizes than the study; it checks that "
@@ -28,8 +30,9 @@ QUICK_NOTE = ("**QUICK MODE** (`--quick`): fewer depths, epochs, seeds and sizes
 
 
 def run_study(module: ModuleType, settings: dict, ctx: Context, out: Path, mode: str, command: str,
-              jobs: int = 1, plan_only: bool = False) -> int:
-    """Run (or reuse) a study's runs and write its outputs; returns the exit code (1 if a run failed)."""
+              jobs: int = 1, plan_only: bool = False, verify_runs: int = 0) -> int:
+    """Run (or reuse) a study's runs and write its outputs; returns the exit code (1 if a run failed or, with
+    ``verify_runs``, a rerun on the current code did not reproduce its stored metrics)."""
     runs = module.plan(settings)
     if plan_only:  # data sets are not built here: runs on a data set not built yet count as unfinished
         _, keys = keyed(ctx, runs, {r.dataset: data_digest(ctx.data_root(r.dataset)) for r in runs})
@@ -60,6 +63,11 @@ def run_study(module: ModuleType, settings: dict, ctx: Context, out: Path, mode:
             + "\n  ".join(map(str, paths)))
     for e in errors:
         ctx.log(f"[{module.NAME}] failed: {e}")
+    if verify_runs:
+        differences = verify(ctx, results, verify_runs, ctx.log)
+        ctx.log(f"[{module.NAME}] verify: {verify_runs - len(differences)} of {verify_runs} reruns on the current code "
+                f"reproduced their stored metrics" + "".join(f"\n  {d}" for d in differences))
+        errors += differences
     return 1 if errors else 0
 
 
@@ -67,25 +75,19 @@ def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
     parser = argparse.ArgumentParser(prog="python -m backbones.study", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("study", choices=[*STUDIES, "prepare-pairs"])
+    parser.add_argument("study", choices=list(STUDIES))
     parser.add_argument("--quick", action="store_true", help="a short version of the study (~10 min on 2 cores)")
     parser.add_argument("--out", default=None, help="output folder (default work_dirs/study/<study>[-quick])")
-    parser.add_argument("--cache", default="work_dirs/study/runs", help="run cache, shared by the studies")
+    parser.add_argument("--cache", default="work_dirs/runs", help="run cache, shared by the studies and the task tables")
     parser.add_argument("--jobs", type=int, default=1, help="runs trained at the same time")
     parser.add_argument("--threads", type=int, default=1, help="torch threads per training process")
     parser.add_argument("--plan", action="store_true", help="list the runs and the time estimate, then stop")
-    parser.add_argument("--rule", default="sum", choices=("sum", "same"),
-                        help="prepare-pairs: label rule (the digit-pairs configs expect sum)")
+    parser.add_argument("--verify", type=int, default=0, metavar="N",
+                        help="after the study, rerun N of its finished runs on the current code and compare metrics")
     args = parser.parse_args(argv)
     if args.jobs < 1 or args.threads < 1:
         parser.error(f"--jobs and --threads must be at least 1, got {args.jobs} and {args.threads}")
     root = repo_root()
-    if args.study == "prepare-pairs":
-        from .data import prepare_pairs
-
-        out = prepare_pairs(Path(args.out or "data/digit_pairs"), root / "data/digits", rule=args.rule)
-        print(f"digit pairs in {out}")
-        return 0
     module = STUDIES[args.study]
     mode = "quick" if args.quick else "full"
     out = Path(args.out or f"work_dirs/study/{args.study}{'-quick' if args.quick else ''}")
@@ -93,4 +95,4 @@ def main(argv: list[str] | None = None) -> int:
                   log=lambda s: print(s, flush=True))
     command = " ".join(["python -m backbones.study", *(argv if argv is not None else sys.argv[1:])])
     settings = module.QUICK if args.quick else module.FULL
-    return run_study(module, settings, ctx, out, mode, command, args.jobs, args.plan)
+    return run_study(module, settings, ctx, out, mode, command, args.jobs, args.plan, args.verify)

@@ -20,11 +20,11 @@ from __future__ import annotations
 import statistics
 from pathlib import Path
 
-from .report import figure, fmt_spread, group, markdown_table, save_png, values
-from .runner import Run
+from ..cli.report import figure, fmt_spread, group, markdown_table, save_png, values
+from ..cli.runs import Run
 
 NAME = "collapse"
-CONFIG = "configs/classification/digits/selfattention_p4-w96-d4_1xb64_digits.py"
+CONFIG = "configs/classification/digits/mixervit_selfattention-p4-w96-d4_1xb64-40e_digits-32px.py"
 MIXERS = ("SelfAttention", "ReAttention")
 #: full mode: the issue's depths, 3 seeds up to 16 blocks, one 32-block model per mixer
 FULL = dict(depths=(4, 8, 16, 32), seeds=(0, 1, 2), deep_seeds=(0,), deep=32, epochs=40, width=48, heads=4)
@@ -65,7 +65,7 @@ def _raw(r: dict) -> dict:
 def report(results: list[dict], out: Path, header: list[str]) -> list[Path]:
     """``table.md`` and the plots ``depth.png`` (top-1 and similar blocks vs depth) and ``offsets.png``
     (similarity of block p to p + k vs p for the deepest models, the paper's Fig. 3(a))."""
-    from .report import write_table
+    from ..cli.report import write_table
 
     rows, by = [], group(results, "mixer", "depth")
     for (mixer, depth), runs in by.items():

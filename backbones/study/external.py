@@ -22,15 +22,15 @@ import sys
 from pathlib import Path
 
 from ..checkpoint.atomic import write_text_atomic
-from .report import figure, fmt_spread, group, markdown_table, save_png, values, write_table
-from .runner import Context, Run, code_digest, run_key
+from ..cli.report import figure, fmt_spread, group, markdown_table, save_png, values, write_table
+from ..cli.runs import Context, Run, code_digest, run_key
 
 NAME = "external"
 EA_CONFIGS = {
-    "digits": "configs/classification/digits/externalattention_p4-w96-d4_1xb64_digits.py",
+    "digits": "configs/classification/digits/mixervit_externalattention-p4-w96-d4_1xb64-40e_digits-32px.py",
     "digit_scenes": "configs/segmentation/digit_scenes/"
-                    "upernet-externalattention_cnn-p4-w64-d4_1xb8-3k_digit-scenes-64px.py",
-    "shapes_cls": "configs/pointcloud/shapes/pct-externalattention_w64-n512_1xb32-10e_shapes-cls.py",
+                    "upernet_externalattention-cnn-p4-w64-d4_1xb8-3k_digit-scenes-64px.py",
+    "shapes_cls": "configs/pointcloud/shapes/pct_externalattention-w64_1xb32-10e_shapes-cls-512pts.py",
 }
 METRICS = {"digits": "accuracy/top1", "digit_scenes": "mIoU", "shapes_cls": "point/OA"}
 #: the shipped tables that already compare the mixers (as shipped, not at matched parameters)

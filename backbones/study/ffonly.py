@@ -8,7 +8,7 @@ is not what makes a ViT work; the paper asks in turn how much of the result is o
 The experiment, part 1 (mixing): self-attention, FF-only and a no-token-mixing control
 (``IdentityMixer``: each token sees only itself until pooling) at two widths, every model read out by
 averaging the patch tokens (a class token that never mixes never sees the image; the same read-out for all
-three keeps the mixer the only difference), on digits and on digit pairs (``backbones.study.data``: the
+three keeps the mixer the only difference), on digits and on digit pairs (``backbones.bundled.digit_pairs``: the
 label depends on two separated digits, which no model without token mixing can compare). If the control
 lands within the seed spread of self-attention on a task, that task cannot answer the question.
 Part 2 (patch embedding): FF-only held fixed, the stem varied: linear patchify with patch 2, 4 and 8, and
@@ -19,12 +19,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from .report import figure, fmt_spread, group, markdown_table, save_png, spread, values, write_table
-from .runner import Run
+from ..cli.report import figure, fmt_spread, group, markdown_table, save_png, spread, values, write_table
+from ..cli.runs import Run
 
 NAME = "ffonly"
-CONFIGS = {"digits": "configs/classification/digits/selfattention_p4-w96-d4_1xb64_digits.py",
-           "digit_pairs": "configs/classification/digit_pairs/selfattention_p8-w96-d4_1xb64_digit-pairs-32px.py"}
+CONFIGS = {
+    "digits": "configs/classification/digits/mixervit_selfattention-p4-w96-d4_1xb64-40e_digits-32px.py",
+    "digit_pairs": "configs/classification/digit_pairs/mixervit_selfattention-p8-w96-d4_1xb64-40e_digit-pairs-32px.py",
+}
 IMAGE = {"digits": 32, "digit_pairs": 32}
 #: each task's patch in the mixing part: the shipped digits models' 4; one token per digit cell for the pairs
 PATCH = {"digits": "patch4", "digit_pairs": "patch8"}

@@ -17,13 +17,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _load import dataset_images, load_images, load_model  # noqa: E402
+from backbones.cli.loading import dataset_images, load_images, load_model
 
 
 def plot(sim, path: str, title: str) -> None:  # noqa: ANN001

@@ -12,13 +12,11 @@ EA's memories are folded into its projections.
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _load import load_model  # noqa: E402
+from backbones.cli.loading import load_model
 
 
 def flops_of(model: torch.nn.Module, shape: tuple[int, int], forward=None) -> int:  # noqa: ANN001

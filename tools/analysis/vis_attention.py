@@ -10,13 +10,11 @@ the memory induces (backbones/analysis.py). Each map is shown beside the image, 
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _load import load_images, load_model  # noqa: E402
+from backbones.cli.loading import load_images, load_model
 
 
 def class_token_map(maps: list[torch.Tensor], block: int, grid: tuple[int, int]) -> torch.Tensor:

@@ -18,23 +18,7 @@ from pathlib import Path
 
 import torch
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path[:0] = [str(ROOT), str(ROOT / "tools" / "analysis")]
-from _load import load_images, load_model  # noqa: E402  (tools/analysis/_load.py)
-
-
-def test_inputs(cfg, model: torch.nn.Module, count: int) -> torch.Tensor:  # noqa: ANN001
-    """The first ``count`` samples of the config's test set through its pipeline and the data preprocessor."""
-    from mmengine.dataset import pseudo_collate
-    from mmengine.registry import DATASETS, DefaultScope
-
-    with DefaultScope.overwrite_default_scope(cfg.get("default_scope")):
-        dataset = DATASETS.build(cfg.test_dataloader.dataset)
-        if len(dataset) == 0:
-            raise SystemExit(f"error: the test set of the config ({cfg.test_dataloader.dataset.get('data_root')}) is "
-                             f"empty; give an image with --input")
-        batch = pseudo_collate([dataset[i] for i in range(min(count, len(dataset)))])
-    return model.data_preprocessor(batch, False)["inputs"]
+from backbones.cli.loading import load_images, load_model, test_inputs
 
 
 def main(argv: list[str] | None = None) -> int:

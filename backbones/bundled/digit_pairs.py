@@ -27,9 +27,6 @@ val digits, the split of the digits task. Output, in the layout of ``data/digits
 
 Deterministic (same bytes for the same settings and source); the folder is built beside OUT and renamed
 into place, and a complete one with the same settings is kept.
-
-The module also lists the bundled data sets the studies train on (:data:`DATASETS`) and builds them on
-first use with their own tools (:func:`ensure_data`).
 """
 from __future__ import annotations
 
@@ -37,8 +34,6 @@ import hashlib
 import json
 import os
 import shutil
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -166,35 +161,18 @@ def prepare_pairs(out_dir: str | Path, digits_root: str | Path = "data/digits", 
     return out
 
 
-#: bundled datasets: name -> (default folder, command that builds it, sub-folder the configs read)
-DATASETS: dict[str, tuple[str, list[str] | None, str]] = {
-    "digits": ("data/digits", ["tools/data/prepare_digits.py"], ""),
-    "digit_pairs": ("data/digit_pairs", None, ""),  # prepare_pairs, from the digits
-    "digit_scenes": ("data/digit_scenes", ["tools/data/prepare_digit_scenes.py"], ""),
-    "shapes_cls": ("data/shapes", ["tools/data/prepare_shapes.py"], "modelnet_shapes"),
-}
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point: ``python tools/data/prepare_digit_pairs.py [OUT_DIR] [--digits data/digits]``."""
+    import argparse
 
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("out_dir", nargs="?", default="data/digit_pairs")
+    parser.add_argument("--digits", default="data/digits", help="the digits folder (built there if missing)")
+    parser.add_argument("--rule", default="sum", choices=sorted(LABEL_RULES), help="label rule (the configs: sum)")
+    args = parser.parse_args(argv)
+    from .digits import prepare
 
-def data_digest(folder: Path) -> str | None:
-    """The digest of a built dataset (its ``dataset.json``, or those of its sub-sets); None if it is not built."""
-    info = folder / "dataset.json"
-    if info.exists():
-        return json.loads(info.read_text()).get("sha256")
-    digests = sorted(p.read_text() for p in folder.glob("*/dataset.json"))  # shapes: one per sub-set
-    return hashlib.sha256("".join(digests).encode()).hexdigest() if digests else None
-
-
-def ensure_data(root: Path, dataset: str, folder: Path, digits: Path) -> str | None:
-    """Build a bundled dataset in ``folder`` if missing, with its own tool (idempotent; the digit pairs from the
-    digits folder ``digits``); returns its digest (None if it has none). ``root``: the repository root."""
-    if dataset not in DATASETS:
-        raise KeyError(f"unknown dataset {dataset!r}; valid: {sorted(DATASETS)}")
-    _, command, _ = DATASETS[dataset]
-    if dataset == "digit_pairs":
-        ensure_data(root, "digits", digits, digits)
-        prepare_pairs(folder, digits)
-    elif command is not None:
-        proc = subprocess.run([sys.executable, *command, str(folder)], cwd=root, capture_output=True, text=True)
-        if proc.returncode:
-            raise SystemExit(f"error: building {dataset} failed:\n{proc.stdout[-2000:]}{proc.stderr[-2000:]}")
-    return data_digest(folder)
+    prepare(args.digits)
+    out = prepare_pairs(args.out_dir, args.digits, rule=args.rule)
+    print(f"digit pairs in {out}")
+    return 0

@@ -1,4 +1,5 @@
-"""The study runner: every training run in a fresh subprocess, cached by the hash of its settings.
+"""Configs as training runs: each in a fresh subprocess, cached by the hash of its settings (the claims study and
+the task tables run through this).
 
 A :class:`Run` names a shipped config, overrides in mmengine's ``--cfg-options`` form (dotted keys, list
 indices allowed), a seed and a schedule length. :func:`execute` resolves them into one complete config
@@ -7,9 +8,10 @@ data roots), trains it with ``tools/train.py``, evaluates the last checkpoint wi
 for attention models, measures DeepViT's similarities with ``tools/analysis/attention_similarity.py``;
 each tool runs as its own process, so runs are isolated. The result is written atomically to
 ``<cache>/<key>/result.json``; the key is the hash of everything that decides the result (config path,
-overrides, seed, length, the data's digest), so a rerun reuses every finished run and an interrupted
-study resumes where it stopped. :func:`run_all` prints a line per run and, while one trains, its epoch
-or iteration with the elapsed time and the study's ETA.
+overrides, seed, length, the data's digest, the resolved config), so a rerun reuses every finished run and an
+interrupted study resumes where it stopped. The code's digest is recorded with each result; :func:`verify`
+reruns a sample of finished runs on the current code and compares their metrics. :func:`run_all` prints a line
+per run and, while one trains, its epoch or iteration with the elapsed time and the ETA.
 """
 from __future__ import annotations
 
@@ -31,9 +33,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..bundled import DATASETS, ensure_data
 from ..checkpoint.atomic import write_text_atomic
-from .data import DATASETS, ensure_data
-from .measures import count_params, final_train_loss, machine_info
+from .machine import machine_info
 
 PROGRESS = (re.compile(r"Epoch\(train\)\s*\[(\d+)\]"), re.compile(r"Iter\(train\)\s*\[\s*(\d+)/(\d+)\]"))
 
@@ -50,6 +52,7 @@ class Run:
         length: epochs (epoch-based configs) or iterations; the schedule is rescaled to it. None keeps it.
         dataset: a key of :data:`DATASETS`.
         metric: the test metric to read (``accuracy/top1``, ``mIoU``, ``point/OA``).
+        extra_metrics: more test metrics to read (``aAcc``).
         similarity: also measure the attention similarities of the trained model.
         cost: relative cost for the time estimate; ``rate_key`` groups runs sharing a seconds-per-cost rate.
         info: the study's own fields (mixer, depth, ...) for its table and plots.
@@ -62,6 +65,7 @@ class Run:
     length: int | None = None
     dataset: str = "digits"
     metric: str = "accuracy/top1"
+    extra_metrics: tuple[str, ...] = ()
     similarity: bool = False
     cost: float = 1.0
     rate_key: str = ""
@@ -97,6 +101,42 @@ def repo_root(path: str | Path | None = None) -> Path:
         raise SystemExit(f"error: {root} is not the repository root (no tools/train.py and configs/ there); "
                          f"run the study from the checkout's root folder")
     return root
+
+
+def count_params(config: Path) -> int:
+    """Parameters of a config's model, built here as the Runner builds it.
+
+    The config's ``custom_imports`` are imported except ``backbones.safe_loading`` (it switches mmengine's
+    checkpoint loader to the safe one; this process loads no checkpoint, so it changes nothing here).
+    """
+    import importlib
+
+    from mmengine.config import Config
+
+    from ..runner.config import build_model
+
+    cfg = Config.fromfile(str(config), import_custom_modules=False)
+    with warnings.catch_warnings():  # mmseg's deprecation notices, printed by the training process already
+        warnings.simplefilter("ignore")
+        for module in cfg.get("custom_imports", {}).get("imports", []):
+            if module != "backbones.safe_loading":
+                importlib.import_module(module)
+        return sum(p.numel() for p in build_model(cfg).parameters())
+
+
+def final_train_loss(work: Path) -> float:
+    """Mean training loss over the last epoch's logged iterations (or the last tenth of an iteration-based run)."""
+    logs = sorted(work.glob("*/vis_data/scalars.json"))
+    if not logs:
+        raise FileNotFoundError(f"{work}: no */vis_data/scalars.json")
+    recs = [r for r in map(json.loads, logs[-1].read_text().splitlines()) if "loss" in r]
+    if not recs:
+        raise ValueError(f"{logs[-1]}: no training loss logged")
+    if "epoch" in recs[-1]:
+        recs = [r for r in recs if r.get("epoch") == recs[-1]["epoch"]]
+    else:
+        recs = recs[-max(1, len(recs) // 10):]
+    return statistics.fmean(r["loss"] for r in recs)
 
 
 def rescale_schedule(cfg: Any, length: int) -> None:
@@ -137,7 +177,7 @@ def resolve_config(ctx: Context, run: Run) -> Any:
 def write_config(ctx: Context, run: Run, path: Path) -> None:
     """The run's complete config file: :func:`resolve_config` and the data folder."""
     cfg = resolve_config(ctx, run)
-    root = ctx.data_root(run.dataset) / DATASETS[run.dataset][2]
+    root = ctx.data_root(run.dataset) / DATASETS[run.dataset][1]
     for split in ("train", "val", "test"):
         cfg[f"{split}_dataloader"].dataset.data_root = str(root)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -145,11 +185,9 @@ def write_config(ctx: Context, run: Run, path: Path) -> None:
 
 
 def code_digest(root: Path) -> str:
-    """SHA-256 (16 hex digits) of the code a run executes: ``backbones/`` (but the study's own reporting code)
-    and the tools it calls. A change of the models' code changes every key: cached runs are not reused."""
-    files = [p for p in sorted((root / "backbones").rglob("*.py")) if "study" not in p.relative_to(root).parts]
-    files += [root / "tools" / f for f in ("train.py", "test.py", "analysis/attention_similarity.py",
-                                            "analysis/_load.py", "analysis/benchmark.py")]
+    """SHA-256 (16 hex digits) of the code a run executes: ``backbones/`` and ``tools/``. Recorded with every
+    result (not part of its key: :func:`verify` reruns cached runs on the current code and compares)."""
+    files = sorted((root / "backbones").rglob("*.py")) + sorted((root / "tools").rglob("*.py"))
     digest = hashlib.sha256()
     for f in files:
         digest.update(str(f.relative_to(root)).encode() + b"\0" + f.read_bytes())
@@ -162,13 +200,11 @@ def run_key(settings: dict[str, Any]) -> str:
 
 
 def keyed(ctx: Context, runs: list[Run], digests: dict[str, str | None]) -> tuple[list[dict], list[str]]:
-    """Each run's settings (:meth:`Run.settings` plus the digests of its resolved config and of the code) and
-    cache key."""
-    code = code_digest(ctx.root)
+    """Each run's settings (:meth:`Run.settings` plus the digest of its resolved config) and cache key."""
     settings = []
     for run in runs:
         resolved = json.dumps(resolve_config(ctx, run).to_dict(), sort_keys=True, default=repr)
-        settings.append(dict(run.settings(digests.get(run.dataset)), code=code,
+        settings.append(dict(run.settings(digests.get(run.dataset)),
                              resolved=hashlib.sha256(resolved.encode()).hexdigest()[:16]))
     return settings, [run_key(s) for s in settings]
 
@@ -204,20 +240,25 @@ def execute(ctx: Context, run: Run, key: str, settings: dict, progress: Callable
     _stream(["tools/train.py", str(config), "--work-dir", str(work)], folder / "train.log", ctx, progress)
     train_s = time.perf_counter() - start
     ckpt = (work / "last_checkpoint").read_text().strip()
-    text = _stream(["tools/test.py", str(config), ckpt, "--work-dir", str(folder / "test")], folder / "test.log", ctx)
-    found = re.findall(rf"{re.escape(run.metric)}: ([0-9.]+)", text)
-    if not found:
-        raise RuntimeError(f"no {run.metric} in {folder / 'test.log'}")
-    metrics = {run.metric: float(found[-1]), "train_loss": final_train_loss(work)}
+    text = _stream(["tools/test.py", str(config), ckpt, "--work-dir", str(folder / "test"), "--out",
+                    str(folder / "predictions.pkl")], folder / "test.log", ctx)
+    metrics = {}
+    for name in (run.metric, *run.extra_metrics):
+        found = re.findall(rf"{re.escape(name)}: ([0-9.]+)", text)
+        if not found:
+            raise RuntimeError(f"no {name} in {folder / 'test.log'}")
+        metrics[name] = float(found[-1])
+    metrics["train_loss"] = final_train_loss(work)
     if run.similarity:
         out = folder / "similarity.json"
         _stream(["tools/analysis/attention_similarity.py", str(config), ckpt, "--images", "64", "--out",
                  str(folder / "similarity.png"), "--json", str(out)], folder / "similarity.log", ctx)
         metrics["similarity"] = json.loads(out.read_text())
     result = dict(key=key, study=study, label=run.label, settings=settings, info=run.info, seed=run.seed,
+                  dataset=run.dataset, metric=run.metric, extra_metrics=list(run.extra_metrics),
                   params=count_params(config), metrics=metrics,
                   seconds=dict(train=train_s, total=time.perf_counter() - start), cost=run.cost,
-                  rate_key=run.rate_key, machine=machine_info(ctx.threads), checkpoint=ckpt,
+                  rate_key=run.rate_key, machine=machine_info(ctx.threads), code=code_digest(ctx.root), checkpoint=ckpt,
                   finished=time.strftime("%Y-%m-%d %H:%M:%S"))
     write_text_atomic(json.dumps(result, indent=1) + "\n", folder / "result.json")
     return result
@@ -278,7 +319,7 @@ def run_all(ctx: Context, name: str, runs: list[Run], default_rates: dict[str, f
     Returns:
         the results in ``runs`` order (finished runs only) and one error message per failed run.
     """
-    digests = {d: ensure_data(ctx.root, d, ctx.data_root(d), ctx.data_root("digits"))
+    digests = {d: ensure_data(d, ctx.data_root(d), ctx.data_root("digits"))
                for d in sorted({r.dataset for r in runs})}
     settings, keys = keyed(ctx, runs, digests)
     unique = list(dict.fromkeys(keys))
@@ -337,6 +378,26 @@ def run_all(ctx: Context, name: str, runs: list[Run], default_rates: dict[str, f
     return results, errors
 
 
+def verify(ctx: Context, results: list[dict], count: int, log: Callable[[str], None] = print) -> list[str]:
+    """Rerun ``count`` finished runs (spread over ``results``) from their stored settings on the current code, in a
+    scratch cache, and compare every metric with the stored one: a run repeats bit for bit on one machine, so a
+    difference means the code now computes something else. Returns the differences (empty: all reproduced)."""
+    picked = results[:: max(len(results) // max(count, 1), 1)][:count]
+    scratch = Context(ctx.root, ctx.cache.parent / (ctx.cache.name + "-verify"), ctx.data_roots, ctx.threads, ctx.log)
+    problems = []
+    for r in picked:
+        run = Run(label=r["label"], config=r["settings"]["config"], overrides=r["settings"]["overrides"],
+                  seed=r["seed"], length=r["settings"]["length"], similarity=r["settings"]["similarity"],
+                  dataset=r["dataset"], metric=r["metric"], extra_metrics=tuple(r.get("extra_metrics", ())))
+        again = execute(scratch, run, r["key"], r["settings"], lambda line: None)
+        same = again["metrics"] == r["metrics"]
+        log(f"[verify] {r['label']} (seed {r['seed']}): {'reproduced' if same else 'DIFFERS'} on code "
+            f"{again['code']} (stored: code {r.get('code', '?')})")
+        if not same:
+            problems.append(f"{r['label']} (seed {r['seed']}): {r['metrics']} then, {again['metrics']} now")
+    return problems
+
+
 def write_runs(out: Path, name: str, mode: str, command: str, results: list[dict], ctx: Context,
                extra: dict | None = None) -> Path:
     """``out/runs.json``: the study, its mode and command, the machine and every run's result."""
@@ -347,5 +408,4 @@ def write_runs(out: Path, name: str, mode: str, command: str, results: list[dict
 
 
 __all__ = ["Context", "Run", "cached", "code_digest", "count_params", "estimate", "execute", "final_train_loss", "hms",
-           "keyed", "machine_info", "repo_root", "rescale_schedule", "resolve_config", "run_all", "run_key",
-           "write_runs"]
+           "keyed", "repo_root", "rescale_schedule", "resolve_config", "run_all", "run_key", "verify", "write_runs"]

@@ -1,4 +1,5 @@
-"""Tables and plots of the studies: spreads over seeds, markdown tables, small PNG files written atomically."""
+"""Tables and plots of the studies and the task tables: spreads over seeds, markdown tables (also into README's
+marked blocks), small PNG files written atomically, training curves."""
 from __future__ import annotations
 
 import io
@@ -89,3 +90,39 @@ def write_table(out: Path, title: str, header_lines: Sequence[str], sections: Se
     text = "\n\n".join([f"# {title}", "\n".join(header_lines), *sections]) + "\n"
     write_text_atomic(text, out / "table.md")
     return out / "table.md"
+
+
+def replace_between_markers(path: str | Path, start: str, end: str, text: str) -> None:
+    """Replace what stands between the lines ``start`` and ``end`` of the text file ``path`` with ``text``.
+
+    Used by the task tables to write their results into README.md; the file is rewritten atomically.
+    Raises SystemExit naming the file when a marker is missing.
+    """
+    doc = Path(path).read_text()
+    if start not in doc or end not in doc:
+        raise SystemExit(f"error: {path} has no {start} ... {end} block")
+    head, rest = doc.split(start, 1)
+    write_atomic((head + start + "\n" + text + "\n" + end + rest.split(end, 1)[1]).encode(), path)
+
+
+def plot_curves(work_dir: str | Path, out: str | Path | None = None, metric: str = "accuracy/top1") -> Path:
+    """The training loss (per logged iteration) and ``metric`` (per validation) of the newest mmengine run in
+    ``work_dir`` (its ``*/vis_data/scalars.json``) as a PNG (default ``work_dir/curves.png``); returns the path."""
+    import json
+
+    runs = sorted(Path(work_dir).glob("*/vis_data/scalars.json"))
+    if not runs:
+        raise FileNotFoundError(f"{work_dir}: no */vis_data/scalars.json (was it trained with LocalVisBackend?)")
+    records = [json.loads(line) for line in runs[-1].read_text().splitlines() if line.strip()]
+    train, val = [r for r in records if "loss" in r], [r for r in records if metric in r]
+    fig, (ax1,) = figure(width=7, height=4)
+    ax1.plot([r["step"] for r in train], [r["loss"] for r in train], color="tab:blue", label="train loss")
+    ax1.set_xlabel("iteration")
+    ax1.set_ylabel("loss", color="tab:blue")
+    if val:  # validation records count epochs in 'step': put them on the iteration axis
+        ax2 = ax1.twinx()
+        per_epoch = max(r["step"] for r in train) / max(r.get("epoch", 1) for r in train) if train else 1
+        ax2.plot([r["step"] * per_epoch for r in val], [r[metric] for r in val], "o-", color="tab:red", label=metric)
+        ax2.set_ylabel(metric, color="tab:red")
+    ax1.set_title(Path(work_dir).name)
+    return save_png(fig, Path(out) if out else Path(work_dir) / "curves.png")

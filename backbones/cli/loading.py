@@ -1,13 +1,8 @@
-"""Shared loading for the analysis tools: a config's model with a checkpoint, and images through its pipeline."""
+"""Loading for the tools: a config's model with a checkpoint (read with the safe loader), and inputs through the
+config's test pipeline and the model's data preprocessor."""
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import torch
-
-ROOT = Path(__file__).resolve().parents[2]
-sys.path[:0] = [str(ROOT), str(ROOT / "tools")]
 
 
 def load_model(config: str, checkpoint: str | None):  # noqa: ANN201
@@ -15,8 +10,9 @@ def load_model(config: str, checkpoint: str | None):  # noqa: ANN201
     from mmengine.config import Config
     from mmengine.runner import load_checkpoint
 
-    import backbones  # noqa: F401
-    from backbones.runner.config import build_model, resolve_auto_num_classes
+    import backbones.safe_loading  # noqa: F401  (checkpoints are read with the safe loader)
+
+    from ..runner.config import build_model, resolve_auto_num_classes
 
     cfg = Config.fromfile(config)
     resolve_auto_num_classes(cfg)
@@ -46,3 +42,17 @@ def dataset_images(cfg, count: int) -> list[str]:  # noqa: ANN001
         dataset = DATASETS.build(cfg.test_dataloader.dataset)
     n = len(dataset)
     return [dataset.get_data_info(i * n // min(count, n))["img_path"] for i in range(min(count, n))]
+
+
+def test_inputs(cfg, model: torch.nn.Module, count: int) -> torch.Tensor:  # noqa: ANN001
+    """The first ``count`` samples of the config's test set through its pipeline and the data preprocessor."""
+    from mmengine.dataset import pseudo_collate
+    from mmengine.registry import DATASETS, DefaultScope
+
+    with DefaultScope.overwrite_default_scope(cfg.get("default_scope")):
+        dataset = DATASETS.build(cfg.test_dataloader.dataset)
+        if len(dataset) == 0:
+            raise SystemExit(f"error: the test set of the config ({cfg.test_dataloader.dataset.get('data_root')}) is "
+                             f"empty; give an image with --input")
+        batch = pseudo_collate([dataset[i] for i in range(min(count, len(dataset)))])
+    return model.data_preprocessor(batch, False)["inputs"]

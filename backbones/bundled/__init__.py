@@ -1,0 +1,58 @@
+"""The datasets the zoo builds itself from data it ships with (no download): scikit-learn's handwritten digits as
+an image folder (:mod:`.digits`), digit scenes for segmentation (:mod:`.digit_scenes`), digit pairs that need
+token mixing (:mod:`.digit_pairs`) and open3d shapes for point clouds (:mod:`.shapes`). Each builds
+deterministically into a folder beside its target and renames it into place; :func:`ensure_data` builds one on
+first use.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+#: bundled datasets: name -> (default folder, sub-folder the configs read)
+DATASETS: dict[str, tuple[str, str]] = {
+    "digits": ("data/digits", ""),
+    "digit_pairs": ("data/digit_pairs", ""),
+    "digit_scenes": ("data/digit_scenes", ""),
+    "shapes_cls": ("data/shapes", "modelnet_shapes"),
+    "shapes_part": ("data/shapes", "shapenetpart_shapes"),
+}
+
+
+def data_digest(folder: Path) -> str | None:
+    """The digest of a built dataset (its ``dataset.json``, or those of its sub-sets); None if it is not built."""
+    info = folder / "dataset.json"
+    if info.exists():
+        return json.loads(info.read_text()).get("sha256")
+    digests = sorted(p.read_text() for p in folder.glob("*/dataset.json"))  # shapes: one per sub-set
+    return hashlib.sha256("".join(digests).encode()).hexdigest() if digests else None
+
+
+def builder(dataset: str, digits: Path) -> Callable[[Path], object]:
+    """The function that builds ``dataset`` into a folder (the digit pairs from the digits folder ``digits``)."""
+    if dataset == "digits":
+        from .digits import prepare
+        return prepare
+    if dataset == "digit_scenes":
+        from .digit_scenes import prepare
+        return prepare
+    if dataset in ("shapes_cls", "shapes_part"):
+        from .shapes import prepare
+        return prepare
+    if dataset == "digit_pairs":
+        from .digit_pairs import prepare_pairs
+
+        def pairs(folder: Path) -> Path:
+            ensure_data("digits", digits, digits)
+            return prepare_pairs(folder, digits)
+        return pairs
+    raise KeyError(f"unknown dataset {dataset!r}; valid: {sorted(DATASETS)}")
+
+
+def ensure_data(dataset: str, folder: Path, digits: Path) -> str | None:
+    """Build a bundled dataset in ``folder`` if missing (idempotent: a complete one with the same settings is kept);
+    returns its digest (None if it has none). The digit pairs are built from the digits folder ``digits``."""
+    builder(dataset, digits)(Path(folder))
+    return data_digest(Path(folder))

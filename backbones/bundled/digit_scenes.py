@@ -1,0 +1,136 @@
+"""Compose scikit-learn's handwritten digits into segmentation scenes (mmseg ``img_dir/`` + ``ann_dir/``).
+
+Usage:
+    python tools/data/prepare_digit_scenes.py OUT_DIR [--size 64] [--train 2000] [--val 400] [--seed 0]
+
+Each scene is a SIZE x SIZE RGB canvas: a smooth random background with pixel noise, and one to
+three real 8x8 digit scans (UCI optical digits, bundled with scikit-learn: no network), each
+upsampled bilinearly to a random side of SIZE * [0.3, 0.55] in a random bright colour at a random
+position, never overlapping another digit's box. The label map (PNG, mode L) is 0 for background
+and k + 1 where digit k's ink is at least half its maximum. Train scenes use only the digits of the
+train split of ``tools/data/prepare_digits.py`` and val scenes only those of its val split, so no
+digit scan is seen in both. Output:
+
+    OUT_DIR/img_dir/{train,val}/00000.png   OUT_DIR/ann_dir/{train,val}/00000.png   OUT_DIR/dataset.json
+
+Deterministic (same bytes every time; the digest is in dataset.json). The folder is built beside
+OUT_DIR and renamed into place; an existing complete one with the same settings is kept.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from .digits import split_indices
+
+MAX_DIGITS = 3
+
+
+def _background(rng: np.random.Generator, size: int) -> np.ndarray:
+    """A dark, smoothly varying RGB background (size, size, 3) float in [0, 255] with pixel noise."""
+    coarse = rng.uniform(0, 90, size=(4, 4, 3)).astype(np.float32)
+    smooth = np.stack([np.asarray(Image.fromarray(coarse[..., c], mode="F").resize((size, size), Image.BILINEAR))
+                       for c in range(3)], axis=-1)
+    return smooth + rng.normal(0, 6, size=(size, size, 3))
+
+
+def _place(rng: np.random.Generator, boxes: list[tuple[int, int, int]], side: int, size: int) -> tuple[int, int] | None:
+    """A top-left corner for a side x side digit that overlaps none of ``boxes`` (y, x, side); None if none found."""
+    for _ in range(50):
+        y, x = (int(v) for v in rng.integers(0, size - side + 1, size=2))
+        if all(y + side <= by or by + bs <= y or x + side <= bx or bx + bs <= x for by, bx, bs in boxes):
+            return y, x
+    return None
+
+
+def compose(rng: np.random.Generator, scans: np.ndarray, labels: np.ndarray,
+            size: int) -> tuple[np.ndarray, np.ndarray]:
+    """One scene from the digit ``scans`` (M, 8, 8) with values 0..16 and their ``labels``.
+
+    Returns:
+        image (size, size, 3) uint8 and label map (size, size) uint8 (0 background, k + 1 digit k).
+    """
+    img = _background(rng, size)
+    seg = np.zeros((size, size), np.uint8)
+    boxes: list[tuple[int, int, int]] = []
+    for _ in range(int(rng.integers(1, MAX_DIGITS + 1))):
+        side = int(rng.integers(int(size * 0.3), int(size * 0.55) + 1))
+        corner = _place(rng, boxes, side, size)
+        if corner is None:
+            continue
+        i = int(rng.integers(len(scans)))
+        ink = np.asarray(Image.fromarray((scans[i] / 16.0).astype(np.float32), mode="F").resize(
+            (side, side), Image.BILINEAR)).clip(0, 1)
+        colour = rng.uniform(150, 255, size=3)
+        y, x = corner
+        patch = img[y:y + side, x:x + side]
+        img[y:y + side, x:x + side] = patch * (1 - ink[..., None]) + colour * ink[..., None]
+        seg[y:y + side, x:x + side][ink >= 0.5 * ink.max()] = labels[i] + 1
+        boxes.append((y, x, side))
+    return np.clip(np.rint(img), 0, 255).astype(np.uint8), seg
+
+
+def prepare(out_dir: str | Path, size: int = 64, n_train: int = 2000, n_val: int = 400, seed: int = 0) -> Path:
+    """Build the scene set in ``out_dir`` (skipped if a complete one with the same settings exists)."""
+    from sklearn.datasets import load_digits
+
+    out = Path(out_dir)
+    settings = dict(size=size, train=n_train, val=n_val, seed=seed, version=1)
+    marker = out / "dataset.json"
+    if marker.exists() and json.loads(marker.read_text()).get("settings") == settings:
+        return out
+    digits = load_digits()
+    splits = dict(zip(("train", "val"), split_indices(digits.target, 0.2, seed)))
+    tmp = out.with_name(out.name + ".partial")
+    shutil.rmtree(tmp, ignore_errors=True)
+    digest = hashlib.sha256()
+    pixels = np.zeros(11, np.int64)
+    for split, count in (("train", n_train), ("val", n_val)):
+        rng = np.random.default_rng([seed, 0 if split == "train" else 1])
+        idx = splits[split]
+        for kind in ("img_dir", "ann_dir"):
+            (tmp / kind / split).mkdir(parents=True, exist_ok=True)
+        for k in range(count):
+            img, seg = compose(rng, digits.images[idx], digits.target[idx], size)
+            if split == "val":
+                pixels += np.bincount(seg.ravel(), minlength=11)
+            for kind, arr in (("img_dir", img), ("ann_dir", seg)):
+                path = tmp / kind / split / f"{k:05d}.png"
+                Image.fromarray(arr).save(path, format="PNG", optimize=False)
+                digest.update(path.read_bytes())
+    info = dict(settings=settings, sha256=digest.hexdigest(), classes=["background", *map(str, range(10))],
+                val_pixels_per_class=pixels.tolist(),
+                source="sklearn.datasets.load_digits (UCI optical recognition of handwritten digits)")
+    (tmp / "dataset.json").write_text(json.dumps(info, indent=2) + "\n")
+    if out.exists():
+        shutil.rmtree(out)
+    os.replace(tmp, out)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("out_dir")
+    parser.add_argument("--size", type=int, default=64, help="canvas side in pixels")
+    parser.add_argument("--train", type=int, default=2000, help="number of train scenes")
+    parser.add_argument("--val", type=int, default=400, help="number of val scenes")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    out = prepare(args.out_dir, args.size, args.train, args.val, args.seed)
+    info = json.loads((out / "dataset.json").read_text())
+    print(f"digit scenes: {args.train} train / {args.val} val scenes of {args.size}x{args.size} in {out} "
+          f"(sha256 {info['sha256'][:12]})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

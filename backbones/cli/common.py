@@ -1,0 +1,132 @@
+"""What tools/train.py and tools/test.py share: OpenMMLab's flags, the config with the command line applied, the
+runner (CPU-only multi-process set-up included), checkpoint errors as clean exits, and the end of a worker."""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import os
+import os.path as osp
+import sys
+from collections.abc import Iterator
+
+
+def parse_args(argv: list[str] | None = None, test: bool = False, description: str | None = None) -> argparse.Namespace:
+    """The flags of tools/train.py (``test=False``) and tools/test.py (``test=True``): OpenMMLab's."""
+    from mmengine.config import DictAction
+
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("config", help="config file")
+    if test:
+        parser.add_argument("checkpoint", help="checkpoint file")
+        parser.add_argument("--out", help="dump the predictions to this file (.pkl or .json)")
+        parser.add_argument("--show-dir", help="write visualised predictions (PNG) to this folder")
+        parser.add_argument("--allow-partial", action="store_true",
+                            help="load only the checkpoint keys that match the model (default: any missing, "
+                                 "unknown or mis-shaped key is an error)")
+        parser.add_argument("--deploy", action="store_true",
+                            help="test the model converted for deployment (backbones.deploy.convert_to_deploy, "
+                                 "after the checkpoint is loaded)")
+    else:
+        parser.add_argument("--resume", nargs="?", type=str, const="auto",
+                            help="resume from CHECKPOINT, or from the latest one in the work dir if none is given")
+        parser.add_argument("--amp", action="store_true", help="mixed precision (bfloat16 autocast on CPU)")
+    parser.add_argument("--work-dir", help="folder for logs and checkpoints")
+    parser.add_argument("--cfg-options", nargs="+", action=DictAction, help="override config keys: key=value")
+    parser.add_argument("--launcher", choices=["none", "pytorch", "slurm", "mpi"], default="none")
+    parser.add_argument("--local_rank", "--local-rank", type=int, default=0)
+    args = parser.parse_args(argv)
+    os.environ.setdefault("LOCAL_RANK", str(args.local_rank))
+    return args
+
+
+def load_config(args: argparse.Namespace):  # noqa: ANN201
+    """Config with the command-line overrides, work dir and launcher applied."""
+    import torch
+    from mmengine.config import Config
+
+    from ..runner.config import resolve_auto_num_classes
+
+    if not osp.isfile(args.config):
+        raise SystemExit(f"error: config file {args.config} does not exist")
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    cfg.launcher = args.launcher
+    if args.work_dir:
+        cfg.work_dir = args.work_dir
+    elif cfg.get("work_dir") is None:
+        cfg.work_dir = osp.join("./work_dirs", osp.splitext(osp.basename(args.config))[0])
+    resolve_auto_num_classes(cfg)
+    if not torch.cuda.is_available() and cfg.get("env_cfg", {}).get("dist_cfg") is not None:
+        cfg.env_cfg.dist_cfg.backend = "gloo"  # CPU-only machine: NCCL is unavailable
+    return cfg
+
+
+def build_runner(cfg):  # noqa: ANN001, ANN201
+    """mmengine's Runner, or the config's own ``runner_type``.
+
+    On a CPU-only machine the process group of the 'pytorch' launcher is created here with gloo:
+    mmengine's own ``init_dist`` calls ``torch.cuda.set_device`` unconditionally.
+    """
+    import torch
+    import torch.distributed as dist
+    from mmengine.registry import RUNNERS
+    from mmengine.runner import Runner
+
+    if cfg.launcher != "none" and not torch.cuda.is_available():
+        cfg.setdefault("model_wrapper_cfg", dict(type="CPUDistributedDataParallel"))
+        if cfg.launcher == "pytorch" and not dist.is_initialized():
+            dist.init_process_group(backend="gloo")
+
+    return Runner.from_cfg(cfg) if "runner_type" not in cfg else RUNNERS.build(cfg)
+
+
+@contextlib.contextmanager
+def process_group_teardown() -> Iterator[None]:
+    """Destroy the process group when the run ends, so that no gloo thread is still joinable while the
+    interpreter exits (a rank then aborted with "terminate called without an active exception" after a
+    finished run, once under CI load)."""
+    try:
+        yield
+    finally:
+        import torch.distributed as dist
+
+        if dist.is_available() and dist.is_initialized():
+            dist.destroy_process_group()
+
+
+def leave_worker() -> None:
+    """End a finished worker of a multi-process run (torchrun sets WORLD_SIZE > 1) with ``os._exit(0)`` once
+    logs and streams are flushed: the interpreter's teardown can abort a rank whose C++ threads are still
+    joinable, and everything the run writes is complete by then. A single process returns normally.
+    """
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
+
+
+@contextlib.contextmanager
+def checkpoint_errors() -> Iterator[None]:
+    """Turn a refused, unreadable or mismatched checkpoint into ``SystemExit('error: ...')`` (the message
+    names the file and the refused global, or the keys)."""
+    from ..checkpoint import CheckpointReadError, UnsafeCheckpointError
+
+    try:
+        yield
+    except (UnsafeCheckpointError, CheckpointReadError, FileNotFoundError) as e:
+        raise SystemExit(f"error: {e}") from None
+
+
+def visualization_args(hook_type: str, scope: str | None) -> set[str]:
+    """Constructor arguments of a visualization hook type (they differ between mmpretrain and mmseg)."""
+    import inspect
+
+    from mmengine.registry import HOOKS
+
+    cls = HOOKS.get(hook_type if "." in hook_type or not scope else f"{scope}.{hook_type}")
+    if cls is None:
+        raise SystemExit(f"error: visualization hook {hook_type!r} is not registered (scope {scope!r})")
+    return set(inspect.signature(cls.__init__).parameters)

@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("study", choices=list(STUDIES))
     parser.add_argument("--quick", action="store_true", help="a short version of the study (~10 min on 2 cores)")
     parser.add_argument("--out", default=None, help="output folder (default work_dirs/study/<study>[-quick])")
-    parser.add_argument("--cache", default="work_dirs/runs", help="run cache, shared by the studies and the task tables")
+    parser.add_argument("--cache", default="work_dirs/runs", help="run cache (shared with the task tables)")
     parser.add_argument("--jobs", type=int, default=1, help="runs trained at the same time")
     parser.add_argument("--threads", type=int, default=1, help="torch threads per training process")
     parser.add_argument("--plan", action="store_true", help="list the runs and the time estimate, then stop")

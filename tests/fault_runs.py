@@ -55,7 +55,7 @@ def _die() -> None:
 def install(fault: str) -> None:
     """Patch the writer so that the second save of an ``epoch_N.pth`` meets ``fault``."""
     saves = {"n": 0}
-    real_create, real_fdopen, real_replace = atomic._create_temporary, os.fdopen, os.replace
+    real_create, real_fdopen, real_replace = atomic.create_temporary, os.fdopen, os.replace
     real_text, real_remove = checkpoint.write_text_atomic, atomic.AtomicLocalBackend.remove
     on_last_checkpoint = fault == "mid_write_last_checkpoint"
 
@@ -117,7 +117,7 @@ def install(fault: str) -> None:
             _die()
         real_remove(self, path)
 
-    atomic._create_temporary = create
+    atomic.create_temporary = create
     atomic.os.fdopen = fdopen
     atomic.os.replace = replace
     checkpoint.write_text_atomic = write_text

@@ -25,9 +25,11 @@ from mmengine.fileio.backends.local_backend import LocalBackend
 TEMPORARY = re.compile(r"^\.(?P<name>.+)\.[0-9a-f]{8}\.tmp$")
 
 
-def _create_temporary(path: Path) -> tuple[int, Path]:
+def create_temporary(path: Path, suffix: str = "") -> tuple[int, Path]:
+    """A new hidden sibling ``.NAME.XXXXXXXX.tmp`` (+ ``suffix``) of ``path`` opened for writing, created with mode
+    0666 minus the umask (like ``open(path, 'wb')``): (file descriptor, path)."""
     while True:
-        tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+        tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp{suffix}")
         try:  # 0o666 & ~umask, like open(path, 'wb'); mkstemp would force 0600
             return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), tmp
         except FileExistsError:
@@ -50,7 +52,7 @@ def write_atomic(data: bytes, path: str | Path) -> None:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = _create_temporary(path)
+    fd, tmp = create_temporary(path)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)

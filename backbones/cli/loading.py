@@ -44,8 +44,13 @@ def dataset_images(cfg, count: int) -> list[str]:  # noqa: ANN001
     return [dataset.get_data_info(i * n // min(count, n))["img_path"] for i in range(min(count, n))]
 
 
-def test_inputs(cfg, model: torch.nn.Module, count: int) -> torch.Tensor:  # noqa: ANN001
-    """The first ``count`` samples of the config's test set through its pipeline and the data preprocessor."""
+def test_batch(cfg, count: int) -> tuple[dict, dict]:  # noqa: ANN001
+    """The first ``count`` samples of the config's test set through its pipeline, collated (``pseudo_collate``; the
+    model's data preprocessor makes the network's inputs of it), and the test set's meta information.
+
+    Raises:
+        SystemExit: the test set is empty (the message names its data root).
+    """
     from mmengine.dataset import pseudo_collate
     from mmengine.registry import DATASETS, DefaultScope
 
@@ -54,5 +59,4 @@ def test_inputs(cfg, model: torch.nn.Module, count: int) -> torch.Tensor:  # noq
         if len(dataset) == 0:
             raise SystemExit(f"error: the test set of the config ({cfg.test_dataloader.dataset.get('data_root')}) is "
                              f"empty; give an image with --input")
-        batch = pseudo_collate([dataset[i] for i in range(min(count, len(dataset)))])
-    return model.data_preprocessor(batch, False)["inputs"]
+        return pseudo_collate([dataset[i % len(dataset)] for i in range(count)]), dict(dataset.metainfo)

@@ -1,15 +1,19 @@
-"""Export a model (plain or converted) to TorchScript, ONNX or a ``torch.export`` program, and run the file back.
+"""Export a network to TorchScript, ONNX or a ``torch.export`` program with a dynamic batch, and run the file back.
 
-The exported function is ``model(inputs, mode='tensor')`` for OpenMMLab models (or ``model(inputs)``
-for a bare module) in eval mode under ``torch.no_grad()``: preprocessed inputs (the data preprocessor's
-normalised batch) to the network's raw outputs (logits). Files are written to a temporary sibling and
-renamed, so a failed export leaves no partial file.
+The exported network is any module taking one or more tensors (the task wrappers of :mod:`backbones.cli.exporting`
+adapt the zoo's models: classifier logits, segmentation logits or labels at the input size, part logits given the
+object category). Every input's first axis is the batch and is exported dynamic in ONNX and ``torch.export``, and
+so are the axes listed in ``dynamic``, as far as the network allows (:func:`dynamic_axes` reads what the file
+holds). TorchScript is traced, so its shapes generalise as far as tracing keeps them symbolic (checked by running
+the file at another batch size). Files are written to a
+temporary sibling created like any new file (mode 0666 minus the umask) and renamed, so a failed export leaves no
+partial file.
 """
 from __future__ import annotations
 
 import os
-import tempfile
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
 
 import torch
@@ -19,71 +23,131 @@ import torch.nn as nn
 FORMATS = {"torchscript": ".pt", "onnx": ".onnx", "exported": ".pt2"}
 
 
-class TensorForward(nn.Module):
-    """``model(inputs, mode='tensor')`` (OpenMMLab models) or ``model(inputs)`` as one tensor: the first
-    entry of a tuple or list output."""
+def _temporary(path: Path) -> Path:
+    from ..checkpoint.atomic import create_temporary
 
-    def __init__(self, model: nn.Module) -> None:
-        super().__init__()
-        self.model = model
-        self.mode = "data_preprocessor" in dict(model.named_children())
-
-    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
-        """Preprocessed inputs -> raw outputs."""
-        out = self.model(inputs, mode="tensor") if self.mode else self.model(inputs)
-        while isinstance(out, (tuple, list)):
-            out = out[-1]
-        return out
+    fd, tmp = create_temporary(path, path.suffix)  # torch's readers check the suffix
+    os.close(fd)
+    return tmp
 
 
-def export(model: nn.Module, inputs: torch.Tensor, fmt: str, path: str | Path) -> Path:
-    """Write ``model`` (eval mode, no autograd) traced at ``inputs`` to ``path`` in format ``fmt``.
+def export(net: nn.Module, inputs: Sequence[torch.Tensor], fmt: str, path: str | Path,
+           names: Sequence[str] = ("inputs",), dynamic: dict[str, dict[int, str]] | None = None) -> Path:
+    """Write ``net`` (eval mode, no autograd) traced at ``inputs`` to ``path`` in format ``fmt``.
+
+    Args:
+        net: the network, ``net(*inputs) -> tensor``.
+        inputs: example inputs, one tensor each; their first axis is the batch.
+        fmt: a key of :data:`FORMATS`.
+        path: the file to write.
+        names: the inputs' names (ONNX input names; keys of ``dynamic``).
+        dynamic: more dynamic axes per input, e.g. ``{'inputs': {2: 'height', 3: 'width'}}``.
 
     Raises:
-        ValueError: an unknown format.
+        ValueError: an unknown format, or as many names as inputs not given.
     """
     if fmt not in FORMATS:
         raise ValueError(f"unknown export format {fmt!r}; formats: {sorted(FORMATS)}")
+    inputs = tuple(inputs)
+    if len(names) != len(inputs):
+        raise ValueError(f"export: {len(inputs)} inputs but {len(names)} names {list(names)}")
+    axes = {n: {0: "batch", **(dynamic or {}).get(n, {})} for n in names}
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    net = TensorForward(model).eval()
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".tmp{FORMATS[fmt]}", dir=path.parent)
-    os.close(fd)
+    net = net.eval()
+    tmp = _temporary(path)
     try:
-        with torch.no_grad(), warnings.catch_warnings():
-            warnings.simplefilter("ignore", torch.jit.TracerWarning)  # shape checks traced as constants
-            if fmt == "torchscript":
-                torch.jit.save(torch.jit.trace(net, inputs, check_trace=False), tmp)
-            elif fmt == "exported":
-                torch.export.save(torch.export.export(net, (inputs,)), tmp)
-            else:
-                torch.onnx.export(net, (inputs,), tmp, input_names=["inputs"], output_names=["outputs"],
-                                  dynamo=True, external_data=False)
+        try:
+            _write(net, inputs, fmt, tmp, names, axes)
+        except Exception as e:  # torch.export could not keep the extra axes symbolic: batch alone, said so
+            if all(list(ax) == [0] for ax in axes.values()) or fmt == "torchscript":
+                raise
+            warnings.warn(f"export: the axes {dynamic} could not stay dynamic ({type(e).__name__}: "
+                          f"{str(e).strip().splitlines()[0] if str(e).strip() else ''}); exported with a dynamic "
+                          f"batch only", stacklevel=2)
+            _write(net, inputs, fmt, tmp, names, {n: {0: "batch"} for n in names})
         os.replace(tmp, path)
     finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+        if tmp.exists():
+            tmp.unlink()
     return path
 
 
-def run_exported(fmt: str, path: str | Path, inputs: torch.Tensor) -> torch.Tensor:
+def _write(net: nn.Module, inputs: tuple[torch.Tensor, ...], fmt: str, tmp: Path, names: Sequence[str],
+           axes: dict[str, dict[int, str]]) -> None:
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore", torch.jit.TracerWarning)  # shape checks traced as constants
+        if fmt == "torchscript":
+            torch.jit.save(torch.jit.trace(net, inputs, check_trace=False), str(tmp))
+            return
+        # Dim.AUTO: dynamic where the network allows it (a shape-dependent branch bounds the range, a size the
+        # network needs is kept static); dynamic_axes() reads what the file holds
+        shapes = {_arg_names(net, len(inputs))[i]: {a: torch.export.Dim.AUTO for a in axes[n]}
+                  for i, n in enumerate(names)}
+        program = torch.export.export(net, inputs, dynamic_shapes=shapes)
+        if fmt == "exported":
+            torch.export.save(program, str(tmp))
+        else:  # from the program, so the ONNX graph keeps exactly the axes torch.export proved dynamic
+            torch.onnx.export(program, inputs, str(tmp), input_names=list(names), output_names=["outputs"],
+                              dynamo=True, external_data=False, verbose=False)
+
+
+def _arg_names(net: nn.Module, count: int) -> list[str]:
+    """The names of ``net.forward``'s first ``count`` parameters (``dynamic_shapes`` is keyed by them)."""
+    import inspect
+
+    params = [p for p in inspect.signature(net.forward).parameters.values()
+              if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    return [p.name for p in params[:count]]
+
+
+def dynamic_axes(fmt: str, path: str | Path) -> dict[str, list[int]] | None:
+    """The dynamic axes of each input of an exported file (ONNX and ``torch.export``); None for TorchScript (traced:
+    no record of them)."""
+    if fmt == "onnx":
+        import onnx
+
+        graph = onnx.load(str(path), load_external_data=False).graph
+        return {i.name: [a for a, d in enumerate(i.type.tensor_type.shape.dim) if not d.HasField("dim_value")]
+                for i in graph.input}
+    if fmt == "exported":
+        program = torch.export.load(str(path))
+        out = {}
+        for spec, node in zip(program.graph_signature.input_specs, program.graph.nodes):
+            if spec.kind == torch.export.graph_signature.InputKind.USER_INPUT:
+                out[spec.arg.name] = [a for a, d in enumerate(node.meta["val"].shape) if not isinstance(d, int)]
+        return out
+    return None
+
+
+def run_exported(fmt: str, path: str | Path, inputs: Sequence[torch.Tensor],
+                 names: Sequence[str] = ("inputs",)) -> torch.Tensor:
     """Load an exported file and run it on ``inputs`` (ONNX with onnxruntime on the CPU)."""
-    path = str(path)
+    path, inputs = str(path), tuple(inputs)
     if fmt == "torchscript":
         with torch.no_grad():
-            return torch.jit.load(path)(inputs)
+            return torch.jit.load(path)(*inputs)
     if fmt == "exported":
         with torch.no_grad():
-            return torch.export.load(path).module()(inputs)
+            return torch.export.load(path).module()(*inputs)
     if fmt == "onnx":
         import onnxruntime
 
         session = onnxruntime.InferenceSession(path, providers=["CPUExecutionProvider"])
-        return torch.from_numpy(session.run(None, {"inputs": inputs.numpy()})[0])
+        return torch.from_numpy(session.run(None, {n: t.numpy() for n, t in zip(names, inputs)})[0])
     raise ValueError(f"unknown export format {fmt!r}; formats: {sorted(FORMATS)}")
 
 
 def differences(got: torch.Tensor, want: torch.Tensor) -> tuple[float, float]:
-    """(max absolute difference, max absolute difference relative to max |want|)."""
-    diff = (got.float() - want.float()).abs().max().item()
+    """(max absolute difference, max absolute difference relative to max |want|); non-finite entries (masked
+    logits) must sit at the same places and are left out."""
+    if got.shape != want.shape:
+        raise ValueError(f"exported output of shape {tuple(got.shape)}, eager {tuple(want.shape)}")
+    finite = torch.isfinite(want)
+    if not torch.equal(finite, torch.isfinite(got)):
+        return float("inf"), float("inf")
+    got, want = got.float()[finite], want.float()[finite]
+    if want.numel() == 0:
+        return 0.0, 0.0
+    diff = (got - want).abs().max().item()
     return diff, diff / max(want.abs().max().item(), 1e-12)

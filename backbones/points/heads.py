@@ -95,12 +95,16 @@ class PointPartSegHead(nn.Module):
         self.label_smoothing = label_smoothing
 
     def forward(self, feats: Feats, data_samples: Sequence[BaseDataElement]) -> torch.Tensor:
-        """-> part logits (B, M, P) for the M tokens (one per input point)."""
-        tokens, glob = feats[0], feats[1]
-        b, m, _ = tokens.shape
-        category = torch.as_tensor([int(s.category) for s in data_samples], device=tokens.device)
+        """-> part logits (B, M, P) for the M tokens (one per input point), given each sample's ``category``."""
+        category = torch.as_tensor([int(s.category) for s in data_samples], device=feats[0].device)
         if (category < 0).any() or (category >= self.num_categories).any():
             raise ValueError(f"PointPartSegHead: category ids {category.tolist()} outside 0..{self.num_categories - 1}")
+        return self.logits(feats, category)
+
+    def logits(self, feats: Feats, category: torch.Tensor) -> torch.Tensor:
+        """Part logits (B, M, P) of the backbone's features given the categories (B,) int64 (the exported form)."""
+        tokens, glob = feats[0], feats[1]
+        b, m, _ = tokens.shape
         label = self.label_embed(F.one_hot(category, self.num_categories).to(tokens.dtype))  # (B, L)
         per_shape = torch.cat([glob, label], dim=-1)[:, None].expand(b, m, -1)
         return self.mlp(torch.cat([tokens, per_shape], dim=-1))

@@ -4,22 +4,22 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 
-import benchmark  # tools/analysis/benchmark.py
-import isolation  # tools/analysis/isolation.py
 import pytest
 import torch
 
 from backbones import MIXERS
+from backbones.benchmark import cli as benchmark
+from backbones.benchmark import isolation, steps, time_step
+from backbones.cli.machine import cpu_model
 
 
 def test_gemm_rate_and_flops() -> None:
-    step = benchmark.gemm_step(256)
+    step = steps.gemm_step(256)
     step()
     assert 2 * 256 ** 3 / isolation.measured(step)[0] > 1e8
     lin = torch.nn.Linear(64, 32)
-    assert benchmark.count_flops(lin, torch.randn(5, 64)) == 2 * 5 * 64 * 32
+    assert steps.count_flops(lin, torch.randn(5, 64)) == 2 * 5 * 64 * 32
 
 
 def test_flops_count_the_deploy_form_of_external_attention() -> None:
@@ -32,9 +32,9 @@ def test_flops_count_the_deploy_form_of_external_attention() -> None:
     torch.manual_seed(0)
     model = MixerViT(arch=dict(preset="eamlp-7", depth=2), img_size=64).eval()
     x = torch.randn(1, 3, 64, 64)
-    plain = benchmark.count_flops(model, x)
+    plain = steps.count_flops(model, x)
     assert get_flops.flops_of(model, (64, 64)) == plain
-    deployed = benchmark.count_flops(convert_to_deploy(model), x)
+    deployed = steps.count_flops(convert_to_deploy(model), x)
     assert 0 < deployed < plain
 
 
@@ -48,7 +48,7 @@ def test_compare_table(tmp_path, capsys) -> None:  # noqa: ANN001
         assert row[key] > 0, key
     assert row["faults"] >= 0 and row["baseline_faults"] >= 0
     out = capsys.readouterr().out
-    assert "| eamlp-7 |" in out and benchmark.cpu_model() in out and "GEMM rate" in out
+    assert "| eamlp-7 |" in out and cpu_model() in out and "GEMM rate" in out
 
 
 def test_token_sweep_fits_exponents(tmp_path) -> None:  # noqa: ANN001
@@ -71,22 +71,19 @@ def test_flops_count_cpu_fused_attention() -> None:
     layer = build_mixer("SelfAttention", dim=c, num_heads=4).eval()
     linear = 2 * n * c * (3 * c) + 2 * n * c * c
     attention = 2 * n * n * c * 2  # q k^T and A v over all heads
-    assert benchmark.count_flops(layer, torch.randn(1, n, c)) == linear + attention
+    assert steps.count_flops(layer, torch.randn(1, n, c)) == linear + attention
 
 
 def test_time_step_prints_a_median(capsys) -> None:  # noqa: ANN001
-    import time_step  # tools/analysis/time_step.py
-
     assert time_step.main(["vit-tiny", "--batch", "1", "--img", "32", "--iters", "2", "--train"]) == 0
     out = capsys.readouterr().out
     assert float(out.split()[-1]) > 0 and "page faults per step" in out
 
 
 def test_workers_interleave_and_report_a_dead_worker() -> None:
-    serve = "import isolation, time; isolation.serve(lambda: time.sleep({}), warmup=1)"
-    path = f"import sys; sys.path.insert(0, {str(Path(isolation.__file__).parent)!r}); "
-    t = isolation.interleaved_workers({"fast": [sys.executable, "-c", path + serve.format(0.0)],
-                                       "slow": [sys.executable, "-c", path + serve.format(0.05)]}, rounds=3)
+    serve = "from backbones.benchmark import isolation; import time; isolation.serve(lambda: time.sleep({}), warmup=1)"
+    t = isolation.interleaved_workers({"fast": [sys.executable, "-c", serve.format(0.0)],
+                                       "slow": [sys.executable, "-c", serve.format(0.05)]}, rounds=3)
     assert 0 <= t["fast"].seconds < 0.05 <= t["slow"].seconds
     assert t["fast"].faults >= 0
     with pytest.raises(RuntimeError, match="(?s)worker 'broken' exited with code 3 before sending 'ready'.*boom"):
@@ -110,6 +107,22 @@ def test_shared_process_mode_and_unknown_baseline() -> None:
                             args, rounds=1, warmup=0)
     assert t["ours"].seconds > 0 and t["plain"].seconds > 0 and t["gemm"].seconds > 0
     with pytest.raises(ValueError, match="'nosuch-tiny' has no baseline"):
-        benchmark.build_step("nosuch-tiny", "baseline")
+        steps.build_step("nosuch-tiny", "baseline")
     with pytest.raises(ValueError, match="kind must be one of"):
-        benchmark.build_step("vit-tiny", "fast")
+        steps.build_step("vit-tiny", "fast")
+
+
+def test_train_memory_report_runs_each_setting_in_a_fresh_process(capsys) -> None:  # noqa: ANN001
+    """--train-memory: two fresh processes (with_cp off / on) report their resident memory."""
+    assert benchmark.main(["vit-tiny", "--train-memory", "--batch", "4", "--img", "64", "--threads", "1"]) == 0
+    out = capsys.readouterr().out
+    rows = [line for line in out.splitlines() if line.startswith("| False") or line.startswith("| True")]
+    assert len(rows) == 2 and "with_cp: peak" in out and cpu_model() in out
+
+
+def test_tools_do_not_edit_the_import_path() -> None:
+    """Every tool imports the installed package; none edits ``sys.path`` (tests may)."""
+    from conftest import ROOT
+
+    edits = [str(p.relative_to(ROOT)) for p in (ROOT / "tools").rglob("*.py") if "sys.path" in p.read_text()]
+    assert edits == []

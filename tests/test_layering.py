@@ -21,7 +21,7 @@ LAYERS = [
     ("backbones", ["backbones.stems", "backbones.vit", "backbones.attention_maps", "backbones.reference",
                    "backbones.optim"]),
     ("tasks", ["backbones.seg", "backbones.points", "backbones.datasets", "backbones.converters", "backbones.runner",
-               "backbones.bundled",
+               "backbones.bundled", "backbones.benchmark",
                "backbones.deploy.hook", "backbones.study", "backbones.model_index", "backbones.safe_loading",
                "backbones.cli"]),
     ("face", ["backbones"]),

@@ -1,0 +1,138 @@
+"""What the benchmark times: our models (a preset's backbone with a 1000-class head, or a config's model),
+their baselines (timm's ViT, the references written from the official code), one inference batch or training
+step of each, the GEMM rate probe and FLOP counts."""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+import torch.nn as nn
+
+from .isolation import Figures
+
+GEMM_N = 2048
+
+
+def gemm_step(n: int = GEMM_N) -> Callable[[], object]:
+    """One float32 (n, n) x (n, n) matmul: the rate probe, 2 n^3 FLOPs."""
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    return lambda: a @ b
+
+
+def gemm_rate(probe: Figures) -> float:
+    """FLOP/s of the default :func:`gemm_step` from its timed figures."""
+    return 2 * GEMM_N ** 3 / probe.seconds
+
+
+def count_flops(model: nn.Module, x: torch.Tensor) -> int:
+    """FLOPs (2 per multiply-add) of one forward pass (:func:`backbones.flop_count.forward_flops`)."""
+    from ..flop_count import forward_flops
+
+    return forward_flops(model, x)
+
+
+def build_ours(target: str, img: int) -> nn.Module:
+    """Our classifier for a preset (backbone + 1000-class head) or a config's model."""
+    if target.endswith(".py"):
+        from mmengine.config import Config
+
+        from ..runner.config import build_model, resolve_auto_num_classes
+
+        cfg = Config.fromfile(target)
+        resolve_auto_num_classes(cfg)
+        return _Logits(build_model(cfg))
+    from ..vit import MixerViT
+
+    backbone = MixerViT(target, img_size=img)
+    return nn.Sequential(_First(backbone), nn.Linear(backbone.embed_dims, 1000))
+
+
+class _First(nn.Module):
+    def __init__(self, m: nn.Module) -> None:
+        super().__init__()
+        self.m = m
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.m(x)[-1]
+
+
+class _Logits(nn.Module):
+    def __init__(self, m: nn.Module) -> None:
+        super().__init__()
+        self.m = m
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.m(x, mode="tensor")
+
+
+def has_baseline(target: str) -> bool:
+    """Whether ``target`` is a preset with a reference implementation (``backbones.reference``)."""
+    from ..reference import REFERENCES
+
+    return target in REFERENCES
+
+
+def build_baseline(target: str) -> nn.Module:
+    """The reference implementation of a preset (see the module docstring)."""
+    from ..reference import REFERENCES
+
+    if target not in REFERENCES:
+        raise ValueError(f"benchmark: {target!r} has no baseline; presets with one: {sorted(REFERENCES)}")
+    return REFERENCES[target][1]()
+
+
+KINDS = ("deploy", "plain", "compiled", "baseline", "gemm")
+
+
+def build_step(target: str, kind: str = "deploy", train: bool = False, batch: int = 16,
+               img: int = 224) -> Callable[[], object]:
+    """One inference batch or training step of ``target`` in one of :data:`KINDS` (seeded, repeatable):
+    our model converted for deployment (inference; training steps always take the plain model), plain,
+    converted and compiled, the family's baseline; ``gemm`` is the rate probe :func:`gemm_step` instead."""
+    if kind not in KINDS:
+        raise ValueError(f"benchmark: kind must be one of {KINDS}, got {kind!r}")
+    torch.manual_seed(0)
+    if kind == "gemm":
+        return gemm_step()
+    model = build_baseline(target) if kind == "baseline" else build_ours(target, img)
+    if kind in ("deploy", "compiled") and not train:
+        from ..deploy.convert import convert_to_deploy
+
+        model = convert_to_deploy(model)
+    torch.manual_seed(1)
+    x = torch.randn(batch, 3, img, img)
+    return step_fn(torch.compile(model) if kind == "compiled" else model, x, train)
+
+
+def step_fn(model: nn.Module, x: torch.Tensor, train: bool) -> Callable[[], object]:
+    """One inference forward, or one training step (forward, cross-entropy, backward, AdamW)."""
+    if not train:
+        model.eval()
+
+        def infer() -> object:
+            with torch.inference_mode():
+                return model(x)
+        return infer
+    model.train()
+    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-4)
+    y = torch.randint(0, 1000, (x.shape[0],))
+
+    def train_step() -> object:
+        opt.zero_grad(set_to_none=True)
+        loss = nn.functional.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+        return loss
+    return train_step
+
+
+def count_train_flops(model: nn.Module, x: torch.Tensor) -> int:
+    """FLOPs of one training step's forward and backward (cross-entropy on random labels)."""
+    from ..flop_count import flop_counter
+
+    model.train()
+    with flop_counter() as counter:
+        logits = model(x)
+        nn.functional.cross_entropy(logits, torch.zeros(len(logits), dtype=torch.long)).backward()
+    model.zero_grad(set_to_none=True)
+    return counter.get_total_flops()

@@ -21,6 +21,7 @@ from .block import Block, build_blocks, checkpoint_module, stacked_layer_depth, 
 from .deploy.convert import convert_children
 from .layers import GridPosEmbed, LearnedPosEmbed, SinusoidalPosEmbed
 from .layers.dropout import Dropout
+from .layers.init import vit_init_
 from .presets import PRESETS
 
 POS_EMBEDS = {"learned": LearnedPosEmbed, "grid": GridPosEmbed, "sinusoidal": SinusoidalPosEmbed}
@@ -147,14 +148,7 @@ class MixerViT(BaseModule):
 
     def _init_weights(self) -> None:
         """timm-style init: trunc-normal(0.02) linear weights, zero biases, unit LayerNorms."""
-        for m in self.modules():
-            if isinstance(m, nn.Linear):
-                nn.init.trunc_normal_(m.weight, std=0.02)
-                if m.bias is not None:
-                    nn.init.zeros_(m.bias)
-            elif isinstance(m, nn.LayerNorm):
-                nn.init.ones_(m.weight)
-                nn.init.zeros_(m.bias)
+        vit_init_(self)
         if self.cls_token is not None:
             nn.init.trunc_normal_(self.cls_token, std=0.02)
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -19,6 +21,27 @@ DATASETS: dict[str, tuple[str, str]] = {
     "shapes_cls": ("data/shapes", "modelnet_shapes"),
     "shapes_part": ("data/shapes", "shapenetpart_shapes"),
 }
+
+
+def build_folder(out: Path, settings: dict, writer: Callable[[Path, hashlib._Hash], dict]) -> Path:
+    """Build a dataset folder once: kept if its ``dataset.json`` holds the same ``settings``; otherwise
+    ``writer(tmp, digest)`` fills a fresh ``<out>.partial`` folder (feeding every written file's bytes to
+    ``digest``) and returns the set's description, written with the settings and the digest to ``dataset.json``;
+    the folder then replaces ``out`` by a rename, so an interrupted build leaves no partial set in place."""
+    marker = out / "dataset.json"
+    if marker.exists() and json.loads(marker.read_text()).get("settings") == settings:
+        return out
+    tmp = out.with_name(out.name + ".partial")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    digest = hashlib.sha256()
+    info = writer(tmp, digest)
+    (tmp / "dataset.json").write_text(json.dumps(dict(settings=settings, sha256=digest.hexdigest(), **info),
+                                                 indent=2) + "\n")
+    if out.exists():
+        shutil.rmtree(out)
+    os.replace(tmp, out)
+    return out
 
 
 def data_digest(folder: Path) -> str | None:

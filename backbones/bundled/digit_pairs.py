@@ -32,15 +32,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
-
-from ..checkpoint.atomic import write_text_atomic
 
 #: label rules: name -> (classes in folder order, label of digits (a, b))
 LABEL_RULES: dict[str, tuple[list[str], Callable[[int, int], str]]] = {
@@ -126,39 +122,34 @@ def prepare_pairs(out_dir: str | Path, digits_root: str | Path = "data/digits", 
         raise ValueError(f"digit pairs: unknown label rule {rule!r}; valid: {sorted(LABEL_RULES)}")
     if n_train <= 0 or n_val <= 0:
         raise ValueError(f"digit pairs: n_train and n_val must be positive, got {n_train} and {n_val}")
-    out = Path(out_dir)
+    from . import build_folder
+
     source = Path(digits_root) / "dataset.json"
     source_digest = json.loads(source.read_text())["sha256"] if source.exists() else None
     settings = dict(rule=rule, size=size, cell=cell, train=n_train, val=n_val, seed=seed, source=source_digest,
                     version=VERSION)
-    marker = out / "dataset.json"
-    if marker.exists() and json.loads(marker.read_text()).get("settings") == settings:
-        return out
     classes = LABEL_RULES[rule][0]
-    tmp = out.with_name(out.name + ".partial")
-    shutil.rmtree(tmp, ignore_errors=True)
-    digest, records, counts = hashlib.sha256(), [], {}
-    for split, count in (("train", n_train), ("val", n_val)):
-        images, labels = load_split(digits_root, split)
-        rng = np.random.default_rng([seed, 0 if split == "train" else 1])
-        for c in classes:
-            (tmp / split / c).mkdir(parents=True, exist_ok=True)
-        for k in range(count):
-            canvas, rec = compose_pair(rng, images, labels, rule, size, cell)
-            path = tmp / split / rec["label"] / f"{k:05d}.png"
-            Image.fromarray(canvas).convert("RGB").save(path, format="PNG", optimize=False)
-            digest.update(path.read_bytes())
-            records.append(dict(split=split, file=str(path.relative_to(tmp)), **rec))
-            counts[f"{split}/{rec['label']}"] = counts.get(f"{split}/{rec['label']}", 0) + 1
-    (tmp / "classes.txt").write_text("\n".join(classes) + "\n")
-    write_text_atomic(json.dumps(records) + "\n", tmp / "pairs.json")
-    info = dict(settings=settings, classes=classes, counts=counts, sha256=digest.hexdigest(),
-                source=f"two digits of the digits folder (sklearn.datasets.load_digits) per image, rule {rule!r}")
-    write_text_atomic(json.dumps(info, indent=2) + "\n", tmp / "dataset.json")
-    if out.exists():
-        shutil.rmtree(out)
-    os.replace(tmp, out)
-    return out
+
+    def write(tmp: Path, digest: hashlib._Hash) -> dict:
+        records, counts = [], {}
+        for split, count in (("train", n_train), ("val", n_val)):
+            images, labels = load_split(digits_root, split)
+            rng = np.random.default_rng([seed, 0 if split == "train" else 1])
+            for c in classes:
+                (tmp / split / c).mkdir(parents=True, exist_ok=True)
+            for k in range(count):
+                canvas, rec = compose_pair(rng, images, labels, rule, size, cell)
+                path = tmp / split / rec["label"] / f"{k:05d}.png"
+                Image.fromarray(canvas).convert("RGB").save(path, format="PNG", optimize=False)
+                digest.update(path.read_bytes())
+                records.append(dict(split=split, file=str(path.relative_to(tmp)), **rec))
+                counts[f"{split}/{rec['label']}"] = counts.get(f"{split}/{rec['label']}", 0) + 1
+        (tmp / "classes.txt").write_text("\n".join(classes) + "\n")
+        (tmp / "pairs.json").write_text(json.dumps(records) + "\n")
+        return dict(classes=classes, counts=counts,
+                    source=f"two digits of the digits folder (sklearn.datasets.load_digits) per image, rule {rule!r}")
+
+    return build_folder(Path(out_dir), settings, write)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -21,8 +21,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import os
-import shutil
 import sys
 from pathlib import Path
 
@@ -80,40 +78,31 @@ def compose(rng: np.random.Generator, scans: np.ndarray, labels: np.ndarray,
 
 def prepare(out_dir: str | Path, size: int = 64, n_train: int = 2000, n_val: int = 400, seed: int = 0) -> Path:
     """Build the scene set in ``out_dir`` (skipped if a complete one with the same settings exists)."""
-    from sklearn.datasets import load_digits
+    from . import build_folder
 
-    out = Path(out_dir)
-    settings = dict(size=size, train=n_train, val=n_val, seed=seed, version=1)
-    marker = out / "dataset.json"
-    if marker.exists() and json.loads(marker.read_text()).get("settings") == settings:
-        return out
-    digits = load_digits()
-    splits = dict(zip(("train", "val"), split_indices(digits.target, 0.2, seed)))
-    tmp = out.with_name(out.name + ".partial")
-    shutil.rmtree(tmp, ignore_errors=True)
-    digest = hashlib.sha256()
-    pixels = np.zeros(11, np.int64)
-    for split, count in (("train", n_train), ("val", n_val)):
-        rng = np.random.default_rng([seed, 0 if split == "train" else 1])
-        idx = splits[split]
-        for kind in ("img_dir", "ann_dir"):
-            (tmp / kind / split).mkdir(parents=True, exist_ok=True)
-        for k in range(count):
-            img, seg = compose(rng, digits.images[idx], digits.target[idx], size)
-            if split == "val":
-                pixels += np.bincount(seg.ravel(), minlength=11)
-            for kind, arr in (("img_dir", img), ("ann_dir", seg)):
-                path = tmp / kind / split / f"{k:05d}.png"
-                Image.fromarray(arr).save(path, format="PNG", optimize=False)
-                digest.update(path.read_bytes())
-    info = dict(settings=settings, sha256=digest.hexdigest(), classes=["background", *map(str, range(10))],
-                val_pixels_per_class=pixels.tolist(),
-                source="sklearn.datasets.load_digits (UCI optical recognition of handwritten digits)")
-    (tmp / "dataset.json").write_text(json.dumps(info, indent=2) + "\n")
-    if out.exists():
-        shutil.rmtree(out)
-    os.replace(tmp, out)
-    return out
+    def write(tmp: Path, digest: hashlib._Hash) -> dict:
+        from sklearn.datasets import load_digits
+
+        digits = load_digits()
+        splits = dict(zip(("train", "val"), split_indices(digits.target, 0.2, seed)))
+        pixels = np.zeros(11, np.int64)
+        for split, count in (("train", n_train), ("val", n_val)):
+            rng = np.random.default_rng([seed, 0 if split == "train" else 1])
+            idx = splits[split]
+            for kind in ("img_dir", "ann_dir"):
+                (tmp / kind / split).mkdir(parents=True, exist_ok=True)
+            for k in range(count):
+                img, seg = compose(rng, digits.images[idx], digits.target[idx], size)
+                if split == "val":
+                    pixels += np.bincount(seg.ravel(), minlength=11)
+                for kind, arr in (("img_dir", img), ("ann_dir", seg)):
+                    path = tmp / kind / split / f"{k:05d}.png"
+                    Image.fromarray(arr).save(path, format="PNG", optimize=False)
+                    digest.update(path.read_bytes())
+        return dict(classes=["background", *map(str, range(10))], val_pixels_per_class=pixels.tolist(),
+                    source="sklearn.datasets.load_digits (UCI optical recognition of handwritten digits)")
+
+    return build_folder(Path(out_dir), dict(size=size, train=n_train, val=n_val, seed=seed, version=1), write)
 
 
 def main(argv: list[str] | None = None) -> int:

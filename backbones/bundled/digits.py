@@ -14,8 +14,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import os
-import shutil
 import sys
 from pathlib import Path
 
@@ -45,33 +43,25 @@ def to_image(scan: np.ndarray, size: int) -> Image.Image:
 
 def prepare(out_dir: str | Path, size: int = 32, val_fraction: float = 0.2, seed: int = 0) -> Path:
     """Build the dataset in ``out_dir`` (skipped if a complete one with the same settings exists)."""
-    from sklearn.datasets import load_digits
+    from . import build_folder
 
-    out = Path(out_dir)
-    settings = dict(size=size, val_fraction=val_fraction, seed=seed, version=1)
-    marker = out / "dataset.json"
-    if marker.exists() and json.loads(marker.read_text()).get("settings") == settings:
-        return out
-    digits = load_digits()
-    train, val = split_indices(digits.target, val_fraction, seed)
-    tmp = out.with_name(out.name + ".partial")
-    shutil.rmtree(tmp, ignore_errors=True)
-    digest = hashlib.sha256()
-    for split, idx in (("train", train), ("val", val)):
-        for c in CLASSES:
-            (tmp / split / c).mkdir(parents=True, exist_ok=True)
-        for i in idx:
-            path = tmp / split / CLASSES[digits.target[i]] / f"{i:04d}.png"
-            to_image(digits.images[i], size).save(path, format="PNG", optimize=False)
-            digest.update(path.read_bytes())
-    (tmp / "classes.txt").write_text("\n".join(CLASSES) + "\n")
-    info = dict(settings=settings, train=len(train), val=len(val), sha256=digest.hexdigest(),
-                source="sklearn.datasets.load_digits (UCI optical recognition of handwritten digits)")
-    (tmp / "dataset.json").write_text(json.dumps(info, indent=2) + "\n")
-    if out.exists():
-        shutil.rmtree(out)
-    os.replace(tmp, out)
-    return out
+    def write(tmp: Path, digest: hashlib._Hash) -> dict:
+        from sklearn.datasets import load_digits
+
+        digits = load_digits()
+        train, val = split_indices(digits.target, val_fraction, seed)
+        for split, idx in (("train", train), ("val", val)):
+            for c in CLASSES:
+                (tmp / split / c).mkdir(parents=True, exist_ok=True)
+            for i in idx:
+                path = tmp / split / CLASSES[digits.target[i]] / f"{i:04d}.png"
+                to_image(digits.images[i], size).save(path, format="PNG", optimize=False)
+                digest.update(path.read_bytes())
+        (tmp / "classes.txt").write_text("\n".join(CLASSES) + "\n")
+        return dict(train=len(train), val=len(val),
+                    source="sklearn.datasets.load_digits (UCI optical recognition of handwritten digits)")
+
+    return build_folder(Path(out_dir), dict(size=size, val_fraction=val_fraction, seed=seed, version=1), write)
 
 
 def main(argv: list[str] | None = None) -> int:

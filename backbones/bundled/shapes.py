@@ -23,15 +23,13 @@ half-written); a complete set with the same settings is kept.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
-import os
-import shutil
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+
+from . import build_folder
 
 CLASSES = ["box", "sphere", "cylinder", "cone", "torus", "tetrahedron", "octahedron", "icosahedron", "arrow",
            "capsule"]
@@ -166,23 +164,6 @@ def sample_parts(meshes: list, n: int, seed: int) -> tuple[np.ndarray, np.ndarra
     return np.concatenate(pts), np.concatenate(labels)
 
 
-def _build(out: Path, settings: dict, writer: Callable[[Path, hashlib._Hash], dict]) -> Path:
-    marker = out / "dataset.json"
-    if marker.exists() and json.loads(marker.read_text()).get("settings") == settings:
-        return out
-    tmp = out.with_name(out.name + ".partial")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    digest = hashlib.sha256()
-    info = writer(tmp, digest)
-    (tmp / "dataset.json").write_text(json.dumps(dict(settings=settings, sha256=digest.hexdigest(), **info),
-                                                 indent=2) + "\n")
-    if out.exists():
-        shutil.rmtree(out)
-    os.replace(tmp, out)
-    return out
-
-
 def _write(path: Path, text: str, digest) -> None:  # noqa: ANN001
     path.write_text(text)
     digest.update(text.encode())
@@ -210,7 +191,7 @@ def prepare_cls(out: Path, n_train: int, n_test: int, points: int, seed: int) ->
             _write(tmp / f"shapes_{split}.txt", "\n".join(names) + "\n", digest)
         return dict(classes=len(CLASSES), train=len(lists["train"]), test=len(lists["test"]))
 
-    return _build(out, settings, writer)
+    return build_folder(out, settings, writer)
 
 
 def prepare_parts(out: Path, n_train: int, n_val: int, n_test: int, points: int, seed: int) -> Path:
@@ -244,7 +225,7 @@ def prepare_parts(out: Path, n_train: int, n_val: int, n_test: int, points: int,
         _write(tmp / "category_parts.json", json.dumps(table, indent=1) + "\n", digest)
         return dict(categories=len(table), parts=first, part_names=names, **{k: len(v) for k, v in lists.items()})
 
-    return _build(out, settings, writer)
+    return build_folder(out, settings, writer)
 
 
 def prepare(out_dir: str | Path, n_train: int = 60, n_test: int = 20, points: int = 1024, seed: int = 0) -> dict:

@@ -6,6 +6,8 @@ import math
 import torch
 from torch import Tensor, nn
 
+from ..layers.init import vit_init_  # noqa: F401  (the references' init, re-exported)
+
 
 class Mlp(nn.Module):
     """timm-style MLP: ``fc1 -> GELU -> dropout -> fc2 -> dropout``."""
@@ -28,20 +30,6 @@ class PatchEmbed(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         return self.proj(x)
-
-
-def vit_init_(model: nn.Module, *tokens: Tensor) -> None:
-    """Trunc-normal (std 0.02) tokens and Linear weights, zero biases, unit LayerNorms."""
-    for t in tokens:
-        nn.init.trunc_normal_(t, std=0.02)
-    for m in model.modules():
-        if isinstance(m, nn.Linear):
-            nn.init.trunc_normal_(m.weight, std=0.02)
-            if m.bias is not None:
-                nn.init.zeros_(m.bias)
-        elif isinstance(m, nn.LayerNorm):
-            nn.init.ones_(m.weight)
-            nn.init.zeros_(m.bias)
 
 
 def ea_normalise(logits: Tensor, token_dim: int, memory_dim: int) -> Tensor:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -74,6 +75,37 @@ def test_two_processes_agree(tmp_path, digits) -> None:  # noqa: ANN001
     assert report["checksums"][0] == report["checksums"][1]
 
 
+def test_distributed_evaluation_equals_single(tmp_path, digits) -> None:  # noqa: ANN001
+    """tools/dist_test.sh on 2 processes gives the single-process tools/test.py metric and the same predictions
+    in the same order, on a validation set of odd size (the sampler pads a rank; the padding must not count)."""
+    import pickle
+
+    import torch
+
+    cfg = small_config(tmp_path, digits, epochs=1,
+                       extra="val_dataloader = dict(dataset=dict(indices=77))\ntest_dataloader = val_dataloader")
+    run_tool("tools/train.py", str(cfg), "--work-dir", str(tmp_path / "w"))
+    ckpt = str(tmp_path / "w" / "epoch_1.pth")
+    env = {**os.environ, "PORT": "29534", "PYTHON": sys.executable, "OMP_NUM_THREADS": "1"}
+    dist = subprocess.run(["bash", "tools/dist_test.sh", str(cfg), ckpt, "2", "--work-dir", str(tmp_path / "d"),
+                           "--out", str(tmp_path / "dist.pkl")], cwd=ROOT, capture_output=True, text=True, env=env,
+                          timeout=600)
+    assert dist.returncode == 0, dist.stdout[-3000:] + dist.stderr[-3000:]
+    single = run_tool("tools/test.py", str(cfg), ckpt, "--work-dir", str(tmp_path / "s"), "--out",
+                      str(tmp_path / "single.pkl"))
+
+    def top1(text: str) -> float:
+        found = re.findall(r"accuracy/top1: ([0-9.]+)", text)
+        assert found, text[-2000:]
+        return float(found[-1])
+
+    assert top1(dist.stdout + dist.stderr) == top1(single.stdout + single.stderr)
+    a, b = (pickle.loads((tmp_path / f"{n}.pkl").read_bytes()) for n in ("dist", "single"))
+    assert len(a) == len(b) == 77
+    assert [p["sample_idx"] for p in a] == [p["sample_idx"] for p in b]
+    assert all(torch.allclose(p["pred_score"], q["pred_score"], atol=1e-5) for p, q in zip(a, b))
+
+
 @pytest.mark.parametrize("world_size", [None, "2"])
 def test_leave_worker_exits_only_multi_process_workers(world_size: str | None) -> None:
     """tools/train.py's leave_worker: a worker of a multi-process run exits at once (code 0, output flushed);
@@ -81,7 +113,8 @@ def test_leave_worker_exits_only_multi_process_workers(world_size: str | None) -
     env = {k: v for k, v in os.environ.items() if k != "WORLD_SIZE"}
     if world_size:
         env["WORLD_SIZE"] = world_size
-    code = "import sys; sys.path.insert(0, 'tools'); import train; print('done'); train.leave_worker(); print('after')"
+    code = ("import sys; sys.path.insert(0, 'tools'); import train; print('done'); "
+            "train.common.leave_worker(); print('after')")
     proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, env=env, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.split() == (["done"] if world_size else ["done", "after"])

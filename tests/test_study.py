@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -182,3 +184,23 @@ def test_micro_study_writes_json_table_plots_and_reuses_runs(name: str, tmp_path
     assert not any("training in" in ln for ln in lines) and any(": cached (" in ln for ln in lines)
     assert {p: p.stat().st_mtime_ns for p in (tmp_path / "cache").glob("*/result.json")} == stamps
     assert [r["key"] for r in json.loads((out / "runs.json").read_text())["runs"]] == [r["key"] for r in doc["runs"]]
+
+
+def test_runs_in_parallel_jobs_read_configs_one_at_a_time(tmp_path: Path) -> None:
+    """Jobs run in threads; their config reads must not race in OpenMMLab's imports (a fresh process, where
+    nothing is imported yet, is where two threads loading ``mmseg::`` configs once broke every later load)."""
+    code = f"""
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from backbones.cli.runs import Context, Run, write_config
+ctx = Context(root=Path({str(ROOT)!r}), cache=Path({str(tmp_path)!r}))
+configs = sorted(str(p.relative_to(ctx.root)) for p in (ctx.root / "configs/segmentation/digit_scenes").glob("*.py"))
+def write(n):
+    write_config(ctx, Run(label=str(n), config=configs[n % len(configs)], dataset="digit_scenes"),
+                 ctx.cache / f"{{n}}.py")
+with ThreadPoolExecutor(2) as pool:
+    list(pool.map(write, range(6)))
+"""
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert sorted(p.name for p in tmp_path.glob("*.py")) == [f"{n}.py" for n in range(6)]

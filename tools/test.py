@@ -17,25 +17,17 @@ import os.path as osp
 
 import backbones  # noqa: F401  (registries, hooks)
 import backbones.safe_loading  # noqa: F401  (mmengine loads checkpoints with the safe loader)
-from backbones.cli.common import (
-    build_runner,
-    checkpoint_errors,
-    leave_worker,
-    load_config,
-    parse_args,
-    process_group_teardown,
-    visualization_args,
-)
+from backbones.cli import common
 
 MISMATCH = "The model and loaded state dict do not match exactly"  # mmengine's strict-load message
 
 
 def main(argv: list[str] | None = None) -> dict:
     """Test; returns the metrics."""
-    args = parse_args(argv, test=True, description=__doc__)
+    args = common.parse_args(argv, test=True, description=__doc__)
     if not osp.isfile(args.checkpoint):
         raise SystemExit(f"error: checkpoint {args.checkpoint} does not exist")
-    cfg = load_config(args)
+    cfg = common.load_config(args)
     cfg.load_from = args.checkpoint
     if args.deploy:
         cfg.custom_hooks = [*cfg.get("custom_hooks", []), dict(type="DeployHook")]
@@ -46,15 +38,15 @@ def main(argv: list[str] | None = None) -> dict:
         vis = cfg.default_hooks.get("visualization")
         if vis is None:
             raise SystemExit("error: --show-dir needs a 'visualization' hook in default_hooks")
-        params = visualization_args(vis["type"], cfg.get("default_scope"))
+        params = common.visualization_args(vis["type"], cfg.get("default_scope"))
         vis.interval = 1
         for key, value in (("enable", True), ("draw", True), ("out_dir", args.show_dir)):
             if key in params:
                 vis[key] = value
         if "out_dir" not in params and cfg.get("visualizer") is not None:
             cfg.visualizer.save_dir = args.show_dir  # mmseg's hook draws through the visualizer's backends
-    with process_group_teardown(), checkpoint_errors():
-        runner = build_runner(cfg)
+    with common.process_group_teardown(), common.checkpoint_errors():
+        runner = common.build_runner(cfg)
         # mmengine loads ``load_from`` with strict=False (unmatched keys are only logged): bind strict loading
         # to this runner's own load_checkpoint, which its load_or_resume calls after the before_run hooks
         runner.load_checkpoint = functools.partial(runner.load_checkpoint, strict=not args.allow_partial)
@@ -70,4 +62,4 @@ def main(argv: list[str] | None = None) -> dict:
 
 if __name__ == "__main__":
     main()
-    leave_worker()
+    common.leave_worker()

@@ -16,14 +16,7 @@ import os.path as osp
 
 import backbones  # noqa: F401  (registries, hooks)
 import backbones.safe_loading  # noqa: F401  (mmengine loads checkpoints with the safe loader)
-from backbones.cli.common import (
-    build_runner,
-    checkpoint_errors,
-    leave_worker,
-    load_config,
-    parse_args,
-    process_group_teardown,
-)
+from backbones.cli import common
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -32,8 +25,8 @@ def main(argv: list[str] | None = None) -> None:
 
     from backbones.checkpoint.resume import is_remote
 
-    args = parse_args(argv, description=__doc__)
-    cfg = load_config(args)
+    args = common.parse_args(argv, description=__doc__)
+    cfg = common.load_config(args)
     if args.amp:
         wrapper = cfg.optim_wrapper.get("type", "OptimWrapper")
         if wrapper not in ("OptimWrapper", "AmpOptimWrapper", "CPUAutocastOptimWrapper"):
@@ -50,10 +43,10 @@ def main(argv: list[str] | None = None) -> None:
         if not osp.isfile(args.resume):
             raise SystemExit(f"error: --resume checkpoint {args.resume} does not exist")
         cfg.resume, cfg.load_from = True, args.resume
-    with process_group_teardown(), checkpoint_errors():
-        build_runner(cfg).train()
+    with common.process_group_teardown(), common.checkpoint_errors():
+        common.build_runner(cfg).train()
 
 
 if __name__ == "__main__":
     main()
-    leave_worker()
+    common.leave_worker()

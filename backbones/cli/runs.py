@@ -37,6 +37,10 @@ from ..bundled import DATASETS, ensure_data
 from ..checkpoint.atomic import write_text_atomic
 from .machine import machine_info
 
+# Runs execute in threads (``jobs``); the parts done in this process (reading configs, building a model to count
+# its parameters) take this lock: importing OpenMMLab's packages is not thread-safe (two threads importing
+# ``pkg_resources`` through mmengine's ``mmseg::`` config scheme left every later config load failing).
+IN_PROCESS = threading.Lock()
 PROGRESS = (re.compile(r"Epoch\(train\)\s*\[(\d+)\]"), re.compile(r"Iter\(train\)\s*\[\s*(\d+)/(\d+)\]"))
 
 
@@ -54,6 +58,8 @@ class Run:
         metric: the test metric to read (``accuracy/top1``, ``mIoU``, ``point/OA``).
         extra_metrics: more test metrics to read (``aAcc``).
         similarity: also measure the attention similarities of the trained model.
+        processes: training processes (more than 1: ``tools/dist_train.sh``, the threads shared among them); the
+            overrides set the per-process batch.
         cost: relative cost for the time estimate; ``rate_key`` groups runs sharing a seconds-per-cost rate.
         info: the study's own fields (mixer, depth, ...) for its table and plots.
     """
@@ -67,14 +73,16 @@ class Run:
     metric: str = "accuracy/top1"
     extra_metrics: tuple[str, ...] = ()
     similarity: bool = False
+    processes: int = 1
     cost: float = 1.0
     rate_key: str = ""
     info: dict[str, Any] = field(default_factory=dict)
 
     def settings(self, data_digest: str | None) -> dict[str, Any]:
         """Everything that decides the result (the cache key is its hash)."""
-        return dict(config=self.config, overrides=self.overrides, seed=self.seed, length=self.length,
-                    similarity=self.similarity, data=data_digest)
+        out = dict(config=self.config, overrides=self.overrides, seed=self.seed, length=self.length,
+                   similarity=self.similarity, data=data_digest)
+        return out if self.processes == 1 else dict(out, processes=self.processes)
 
 
 @dataclass
@@ -176,7 +184,8 @@ def resolve_config(ctx: Context, run: Run) -> Any:
 
 def write_config(ctx: Context, run: Run, path: Path) -> None:
     """The run's complete config file: :func:`resolve_config` and the data folder."""
-    cfg = resolve_config(ctx, run)
+    with IN_PROCESS:
+        cfg = resolve_config(ctx, run)
     root = ctx.data_root(run.dataset) / DATASETS[run.dataset][1]
     for split in ("train", "val", "test"):
         cfg[f"{split}_dataloader"].dataset.data_root = str(root)
@@ -209,12 +218,16 @@ def keyed(ctx: Context, runs: list[Run], digests: dict[str, str | None]) -> tupl
     return settings, [run_key(s) for s in settings]
 
 
-def _stream(cmd: list[str], log: Path, ctx: Context, on_line: Callable[[str], None] | None = None) -> str:
-    """Run a tool of the repository, its output to ``log`` (and to ``on_line``); fail with the log's tail."""
-    env = dict(os.environ, OMP_NUM_THREADS=str(ctx.threads), MKL_NUM_THREADS=str(ctx.threads))
+def _stream(cmd: list[str], log: Path, ctx: Context, on_line: Callable[[str], None] | None = None,
+            threads: int | None = None) -> str:
+    """Run a tool of the repository (a Python script, or a shell script run with bash), its output to ``log`` (and
+    to ``on_line``); fail with the log's tail."""
+    threads = str(threads or ctx.threads)
+    env = dict(os.environ, OMP_NUM_THREADS=threads, MKL_NUM_THREADS=threads, PORT=str(_free_port()),
+               PYTHON=sys.executable)
     with open(log, "w") as f:
-        proc = subprocess.Popen([sys.executable, *cmd], cwd=ctx.root, stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, text=True, env=env)
+        proc = subprocess.Popen(["bash" if cmd[0].endswith(".sh") else sys.executable, *cmd], cwd=ctx.root,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
         for line in proc.stdout:
             f.write(line)
             if on_line:
@@ -227,6 +240,15 @@ def _stream(cmd: list[str], log: Path, ctx: Context, on_line: Callable[[str], No
     return text
 
 
+def _free_port() -> int:
+    """A TCP port free on 127.0.0.1 now (the rendezvous of a multi-process run)."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 def execute(ctx: Context, run: Run, key: str, settings: dict, progress: Callable[[str], None],
             study: str = "") -> dict:
     """Train, test and (optionally) analyse one run of ``study`` in ``<cache>/<key>/``; returns and stores its
@@ -237,7 +259,10 @@ def execute(ctx: Context, run: Run, key: str, settings: dict, progress: Callable
     write_config(ctx, run, config)
     start = time.perf_counter()
     work = folder / "work"
-    _stream(["tools/train.py", str(config), "--work-dir", str(work)], folder / "train.log", ctx, progress)
+    train = ["tools/train.py", str(config)] if run.processes == 1 else \
+        ["tools/dist_train.sh", str(config), str(run.processes)]
+    _stream([*train, "--work-dir", str(work)], folder / "train.log", ctx, progress,
+            threads=max(ctx.threads // run.processes, 1))
     train_s = time.perf_counter() - start
     ckpt = (work / "last_checkpoint").read_text().strip()
     text = _stream(["tools/test.py", str(config), ckpt, "--work-dir", str(folder / "test"), "--out",
@@ -254,9 +279,11 @@ def execute(ctx: Context, run: Run, key: str, settings: dict, progress: Callable
         _stream(["tools/analysis/attention_similarity.py", str(config), ckpt, "--images", "64", "--out",
                  str(folder / "similarity.png"), "--json", str(out)], folder / "similarity.log", ctx)
         metrics["similarity"] = json.loads(out.read_text())
+    with IN_PROCESS:
+        params = count_params(config)
     result = dict(key=key, study=study, label=run.label, settings=settings, info=run.info, seed=run.seed,
                   dataset=run.dataset, metric=run.metric, extra_metrics=list(run.extra_metrics),
-                  params=count_params(config), metrics=metrics,
+                  params=params, metrics=metrics,
                   seconds=dict(train=train_s, total=time.perf_counter() - start), cost=run.cost,
                   rate_key=run.rate_key, machine=machine_info(ctx.threads), code=code_digest(ctx.root), checkpoint=ckpt,
                   finished=time.strftime("%Y-%m-%d %H:%M:%S"))
@@ -388,6 +415,7 @@ def verify(ctx: Context, results: list[dict], count: int, log: Callable[[str], N
     for r in picked:
         run = Run(label=r["label"], config=r["settings"]["config"], overrides=r["settings"]["overrides"],
                   seed=r["seed"], length=r["settings"]["length"], similarity=r["settings"]["similarity"],
+                  processes=r["settings"].get("processes", 1),
                   dataset=r["dataset"], metric=r["metric"], extra_metrics=tuple(r.get("extra_metrics", ())))
         again = execute(scratch, run, r["key"], r["settings"], lambda line: None)
         same = again["metrics"] == r["metrics"]

@@ -2,7 +2,7 @@
 
 Usage:
     python tools/train_table.py TASK [--mixers SelfAttention ...] [--seeds 0 1 2] [--jobs 1] [--threads 2]
-                                [--cache work_dirs/runs] [--readme README.md]
+                                [--cache work_dirs/runs] [--readme README.md] [--processes 1]
 
 TASK is ``digits`` (image classification), ``digit-scenes`` (segmentation), ``shapes-cls`` or ``shapes-part``
 (point clouds). The rows are the registered mixers (``backbones.MIXERS``) that have a config for the task in
@@ -13,6 +13,10 @@ processes of their own, cached by the hash of its settings. The bundled data are
 (params, test metrics - median [min-max] over seeds -, train minutes) is printed with the machine, and with
 ``--readme`` written between the task's markers of that file. A run is a function of its seed, the machine's
 CPU kernels and the thread count: the same command on the same machine gives the same table.
+
+``--processes N`` trains each run with ``tools/dist_train.sh`` on N processes, each with the config's batch
+divided by N (the same total batch; the threads shared among them), so that a distributed run can be compared
+with the single-process one of the same seeds.
 """
 from __future__ import annotations
 
@@ -94,6 +98,18 @@ def table(rows: list[tuple[str, Path, list[dict]]], task: Task, root: Path) -> s
     return markdown_table(head, body, align="lll" + "r" * (len(task.metrics) + 1))
 
 
+def split_batch(config: Path, processes: int) -> dict[str, int]:
+    """The overrides giving each of ``processes`` training processes an equal share of the config's batch."""
+    if processes == 1:
+        return {}
+    from mmengine.config import Config
+
+    batch = Config.fromfile(str(config)).train_dataloader.batch_size
+    if batch % processes:
+        raise SystemExit(f"error: {config}: train batch {batch} does not split over {processes} processes")
+    return {"train_dataloader.batch_size": batch // processes}
+
+
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
     parser = argparse.ArgumentParser(prog="tools/train_table.py", description=__doc__,
@@ -106,7 +122,11 @@ def main(argv: list[str] | None = None) -> int:
                         help="torch threads per training process")
     parser.add_argument("--cache", default="work_dirs/runs", help="run cache (shared with the claims study)")
     parser.add_argument("--readme", default=None, help="write the table between the task's markers of this file")
+    parser.add_argument("--processes", type=int, default=1,
+                        help="train with tools/dist_train.sh on this many processes, same total batch")
     args = parser.parse_args(argv)
+    if args.processes < 1:
+        parser.error(f"--processes must be at least 1, got {args.processes}")
     root = repo_root()
     task = TASKS[args.task]
     configs = task_configs(root, task)
@@ -117,7 +137,8 @@ def main(argv: list[str] | None = None) -> int:
     ctx = Context(root=root, cache=Path(args.cache).resolve(), threads=args.threads,
                   log=lambda s: print(s, flush=True))
     runs = [Run(label=name, config=str(configs[name].relative_to(root)), seed=seed, dataset=task.dataset,
-                metric=task.metrics[0], extra_metrics=task.metrics[1:], info=dict(model=name))
+                metric=task.metrics[0], extra_metrics=task.metrics[1:], info=dict(model=name),
+                processes=args.processes, overrides=split_batch(configs[name], args.processes))
             for name in chosen for seed in args.seeds]
     results, errors = run_all(ctx, args.task, runs, {"": 60.0 * task.minutes}, args.jobs, unit="run",
                               announce=f"{args.threads} thread(s) per run; ")
@@ -132,7 +153,8 @@ def main(argv: list[str] | None = None) -> int:
     rows = [(name, configs[name], [r for r in results if r["label"] == name]) for name in chosen]
     rows = [row for row in rows if row[2]]
     m = machine_info(args.threads)
-    print(f"[{args.task}] {m['cpu']} ({m['isa']}), {m['threads']} thread(s) per run, torch {m['torch']}; "
+    procs = f"{args.processes} processes sharing them, " if args.processes > 1 else ""
+    print(f"[{args.task}] {m['cpu']} ({m['isa']}), {m['threads']} thread(s) per run, {procs}torch {m['torch']}; "
           f"seeds {args.seeds}")
     text = table(rows, task, root) if rows else ""
     print(text)

@@ -126,3 +126,14 @@ def test_tools_do_not_edit_the_import_path() -> None:
 
     edits = [str(p.relative_to(ROOT)) for p in (ROOT / "tools").rglob("*.py") if "sys.path" in p.read_text()]
     assert edits == []
+
+
+def test_a_training_step_of_a_config_model_draws_labels_over_its_classes() -> None:
+    """A config's model (10 digit classes) times a training step: the random targets follow its head."""
+    from conftest import DIGITS_CFG
+
+    model = steps.build_ours(str(DIGITS_CFG), 32)
+    step = steps.step_fn(model, torch.randn(4, 3, 32, 32), train=True)
+    losses = [float(step()) for _ in range(2)]
+    assert all(torch.isfinite(torch.tensor(losses)))
+    assert losses[0] != losses[1]  # the optimizer stepped

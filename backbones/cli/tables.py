@@ -34,12 +34,14 @@ from .runs import Context, Run, hms, repo_root, run_all
 
 @dataclass(frozen=True)
 class Task:
-    """A task table: where its configs are, what they train on, what the test reports."""
+    """A task table: where its configs are, what they train on, what the test reports (``metrics``, read from
+    ``tools/test.py``'s output) and under which column names (``labels``: the split the config tests on)."""
 
     folder: str
     model: str
     dataset: str
     metrics: tuple[str, ...]
+    labels: tuple[str, ...]
     marker: str
     minutes: float
     suffix: str = ""
@@ -47,14 +49,15 @@ class Task:
 
 
 TASKS: dict[str, Task] = {
-    "digits": Task("configs/classification/digits", "mixervit", "digits", ("accuracy/top1",), "digits-table", 4,
-                   suffix="_digits-32px"),
+    "digits": Task("configs/classification/digits", "mixervit", "digits", ("accuracy/top1",), ("val top-1 (%)",),
+                   "digits-table", 4, suffix="_digits-32px"),
     "digit-scenes": Task("configs/segmentation/digit_scenes", "upernet", "digit_scenes", ("mIoU", "aAcc"),
-                         "seg-table", 10, others=("eanet",)),
-    "shapes-cls": Task("configs/pointcloud/shapes", "pct", "shapes_cls", ("point/OA",), "pointcloud-cls-table", 5,
+                         ("val mIoU (%)", "val aAcc (%)"), "seg-table", 10, others=("eanet",)),
+    "shapes-cls": Task("configs/pointcloud/shapes", "pct", "shapes_cls", ("point/OA",), ("val OA (%)",),
+                       "pointcloud-cls-table", 5,
                        suffix="_shapes-cls-512pts"),
     "shapes-part": Task("configs/pointcloud/shapes", "pct", "shapes_part", ("part/ins_mIoU",),
-                        "pointcloud-part-table", 5, suffix="_shapes-part-512pts"),
+                        ("val instance mIoU (%)",), "pointcloud-part-table", 5, suffix="_shapes-part-512pts"),
 }
 
 
@@ -87,7 +90,8 @@ def task_configs(root: Path, task: Task) -> dict[str, Path]:
 def table(rows: list[tuple[str, Path, list[dict]]], task: Task, root: Path) -> str:
     """Markdown table: one row per model with its config, params, metrics (median [min-max] over seeds), minutes."""
     several = any(len(runs) > 1 for _, _, runs in rows)
-    head = ["model", "config", "params", *[f"test {m}" for m in task.metrics], "train minutes"]
+    spread = " median [min-max]" if several else ""
+    head = ["model", "config", "params", *[label + spread for label in task.labels], "train minutes"]
     body = []
     for name, config, runs in rows:
         cells = [fmt_spread([r["metrics"][m] for r in runs]) for m in task.metrics]

@@ -7,6 +7,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 bash tools/setup_env.sh
 py="$root/.venv/bin/python"
+eval "$("$py" "$root/backbones/cli/allocator.py" --exports)"  # keep freed memory (docs/benchmark.md)
 case "${1:-}" in
   main)
     "$py" tools/train_table.py digits --mixers "${MAIN_MIXER:-SelfAttention}"

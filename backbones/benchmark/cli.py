@@ -40,7 +40,11 @@ from pathlib import Path
 
 import torch
 
+from ..cli.allocator import ALLOCATORS, RUN_SETUP, child_env
 from ..cli.machine import cpu_model
+from .headline import child as headline_child
+from .headline import headline
+from .headline import markdown as headline_markdown
 from .isolation import Figures, interleaved, interleaved_workers, serve
 from .memory import measure_step, peak_memory_mb, train_memory_report
 from .steps import (
@@ -61,7 +65,8 @@ def peak_in_fresh_process(target: str, args: argparse.Namespace) -> float:
 
     cmd = [sys.executable, "-m", "backbones.benchmark", target, "--peak-only", "--batch", str(args.batch), "--img",
            str(args.img), "--threads", str(args.threads)]
-    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout.strip().splitlines()
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True,
+                         env=child_env(args.allocator)).stdout.strip().splitlines()
     return float(out[-1])
 
 
@@ -74,7 +79,7 @@ def time_runs(target: str, runs: dict[str, dict], args: argparse.Namespace, roun
         return interleaved({k: build_step(target, **r) for k, r in full.items()}, rounds, warmup)
     cmds = {k: [sys.executable, "-m", "backbones.benchmark", target, "--worker", json.dumps(r), "--warmup", str(warmup),
                 "--threads", str(args.threads)] for k, r in full.items()}
-    return interleaved_workers(cmds, rounds)
+    return interleaved_workers(cmds, rounds, child_env(args.allocator))
 
 
 def measure(target: str, args: argparse.Namespace) -> dict:
@@ -217,6 +222,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--compare", action="store_true", help="also time the family's baseline, interleaved")
     parser.add_argument("--compile", action="store_true", help="time our model through torch.compile (inference)")
     parser.add_argument("--sweep-tokens", action="store_true")
+    parser.add_argument("--headline", action="store_true",
+                        help="the shipped configs' models (ours, plain) and the baselines, each alone in a fresh "
+                             "process, rounds interleaved (headline.py)")
+    parser.add_argument("--iters", type=int, default=30, help="--headline: timed batches per process")
+    parser.add_argument("--allocator", choices=ALLOCATORS, default=RUN_SETUP,
+                        help=f"allocator of every model's process, ours and the baselines' alike "
+                             f"(backbones/cli/allocator.py; default {RUN_SETUP})")
+    parser.add_argument("--headline-child", default=None, help=argparse.SUPPRESS)  # JSON spec of one process
     parser.add_argument("--shared-process", action="store_true",
                         help="time every model in this process instead of one worker process each")
     parser.add_argument("--train-memory", action="store_true", help="training-step peak memory, with_cp off / on")
@@ -234,6 +247,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--markdown", default=None)
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
+    if args.headline_child:  # used by headline.run_child
+        print(json.dumps(headline_child(json.loads(args.headline_child))))
+        return 0
+    if args.headline:
+        if not args.targets:
+            parser.error("--headline: give presets, e.g. vit-tiny ff-tiny deepvit-16b eamlp-7")
+        from ..cli.runs import repo_root
+
+        result = headline(args.targets, repo_root(), args.rounds, args.iters, args.batch, args.img, args.threads,
+                          args.allocator, compiled=args.compile, log=lambda s: print(s, flush=True))
+        text = headline_markdown(result)
+        print(text)
+        if args.markdown:
+            Path(args.markdown).write_text(text + "\n")
+        if args.json:
+            Path(args.json).write_text(json.dumps(result, indent=1) + "\n")
+        return 0
     if args.train_memory_child is not None:  # used by train_memory_in_fresh_process
         print(json.dumps(measure_step(args.targets[0], args.batch, args.img, args.train_memory_child == "1")))
         return 0

@@ -75,13 +75,14 @@ class Worker:
     Args:
         cmd: the command line (argv) of the worker.
         name: what error messages call it.
+        env: its environment (default: this process's).
     """
 
-    def __init__(self, cmd: Sequence[str], name: str) -> None:
+    def __init__(self, cmd: Sequence[str], name: str, env: dict[str, str] | None = None) -> None:
         self.name = name
         self._err = tempfile.TemporaryFile(mode="w+")
         self._proc = subprocess.Popen(list(cmd), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._err,
-                                      text=True, bufsize=1)
+                                      text=True, bufsize=1, env=env)
         self._expect("ready")
 
     def _expect(self, prefix: str) -> str:
@@ -108,7 +109,8 @@ class Worker:
         self._err.close()
 
 
-def interleaved_workers(cmds: dict[str, Sequence[str]], rounds: int) -> dict[str, Figures]:
+def interleaved_workers(cmds: dict[str, Sequence[str]], rounds: int,
+                        env: dict[str, str] | None = None) -> dict[str, Figures]:
     """Figures of each worker command's step, one step of each in turn per round.
 
     Workers are started (and warmed up) one after another, so that none competes with another's warm-up.
@@ -116,7 +118,7 @@ def interleaved_workers(cmds: dict[str, Sequence[str]], rounds: int) -> dict[str
     workers: dict[str, Worker] = {}
     try:
         for name, cmd in cmds.items():
-            workers[name] = Worker(cmd, name)
+            workers[name] = Worker(cmd, name, env)
         samples: dict[str, list[tuple[float, int]]] = {k: [] for k in workers}
         for _ in range(rounds):
             for k, w in workers.items():

@@ -101,7 +101,11 @@ def build_step(target: str, kind: str = "deploy", train: bool = False, batch: in
         model = convert_to_deploy(model)
     torch.manual_seed(1)
     x = torch.randn(batch, 3, img, img)
-    return step_fn(torch.compile(model) if kind == "compiled" else model, x, train)
+    if kind == "compiled":
+        from ..deploy.compile import compile_for_inference
+
+        model = compile_for_inference(model.eval())
+    return step_fn(model, x, train)
 
 
 def step_fn(model: nn.Module, x: torch.Tensor, train: bool) -> Callable[[], object]:

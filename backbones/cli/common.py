@@ -27,6 +27,11 @@ def parse_args(argv: list[str] | None = None, test: bool = False, description: s
         parser.add_argument("--deploy", action="store_true",
                             help="test the model converted for deployment (backbones.deploy.convert_to_deploy, "
                                  "after the checkpoint is loaded)")
+        parser.add_argument("--compile", action="store_true",
+                            help="test the deploy form compiled with torch.compile (backbones.deploy.compile; the "
+                                 "first batch compiles and its time is logged)")
+        parser.add_argument("--autotune", action="store_true",
+                            help="with --compile: also try inductor's GEMM templates (much longer compilation)")
     else:
         parser.add_argument("--resume", nargs="?", type=str, const="auto",
                             help="resume from CHECKPOINT, or from the latest one in the work dir if none is given")
@@ -79,7 +84,11 @@ def build_runner(cfg):  # noqa: ANN001, ANN201
         if cfg.launcher == "pytorch" and not dist.is_initialized():
             dist.init_process_group(backend="gloo")
 
-    return Runner.from_cfg(cfg) if "runner_type" not in cfg else RUNNERS.build(cfg)
+    from .allocator import active_allocator
+
+    runner = Runner.from_cfg(cfg) if "runner_type" not in cfg else RUNNERS.build(cfg)
+    runner.logger.info(f"memory allocator: {active_allocator()}")
+    return runner
 
 
 @contextlib.contextmanager

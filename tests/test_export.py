@@ -58,19 +58,22 @@ def test_unknown_format_is_refused(tmp_path) -> None:  # noqa: ANN001
 
 
 def test_test_deploy_and_export_tools_on_a_trained_checkpoint(tmp_path, digits) -> None:  # noqa: ANN001, F811
-    """tools/test.py --deploy reports the plain model's accuracy; tools/deploy/export.py writes a checked file."""
+    """tools/test.py --deploy and --compile report the plain model's accuracy (the compiled run logs its
+    compilation time); tools/deploy/export.py writes a checked file."""
     import re
 
     cfg = small_config(tmp_path, digits, epochs=1)
     work = tmp_path / "work"
     run_tool("tools/train.py", str(cfg), "--work-dir", str(work))
     ckpt = work / "epoch_1.pth"
-    accuracy = []
-    for extra in ([], ["--deploy"]):
+    accuracy, logs = [], []
+    for extra in ([], ["--deploy"], ["--compile"]):
         log = run_tool("tools/test.py", str(cfg), str(ckpt), "--work-dir", str(tmp_path / "t"), *extra)
-        accuracy.append(re.findall(r"accuracy/top1: ([0-9.]+)", log.stdout + log.stderr)[-1])
-    assert accuracy[0] == accuracy[1]
-    assert "converted to its deploy form" in log.stdout + log.stderr
+        logs.append(log.stdout + log.stderr)
+        accuracy.append(re.findall(r"accuracy/top1: ([0-9.]+)", logs[-1])[-1])
+    assert accuracy[0] == accuracy[1] == accuracy[2]
+    assert "converted to its deploy form" in logs[1] and "compiled with torch.compile" not in logs[1]
+    assert re.search(r"first batch \(compilation included\) [0-9.]+ s", logs[2])
     for fmt in ("onnx", "torchscript"):
         out = tmp_path / f"digits.{fmt}"
         proc = run_tool("tools/deploy/export.py", str(cfg), str(ckpt), "--format", fmt, "--deploy", "--batch", "4",

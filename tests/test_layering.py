@@ -13,8 +13,8 @@ from conftest import ROOT
 #: layers from the bottom; a module belongs to the longest matching prefix
 LAYERS = [
     ("foundations", ["backbones.deploy.base", "backbones.deploy.fold", "backbones.deploy.convert",
-                     "backbones.deploy.export", "backbones.checkpoint", "backbones.flop_count", "backbones.presets",
-                     "backbones.optim.amp"]),
+                     "backbones.deploy.compile", "backbones.deploy.export", "backbones.checkpoint",
+                     "backbones.flop_count", "backbones.presets", "backbones.optim.amp"]),
     ("layers", ["backbones.layers"]),
     ("mixers", ["backbones.mixers"]),
     ("blocks", ["backbones.block"]),

@@ -2,13 +2,16 @@
 
 Usage:
     python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out FILE] [--show-dir DIR] [--allow-partial]
-                         [--deploy] [--cfg-options KEY=VALUE ...] [--launcher {none,pytorch,slurm,mpi}]
+                         [--deploy] [--compile [--autotune]] [--cfg-options KEY=VALUE ...]
+                         [--launcher {none,pytorch,slurm,mpi}]
 
 The checkpoint is loaded with torch's weights-only unpickler (a file that needs code to load is refused)
 and strictly: a checkpoint whose keys are missing from, unknown to or shaped differently from the
 config's model (another architecture) is an error naming those keys. ``--allow-partial`` loads the
 matching keys only and warns about the others (mmengine's default). ``--deploy`` tests the model in its
-deploy form (``DeployHook``: ``backbones.deploy.convert_to_deploy`` after the checkpoint is loaded).
+deploy form (``DeployHook``: ``backbones.deploy.convert_to_deploy`` after the checkpoint is loaded);
+``--compile`` also compiles it with ``torch.compile`` (``backbones.deploy.compile``; the first batch compiles,
+its time is logged), ``--autotune`` with inductor's GEMM templates as well.
 """
 from __future__ import annotations
 
@@ -27,10 +30,13 @@ def main(argv: list[str] | None = None) -> dict:
     args = common.parse_args(argv, test=True, description=__doc__)
     if not osp.isfile(args.checkpoint):
         raise SystemExit(f"error: checkpoint {args.checkpoint} does not exist")
+    if args.autotune and not args.compile:
+        raise SystemExit("error: --autotune tunes the compilation of --compile; give both")
     cfg = common.load_config(args)
     cfg.load_from = args.checkpoint
-    if args.deploy:
-        cfg.custom_hooks = [*cfg.get("custom_hooks", []), dict(type="DeployHook")]
+    if args.deploy or args.compile:
+        cfg.custom_hooks = [*cfg.get("custom_hooks", []),
+                            dict(type="DeployHook", compile=args.compile, autotune=args.autotune)]
     if args.out:
         evaluators = cfg.test_evaluator if isinstance(cfg.test_evaluator, list) else [cfg.test_evaluator]
         cfg.test_evaluator = [*evaluators, dict(type="AtomicDumpResults", out_file_path=args.out)]

@@ -36,10 +36,10 @@ import argparse
 import json
 import math
 import sys
-from pathlib import Path
 
 import torch
 
+from ..checkpoint.atomic import write_text_atomic
 from ..cli.allocator import ALLOCATORS, RUN_SETUP, child_env
 from ..cli.machine import cpu_model
 from .headline import child as headline_child
@@ -48,6 +48,7 @@ from .headline import markdown as headline_markdown
 from .isolation import Figures, interleaved, interleaved_workers, serve
 from .memory import measure_step, peak_memory_mb, train_memory_report
 from .steps import (
+    add_step_args,
     build_ours,
     build_step,
     count_flops,
@@ -214,9 +215,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="tools/analysis/benchmark.py", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("targets", nargs="*", help="preset names or config files")
-    parser.add_argument("--batch", type=int, default=16)
-    parser.add_argument("--img", type=int, default=224)
-    parser.add_argument("--threads", type=int, default=2)
+    add_step_args(parser)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--train", action="store_true", help="also time a training step")
     parser.add_argument("--compare", action="store_true", help="also time the family's baseline, interleaved")
@@ -257,12 +256,7 @@ def main(argv: list[str] | None = None) -> int:
 
         result = headline(args.targets, repo_root(), args.rounds, args.iters, args.batch, args.img, args.threads,
                           args.allocator, compiled=args.compile, log=lambda s: print(s, flush=True))
-        text = headline_markdown(result)
-        print(text)
-        if args.markdown:
-            Path(args.markdown).write_text(text + "\n")
-        if args.json:
-            Path(args.json).write_text(json.dumps(result, indent=1) + "\n")
+        write_outputs(args, headline_markdown(result), result)
         return 0
     if args.train_memory_child is not None:  # used by train_memory_in_fresh_process
         print(json.dumps(measure_step(args.targets[0], args.batch, args.img, args.train_memory_child == "1")))
@@ -294,9 +288,17 @@ def main(argv: list[str] | None = None) -> int:
         gemm = ", ".join(f"{r['gemm_gflops']:.0f}" for r in rows)
         text = markdown(rows, f"{cpu_model()}, GEMM rate {gemm} GFLOP/s (2048^3 float32 probe, per model); "
                               f"batch {args.batch}, {args.img} px, {args.threads} threads, float32, {where}")
-        print(text)
-        if args.markdown:
-            Path(args.markdown).write_text(text + "\n")
+        write_outputs(args, text, rows)
+        return 0
     if args.json:
-        Path(args.json).write_text(json.dumps(rows, indent=2) + "\n")
+        write_text_atomic(json.dumps(rows, indent=2) + "\n", args.json)
     return 0
+
+
+def write_outputs(args: argparse.Namespace, text: str, data: object) -> None:
+    """Print the markdown ``text``; write it to ``--markdown`` and ``data`` to ``--json`` (atomically)."""
+    print(text)
+    if args.markdown:
+        write_text_atomic(text + "\n", args.markdown)
+    if args.json:
+        write_text_atomic(json.dumps(data, indent=2) + "\n", args.json)

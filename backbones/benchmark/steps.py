@@ -3,6 +3,7 @@ their baselines (timm's ViT, the references written from the official code), one
 step of each, the GEMM rate probe and FLOP counts."""
 from __future__ import annotations
 
+import argparse
 from collections.abc import Callable
 
 import torch
@@ -82,6 +83,13 @@ def build_baseline(target: str) -> nn.Module:
 
 
 KINDS = ("deploy", "plain", "compiled", "baseline", "gemm")
+
+
+def add_step_args(parser: argparse.ArgumentParser) -> None:
+    """The flags that size a timed step, shared by the benchmark and ``time_step``: batch, image size, threads."""
+    parser.add_argument("--batch", type=int, default=16)
+    parser.add_argument("--img", type=int, default=224)
+    parser.add_argument("--threads", type=int, default=2)
 
 
 def build_step(target: str, kind: str = "deploy", train: bool = False, batch: int = 16,

@@ -59,9 +59,7 @@ def main(argv: list[str] | None = None) -> int:
                              "or the 2048^3 matmul rate probe")
     parser.add_argument("--train", action="store_true", help="time a training step instead of inference")
     parser.add_argument("--iters", type=int, default=10)
-    parser.add_argument("--batch", type=int, default=16)
-    parser.add_argument("--img", type=int, default=224)
-    parser.add_argument("--threads", type=int, default=2)
+    steps.add_step_args(parser)
     parser.add_argument("--profile", action="store_true", help="then profile --iters steps (operators, GEMM share)")
     args = parser.parse_args(argv)
     if args.iters < 1:

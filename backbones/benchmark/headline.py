@@ -71,10 +71,10 @@ def run_child(spec: dict, allocator: str) -> dict:
 
 
 def headline(presets: list[str], root: Path, rounds: int = 3, iters: int = 30, batch: int = 16, img: int = 224,
-             threads: int = 2, allocator: str = "glibc-tuned", compiled: bool = False,
+             threads: int = 2, allocator: str = "glibc-tuned", compiled: bool = False, baseline: bool = True,
              log=print) -> dict:  # noqa: ANN001
-    """Time ``presets`` (ours, plain, baseline, and with ``compiled`` ours compiled) in fresh processes over
-    ``rounds``; returns the figures (``warmup_s`` of the compiled kind includes its compilation)."""
+    """Time ``presets`` (ours, plain, with ``baseline`` the baseline, with ``compiled`` ours compiled) in fresh
+    processes over ``rounds``; returns the figures (``warmup_s`` of the compiled kind includes its compilation)."""
     from .steps import GEMM_N, has_baseline
 
     reports: dict[tuple[str, str], list[dict]] = {}
@@ -83,7 +83,8 @@ def headline(presets: list[str], root: Path, rounds: int = 3, iters: int = 30, b
         gemm_report = run_child(dict(kind="gemm", threads=threads), allocator)
         gemm.append(2 * GEMM_N ** 3 / statistics.median(gemm_report["seconds"]) / 1e9)
         for preset in presets:
-            kinds = [k for k in KINDS if (k != "baseline" or has_baseline(preset)) and (k != "compiled" or compiled)]
+            kinds = [k for k in KINDS if (k != "baseline" or baseline and has_baseline(preset))
+                     and (k != "compiled" or compiled)]
             for kind in kinds if r % 2 == 0 else kinds[::-1]:
                 target = preset if kind == "baseline" else str(shipped_config(preset, root))
                 spec = dict(target=target, kind=kind, batch=batch, img=img, threads=threads, warmup=2, iters=iters)

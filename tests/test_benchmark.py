@@ -191,3 +191,27 @@ def test_the_allocator_script_exports_the_run_setup_unless_the_caller_chose(tmp_
         allocator.allocator_env("jemalloc")
     with pytest.raises(ValueError, match="allocator must be one of"):
         allocator.allocator_env("mimalloc")
+
+
+def test_the_headline_without_baselines_times_ours_and_plain_only(monkeypatch) -> None:  # noqa: ANN001
+    """``--no-baseline`` (the deploy >= plain check over many presets) starts no baseline process; the default
+    starts one per preset and round, and the table's ratios follow the kinds that ran."""
+    from backbones.benchmark import headline as hl
+
+    started: list[str] = []
+
+    def fake_child(spec: dict, allocator: str) -> dict:
+        started.append(spec["kind"])
+        ms = {"gemm": 0.1, "ours": 0.2, "plain": 0.3, "baseline": 0.4}[spec["kind"]]
+        return dict(seconds=[ms] * 3, faults=[0] * 3, warmup_s=0.0, peak_mb=1.0, allocator="glibc")
+
+    monkeypatch.setattr(hl, "run_child", fake_child)
+    result = hl.headline(["vit-tiny"], ROOT, rounds=2, iters=3, baseline=False, log=lambda s: None)
+    assert sorted(started) == ["gemm", "gemm", "ours", "ours", "plain", "plain"]
+    row = result["rows"][0]
+    assert "baseline" not in row and "ratio" not in row and row["deploy_gain"]["value"] == pytest.approx(1.5)
+    started.clear()
+    row = hl.headline(["vit-tiny"], ROOT, rounds=1, iters=3, log=lambda s: None)["rows"][0]
+    assert started.count("baseline") == 1 and row["ratio"]["value"] == pytest.approx(2.0)
+    assert "| vit-tiny |" in hl.markdown(hl.headline(["vit-tiny"], ROOT, rounds=1, iters=3, baseline=False,
+                                                     log=lambda s: None))

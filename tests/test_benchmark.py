@@ -186,6 +186,9 @@ def test_the_allocator_script_exports_the_run_setup_unless_the_caller_chose(tmp_
                          text=True, check=True).stdout
     assert out.strip() == "glibc (MALLOC_ARENA_MAX=2)"
     assert allocator.child_env("glibc", {"MALLOC_TRIM_THRESHOLD_": "1", "PATH": "/bin"}) == {"PATH": "/bin"}
+    # the processes the run cache starts (task tables, the claims study) get the run setup the same way
+    assert allocator.run_setup_env({"PATH": "/bin"}) == {"PATH": "/bin", **allocator.allocator_env(allocator.RUN_SETUP)}
+    assert allocator.run_setup_env({"PATH": "/bin", "LD_PRELOAD": "x.so"}) == {"PATH": "/bin", "LD_PRELOAD": "x.so"}
     monkeypatch.setattr(allocator, "LIBRARY_DIRS", (str(tmp_path),))
     with pytest.raises(ValueError, match="libjemalloc.so.2 not found.*libjemalloc2"):
         allocator.allocator_env("jemalloc")

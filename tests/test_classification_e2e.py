@@ -83,7 +83,8 @@ def test_distributed_evaluation_equals_single(tmp_path, digits) -> None:  # noqa
     import torch
 
     cfg = small_config(tmp_path, digits, epochs=1,
-                       extra="val_dataloader = dict(dataset=dict(data_root=data_root, indices=77))\ntest_dataloader = val_dataloader")
+                       extra="val_dataloader = dict(dataset=dict(data_root=data_root, indices=77))\n"
+                             "test_dataloader = val_dataloader")
     run_tool("tools/train.py", str(cfg), "--work-dir", str(tmp_path / "w"))
     ckpt = str(tmp_path / "w" / "epoch_1.pth")
     env = {**os.environ, "PORT": "29534", "PYTHON": sys.executable, "OMP_NUM_THREADS": "1"}

@@ -76,6 +76,13 @@ def child_env(name: str, base: dict[str, str] | None = None) -> dict[str, str]:
     return {**env, **allocator_env(name)}
 
 
+def run_setup_env(base: dict[str, str] | None = None) -> dict[str, str]:
+    """``base`` (default: this process's environment) with the run setup's allocator, unless ``base`` already
+    chooses one (any of :data:`CHOOSING`): what the project's run paths give the processes they start."""
+    env = dict(os.environ if base is None else base)
+    return env if any(k in env for k in CHOOSING) else {**env, **allocator_env(RUN_SETUP)}
+
+
 def active_allocator() -> str:
     """The allocator of this process, as a figure's caption should name it: a preloaded library found in
     ``/proc/self/maps``, else glibc with any malloc variables of the environment."""

@@ -35,6 +35,7 @@ from typing import Any
 
 from ..bundled import DATASETS, ensure_data
 from ..checkpoint.atomic import write_text_atomic
+from .allocator import run_setup_env
 from .machine import machine_info
 
 # Runs execute in threads (``jobs``); the parts done in this process (reading configs, building a model to count
@@ -223,7 +224,7 @@ def _stream(cmd: list[str], log: Path, ctx: Context, on_line: Callable[[str], No
     """Run a tool of the repository (a Python script, or a shell script run with bash), its output to ``log`` (and
     to ``on_line``); fail with the log's tail."""
     threads = str(threads or ctx.threads)
-    env = dict(os.environ, OMP_NUM_THREADS=threads, MKL_NUM_THREADS=threads, PORT=str(_free_port()),
+    env = dict(run_setup_env(), OMP_NUM_THREADS=threads, MKL_NUM_THREADS=threads, PORT=str(_free_port()),
                PYTHON=sys.executable)
     with open(log, "w") as f:
         proc = subprocess.Popen(["bash" if cmd[0].endswith(".sh") else sys.executable, *cmd], cwd=ctx.root,

@@ -84,7 +84,8 @@ def report(results: list[dict], out: Path, header: list[str]) -> list[Path]:
                             "max similarity to next", "cross-head similarity", "minutes per run"], rows)
     note = ("Each cell: median [min-max] over the seeds. Similarities: DeepViT's Eq. 3 (cosine of the attention "
             "maps' columns, per head and key token) averaged over heads, tokens and 64 val images "
-            "(backbones/analysis.py); a block is similar when its similarity to the next exceeds 0.9. Re-attention's "
+            "(backbones/attention_maps.py); a block is similar when its similarity to the next exceeds 0.9. "
+            "Re-attention's "
             "maps are those that weight the values (heads mixed, BatchNorm over heads: signed and centred, which "
             "alone lowers a cosine); 'same, softmax maps' counts on its softmax maps before that transform. "
             "Near-uniform maps (an untrained model) have similarity 1.")

@@ -6,7 +6,7 @@ Usage:
 
 Runs ``--images`` images of the config's test set (evenly spaced over it), records every block's attention map
 (self-attention, Re-attention) or memory map (External attention, compared through the token
-affinities A A^T it induces; see backbones/analysis.py for the measure, DeepViT's Eq. 3), prints the
+affinities A A^T it induces; see backbones/attention_maps.py for the measure, DeepViT's Eq. 3), prints the
 similarity of each block to the next, the number of "similar blocks" (similarity above the threshold)
 and the cross-head similarity inside each block, and writes a heat map (and, with ``--json``, the
 figures: ``adjacent``, ``similar_blocks``, ``matrix``, ``head_similarity``, ``images``, ``threshold``).

@@ -218,3 +218,35 @@ def test_the_headline_without_baselines_times_ours_and_plain_only(monkeypatch) -
     assert started.count("baseline") == 1 and row["ratio"]["value"] == pytest.approx(2.0)
     assert "| vit-tiny |" in hl.markdown(hl.headline(["vit-tiny"], ROOT, rounds=1, iters=3, baseline=False,
                                                      log=lambda s: None))
+
+
+def test_the_onnx_step_runs_the_exported_model_and_computes_what_the_converted_model_computes() -> None:
+    """``--headline --onnx`` times ours and the baseline as deployment users run them: the export tool's ONNX file
+    under onnxruntime. The step computes the converted model's logits (and the baseline's), at batch 3."""
+    from backbones.benchmark.steps import build_step, onnx_step
+
+    for kind in ("deploy", "baseline"):
+        got = torch.as_tensor(onnx_step("ff-tiny", kind, batch=3, img=224, threads=1)())
+        want = build_step("ff-tiny", kind, batch=3, img=224)()
+        assert got.shape == want.shape == (3, 1000)
+        assert torch.allclose(got, want, atol=1e-4, rtol=1e-4), (kind, (got - want).abs().max())
+    with pytest.raises(ValueError, match="ONNX kind must be"):
+        onnx_step("ff-tiny", "plain", batch=1, img=224)
+
+
+def test_the_headline_with_onnx_adds_both_exported_kinds_and_their_ratio(monkeypatch) -> None:  # noqa: ANN001
+    from backbones.benchmark import headline as hl
+
+    started: list[tuple[str, str]] = []
+
+    def fake_child(spec: dict, allocator: str) -> dict:
+        started.append((spec["kind"], spec.get("target", "")))
+        ms = {"gemm": 0.1, "ours": 0.2, "plain": 0.3, "baseline": 0.4, "ours-onnx": 0.1, "baseline-onnx": 0.3}
+        return dict(seconds=[ms[spec["kind"]]] * 3, faults=[0] * 3, warmup_s=0.0, peak_mb=1.0, allocator="glibc")
+
+    monkeypatch.setattr(hl, "run_child", fake_child)
+    result = hl.headline(["vit-tiny"], ROOT, rounds=1, iters=3, onnx=True, log=lambda s: None)
+    kinds = dict(started)
+    assert kinds["baseline-onnx"] == "vit-tiny" and kinds["ours-onnx"].endswith(".py")  # the shipped config
+    assert result["rows"][0]["onnx_ratio"]["value"] == pytest.approx(3.0)
+    assert "| vit-tiny | 100 [100-100] | 300 [300-300] | 3.00x [3.00-3.00] | 2.00x |" in hl.markdown(result)

@@ -27,7 +27,9 @@ from ..cli.allocator import active_allocator, child_env
 from ..cli.machine import cpu_model
 from .isolation import measured
 
-KINDS = ("ours", "plain", "baseline", "compiled")  # compiled: ours through torch.compile (--compile)
+#: compiled: ours through torch.compile (--compile); *-onnx: ours / the baseline exported to ONNX and run by
+#: onnxruntime's CPU provider (--onnx)
+KINDS = ("ours", "plain", "baseline", "compiled", "ours-onnx", "baseline-onnx")
 
 
 def shipped_config(preset: str, root: Path) -> Path:
@@ -42,11 +44,15 @@ def child(spec: dict) -> dict:
     """In the child process: build one model (or the GEMM probe), warm up, time ``iters`` batches."""
     import torch
 
-    from .steps import build_step
+    from .steps import build_step, onnx_step
 
     torch.set_num_threads(spec["threads"])
     if spec["kind"] == "gemm":
         step, warmup, iters = build_step("", "gemm"), 1, 5
+    elif spec["kind"].endswith("-onnx"):
+        kind = "deploy" if spec["kind"] == "ours-onnx" else "baseline"
+        step = onnx_step(spec["target"], kind, spec["batch"], spec["img"], spec["threads"])
+        warmup, iters = spec["warmup"], spec["iters"]
     else:
         kind = "deploy" if spec["kind"] == "ours" else spec["kind"]  # the other kinds share build_step's names
         step = build_step(spec["target"], kind, batch=spec["batch"], img=spec["img"])
@@ -72,9 +78,10 @@ def run_child(spec: dict, allocator: str) -> dict:
 
 def headline(presets: list[str], root: Path, rounds: int = 3, iters: int = 30, batch: int = 16, img: int = 224,
              threads: int = 2, allocator: str = "glibc-tuned", compiled: bool = False, baseline: bool = True,
-             log=print) -> dict:  # noqa: ANN001
-    """Time ``presets`` (ours, plain, with ``baseline`` the baseline, with ``compiled`` ours compiled) in fresh
-    processes over ``rounds``; returns the figures (``warmup_s`` of the compiled kind includes its compilation)."""
+             onnx: bool = False, log=print) -> dict:  # noqa: ANN001
+    """Time ``presets`` (ours, plain, with ``baseline`` the baseline, with ``compiled`` ours compiled, with ``onnx``
+    ours and the baseline under onnxruntime) in fresh processes over ``rounds``; returns the figures (``warmup_s``
+    of the compiled kind includes its compilation)."""
     from .steps import GEMM_N, has_baseline
 
     reports: dict[tuple[str, str], list[dict]] = {}
@@ -83,10 +90,11 @@ def headline(presets: list[str], root: Path, rounds: int = 3, iters: int = 30, b
         gemm_report = run_child(dict(kind="gemm", threads=threads), allocator)
         gemm.append(2 * GEMM_N ** 3 / statistics.median(gemm_report["seconds"]) / 1e9)
         for preset in presets:
-            kinds = [k for k in KINDS if (k != "baseline" or baseline and has_baseline(preset))
-                     and (k != "compiled" or compiled)]
+            wanted = {"baseline": baseline and has_baseline(preset), "compiled": compiled, "ours-onnx": onnx,
+                      "baseline-onnx": onnx and baseline and has_baseline(preset)}
+            kinds = [k for k in KINDS if wanted.get(k, True)]
             for kind in kinds if r % 2 == 0 else kinds[::-1]:
-                target = preset if kind == "baseline" else str(shipped_config(preset, root))
+                target = preset if kind.startswith("baseline") else str(shipped_config(preset, root))
                 spec = dict(target=target, kind=kind, batch=batch, img=img, threads=threads, warmup=2, iters=iters)
                 rep = run_child(spec, allocator)
                 reports.setdefault((preset, kind), []).append(rep)
@@ -107,12 +115,13 @@ def headline(presets: list[str], root: Path, rounds: int = 3, iters: int = 30, b
                              faults=statistics.median(f for rep in reps for f in rep["faults"]),
                              peak_mb=max(rep["peak_mb"] for rep in reps), warmup_s=statistics.median(
                                  rep["warmup_s"] for rep in reps))
-        for name, other in (("ratio", "baseline"), ("deploy_gain", "plain"), ("compile_gain", "compiled")):
-            if other in row:
-                per_round = [b / a for a, b in zip(row["ours"]["round_ms"], row[other]["round_ms"])]
+        for name, mine, other in (("ratio", "ours", "baseline"), ("deploy_gain", "ours", "plain"),
+                                  ("compile_gain", "ours", "compiled"), ("onnx_ratio", "ours-onnx", "baseline-onnx")):
+            if other in row and mine in row:
+                per_round = [b / a for a, b in zip(row[mine]["round_ms"], row[other]["round_ms"])]
                 if name == "compile_gain":  # ours / compiled: > 1 when compiling helps
                     per_round = [1 / r for r in per_round]
-                value = row[other]["ms"] / row["ours"]["ms"]
+                value = row[other]["ms"] / row[mine]["ms"]
                 row[name] = dict(value=1 / value if name == "compile_gain" else value,
                                  range=[min(per_round), max(per_round)])
         rows.append(row)
@@ -149,4 +158,11 @@ def markdown(result: dict) -> str:
                      f"{ratio(row, 'ratio')} | {ratio(row, 'deploy_gain')} | {faults} | {peaks} | "
                      f"{ms(row, 'compiled')} | {ratio(row, 'compile_gain')} | "
                      + (f"{row['compiled']['warmup_s']:.0f} |" if "compiled" in row else " |"))
+    onnx_rows = [row for row in result["rows"] if "ours-onnx" in row]
+    if onnx_rows:  # deployment through onnxruntime: both sides exported the same way
+        lines += ["", "| model (onnxruntime, CPU provider) | ours ms | baseline ms | baseline / ours | "
+                      "ours eager / ONNX |", "|---|---:|---:|---:|---:|"]
+        lines += [f"| {row['model']} | {ms(row, 'ours-onnx')} | {ms(row, 'baseline-onnx')} | "
+                  f"{ratio(row, 'onnx_ratio')} | {row['ours']['ms'] / row['ours-onnx']['ms']:.2f}x |"
+                  for row in onnx_rows]
     return "\n".join(lines)

@@ -116,6 +116,37 @@ def build_step(target: str, kind: str = "deploy", train: bool = False, batch: in
     return step_fn(model, x, train)
 
 
+def onnx_step(target: str, kind: str = "deploy", batch: int = 16, img: int = 224,
+              threads: int = 2) -> Callable[[], object]:
+    """One inference batch of ``target`` exported to ONNX as ``tools/deploy/export.py`` writes it (from the
+    ``torch.export`` program, dynamic batch) and run by onnxruntime's CPU provider with ``threads`` intra-op
+    threads: what a deployment user runs. ``kind``: ``'deploy'`` (ours converted) or ``'baseline'``."""
+    import tempfile
+    from pathlib import Path
+
+    import onnxruntime
+
+    from ..deploy.export import export
+
+    if kind not in ("deploy", "baseline"):
+        raise ValueError(f"benchmark: ONNX kind must be 'deploy' or 'baseline', got {kind!r}")
+    torch.manual_seed(0)
+    model = build_baseline(target) if kind == "baseline" else build_ours(target, img)
+    if kind == "deploy":
+        from ..deploy.convert import convert_to_deploy
+
+        model = convert_to_deploy(model)
+    torch.manual_seed(1)
+    x = torch.randn(batch, 3, img, img)
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads, options.inter_op_num_threads = threads, 1
+    with tempfile.TemporaryDirectory() as folder:  # the session holds the graph; the file can go
+        path = export(model.eval(), [x], "onnx", Path(folder) / "model.onnx")
+        session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    feed = {session.get_inputs()[0].name: x.numpy()}
+    return lambda: session.run(None, feed)[0]
+
+
 def step_fn(model: nn.Module, x: torch.Tensor, train: bool) -> Callable[[], object]:
     """One inference forward, or one training step (forward, cross-entropy, backward, AdamW)."""
     if not train:

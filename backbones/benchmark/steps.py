@@ -102,18 +102,25 @@ def build_step(target: str, kind: str = "deploy", train: bool = False, batch: in
     torch.manual_seed(0)
     if kind == "gemm":
         return gemm_step()
+    model, x = model_and_input(target, kind, train, batch, img)
+    if kind == "compiled":
+        from ..deploy.compile import compile_for_inference
+
+        model = compile_for_inference(model.eval())
+    return step_fn(model, x, train)
+
+
+def model_and_input(target: str, kind: str, train: bool, batch: int, img: int) -> tuple[nn.Module, torch.Tensor]:
+    """The model of a step (seeded): the baseline, or ours, converted for the inference of ``deploy`` and
+    ``compiled``; and its input batch (seeded apart, so every kind sees the same images)."""
+    torch.manual_seed(0)
     model = build_baseline(target) if kind == "baseline" else build_ours(target, img)
     if kind in ("deploy", "compiled") and not train:
         from ..deploy.convert import convert_to_deploy
 
         model = convert_to_deploy(model)
     torch.manual_seed(1)
-    x = torch.randn(batch, 3, img, img)
-    if kind == "compiled":
-        from ..deploy.compile import compile_for_inference
-
-        model = compile_for_inference(model.eval())
-    return step_fn(model, x, train)
+    return model, torch.randn(batch, 3, img, img)
 
 
 def onnx_step(target: str, kind: str = "deploy", batch: int = 16, img: int = 224,
@@ -130,14 +137,7 @@ def onnx_step(target: str, kind: str = "deploy", batch: int = 16, img: int = 224
 
     if kind not in ("deploy", "baseline"):
         raise ValueError(f"benchmark: ONNX kind must be 'deploy' or 'baseline', got {kind!r}")
-    torch.manual_seed(0)
-    model = build_baseline(target) if kind == "baseline" else build_ours(target, img)
-    if kind == "deploy":
-        from ..deploy.convert import convert_to_deploy
-
-        model = convert_to_deploy(model)
-    torch.manual_seed(1)
-    x = torch.randn(batch, 3, img, img)
+    model, x = model_and_input(target, kind, False, batch, img)
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads, options.inter_op_num_threads = threads, 1
     with tempfile.TemporaryDirectory() as folder:  # the session holds the graph; the file can go

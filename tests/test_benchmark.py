@@ -161,12 +161,14 @@ def test_a_converted_config_model_takes_no_page_faults_per_batch_under_the_run_s
     from backbones.cli.allocator import RUN_SETUP
 
     spec = dict(target=str(shipped_config(preset, ROOT)), kind="ours", batch=8, img=224, threads=1, warmup=2,
-                iters=5)
+                iters=7)
     tuned = run_child(spec, RUN_SETUP)
     assert RUN_SETUP.split("-")[0] in tuned["allocator"] and "MALLOC_TRIM_THRESHOLD_" in tuned["allocator"]
-    # steady state: the median batch takes none; a single batch may still map a few hundred pages (591 seen once,
-    # against thousands per batch with glibc's defaults)
-    assert statistics.median(tuned["faults"]) <= 64 and max(tuned["faults"]) <= 2000, tuned["faults"]
+    # steady state: the median batch takes none, and at most one batch maps pages at all - the heap growing once
+    # more (591 and 3,136 pages seen in one batch of a run) is not the churn the run setup removes, which with
+    # glibc's defaults shows in every batch (thousands each)
+    assert statistics.median(tuned["faults"]) <= 64, tuned["faults"]
+    assert sum(f > 64 for f in tuned["faults"]) <= 1, tuned["faults"]
 
 
 def test_the_allocator_script_exports_the_run_setup_unless_the_caller_chose(tmp_path, monkeypatch) -> None:  # noqa: ANN001

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import copy
 import threading
+import weakref
 
 import pytest
 import torch
@@ -80,6 +81,25 @@ def test_conversion_replaces_blocks_and_keeps_unknown_branches() -> None:
     again = copy.deepcopy(model)
     convert_to_deploy(again)  # idempotent
     assert [type(m) for m in again.modules()] == [type(m) for m in model.modules()]
+
+
+@pytest.mark.parametrize("out_type", ["raw", "cls_token"])  # cls_token: the last block is converted first
+def test_conversion_frees_each_plain_block_before_building_the_next(out_type: str,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """Peak memory of a conversion is the plain model plus one block, not plain plus deploy (ff-large: 783 MB of
+    weights): no list of the plain children outlives their replacement."""
+    model = MixerViT(arch=dict(ARCH, depth=4, mixer="SelfAttention"), img_size=32, out_type=out_type).eval()
+    plain = [weakref.ref(b) for b in model.blocks]
+    alive, to_deploy = [], Block.to_deploy
+
+    def counting(self: Block, *args: object, **kwargs: object) -> nn.Module:
+        alive.append(sum(ref() is not None for ref in plain))
+        return to_deploy(self, *args, **kwargs)
+
+    monkeypatch.setattr(Block, "to_deploy", counting)
+    convert_to_deploy(model)
+    assert alive == [4, 3, 2, 1]
+    assert all(ref() is None for ref in plain)
 
 
 def test_converted_model_is_inference_only() -> None:

@@ -52,6 +52,23 @@ def test_export_computes_what_eager_computes(preset: str, fmt: str, deploy: bool
         assert rel < 1e-4, f"{preset} {fmt}: relative difference {rel:.2e}"
 
 
+@pytest.mark.parametrize("preset", FAMILIES)
+def test_exported_deploy_forms_take_every_softmax_over_the_innermost_axis(preset: str, tmp_path) -> None:  # noqa: ANN001
+    """onnxruntime runs a Softmax over another axis through transposes, several times slower (eamlp-7's
+    blocks: 38% of its ONNX time before EA's map was laid out tokens-innermost)."""
+    import onnx
+
+    model = convert_to_deploy(randomize_(Classifier(preset)).eval())
+    path = export(model, (torch.randn(2, 3, 64, 64),), "onnx", tmp_path / "model.onnx")
+    graph = onnx.shape_inference.infer_shapes(onnx.load(str(path))).graph
+    ranks = {i.name: len(i.type.tensor_type.shape.dim) for i in [*graph.value_info, *graph.input]}
+    softmaxes = [n for n in graph.node if n.op_type == "Softmax"]
+    assert softmaxes or preset in ("ff-tiny",), f"{preset}: no Softmax exported"
+    for node in softmaxes:
+        axis = next((a.i for a in node.attribute if a.name == "axis"), -1)
+        assert axis in (-1, ranks[node.input[0]] - 1), f"{preset}: {node.name} softmax over axis {axis}"
+
+
 def test_unknown_format_is_refused(tmp_path) -> None:  # noqa: ANN001
     with pytest.raises(ValueError, match="unknown export format 'tflite'"):
         export(nn.Linear(2, 2), (torch.randn(1, 2),), "tflite", tmp_path / "m")

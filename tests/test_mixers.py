@@ -142,6 +142,21 @@ def test_double_normalize_backward(shape: tuple[int, ...], token_dim: int, memor
         torch.testing.assert_close(double_normalize(a, token_dim, memory_dim), plain)
 
 
+@pytest.mark.parametrize(("groups", "bias"), [(1, False), (3, True)])
+def test_transposed_memory_map_equals_the_double_normalisation(groups: int, bias: bool) -> None:
+    """The inference form's map (G*S, B*N) and read-out equal the training form's (B, N, G, S) ones."""
+    from backbones.layers.double_norm import double_normalize, memory_map_t, read_map_t
+
+    torch.manual_seed(0)
+    b, n, c, s = 2, 7, 6, 5
+    x, w, v = torch.randn(b, n, c), torch.randn(groups * s, c), torch.randn(4, groups * s)
+    bw, bv = (torch.randn(groups * s) if bias else None), torch.randn(4)
+    want = double_normalize(torch.nn.functional.linear(x, w, bw).view(b, n, groups, s), token_dim=1)
+    got = memory_map_t(x, w, bw, groups)
+    torch.testing.assert_close(got, want.reshape(b * n, groups * s).t())
+    torch.testing.assert_close(read_map_t(got, v, bv, b), torch.nn.functional.linear(want.reshape(b, n, -1), v, bv))
+
+
 def test_external_attention_2d_unit() -> None:
     torch.manual_seed(0)
     unit = ExternalAttention2d(16)

@@ -46,3 +46,25 @@ def double_normalize(attn: torch.Tensor, token_dim: int, memory_dim: int = -1, e
     if torch.is_grad_enabled() and attn.requires_grad:
         return _DoubleNormalize.apply(attn, token_dim, memory_dim, eps)
     return _normalize(attn, token_dim, memory_dim, eps)[0]
+
+
+def memory_map_t(tokens: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None, groups: int = 1,
+                 eps: float = 1e-9) -> torch.Tensor:
+    """Inference form of EA's map: tokens (B, N, C) against memory keys ``weight`` (G*S, C) (and ``bias``
+    (G*S,)), double-normalised, in the transposed layout (G*S, B*N).
+
+    The same values as ``double_normalize(F.linear(tokens, weight, bias).view(B, N, G, S), token_dim=1)``:
+    one matrix product for the batch, the softmax over the innermost axis (a sample's N tokens), the L1
+    over each group's S units. With the token axis innermost, onnxruntime's Softmax needs no transposes.
+    """
+    b, n, c = tokens.shape
+    flat = tokens.reshape(b * n, c).t()
+    z = torch.mm(weight, flat) if bias is None else torch.addmm(bias[:, None], weight, flat)
+    z = z.view(-1, b, n).softmax(dim=-1).view(groups, -1, b * n)
+    return z.div_(z.sum(dim=1, keepdim=True).add_(eps)).view(-1, b * n)
+
+
+def read_map_t(map_t: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, batch: int) -> torch.Tensor:
+    """Values read through a transposed map (K, B*M) (:func:`memory_map_t`, or columns of it): ``weight``
+    (C, K) and ``bias`` (C,) -> (B, M, C)."""
+    return torch.addmm(bias, map_t.t(), weight.t()).view(batch, -1, weight.shape[0])

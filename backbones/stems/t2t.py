@@ -12,7 +12,7 @@ from mmengine.registry import MODELS
 
 from ..deploy.base import DeployModule
 from ..deploy.fold import compose, fold_affine
-from ..layers.double_norm import double_normalize
+from ..layers.double_norm import double_normalize, memory_map_t, read_map_t
 from ..layers.dropout import Dropout
 from ..layers.mlp import Mlp, MlpBranch
 from .patch import conv_out
@@ -166,8 +166,8 @@ class DeployTokenLayer(DeployModule):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(B, N, in_dim) -> (B, N, dim)."""
         q = F.linear(F.layer_norm(x, x.shape[-1:], None, None, self.eps), self.q_w, self.q_b)
-        attn = double_normalize(F.linear(q, self.mem_w), token_dim=1)
-        return self.mlp(q + F.linear(attn, self.out_w, self.out_b))
+        attn_t = memory_map_t(q, self.mem_w)  # (S, B*N), tokens innermost
+        return self.mlp(read_map_t(attn_t, self.out_w, self.out_b, q.shape[0]).add_(q))
 
 
 class DeployT2TStem(DeployModule):

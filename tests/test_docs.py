@@ -28,6 +28,7 @@ FORBIDDEN = [
     (re.compile(r"\bissues?\s*#?\s*\d+", re.IGNORECASE), "an issue number"),
     (re.compile(r"(?<![\w/])#\d+\b"), "an issue or pull-request number"),
     (re.compile(r"\b(?:this|previous|last|earlier) session\b", re.IGNORECASE), "session narration"),
+    (re.compile(r"\\n\|"), "an escaped line break in a table (rows pasted as one line)"),
 ]
 
 
@@ -132,11 +133,12 @@ def test_the_checks_catch_what_they_should(tmp_path: Path) -> None:
         "[in a code block](docs/not_checked.md) `tools/not_checked.py`",
         "```",
         "See REFERENCE.md; fixed in Issue 6 and #12, as this session showed.",
+        "| a | b |\\n|---|---|",
     ]))
     problems = broken_references(doc, tmp_path)
     assert len(problems) == 5, problems
     for target in ("docs/missing.md", "docs/missing.png", outside.name, "docs/also_missing.md", "tools/nope.py"):
         assert any(target in p for p in problems), (target, problems)
     found = " ".join(forbidden_text(doc))
-    for text in ("REFERENCE.md", "Issue 6", "#12", "this session"):
+    for text in ("REFERENCE.md", "Issue 6", "#12", "this session", "\\n|"):
         assert text in found, (text, found)

@@ -184,6 +184,18 @@ def test_micro_study_writes_json_table_plots_and_reuses_runs(name: str, tmp_path
     assert not any("training in" in ln for ln in lines) and any(": cached (" in ln for ln in lines)
     assert {p: p.stat().st_mtime_ns for p in (tmp_path / "cache").glob("*/result.json")} == stamps
     assert [r["key"] for r in json.loads((out / "runs.json").read_text())["runs"]] == [r["key"] for r in doc["runs"]]
+    # --report: the outputs of the runs finished so far, nothing trained, the count said
+    keys = list(dict.fromkeys(r["key"] for r in doc["runs"]))
+    (tmp_path / "cache" / keys[0] / "result.json").unlink()
+    lines.clear()
+    partial = tmp_path / "partial"
+    assert run_study(STUDIES[name], MICRO[name], ctx, partial, "quick", "micro", report_only=True) == 0
+    assert not any("training in" in ln for ln in lines)
+    said = f"**PARTIAL** (`--report`): {len(keys) - 1} of the study's {len(keys)} runs"
+    assert said in (partial / "table.md").read_text()
+    kept = json.loads((partial / "runs.json").read_text())
+    assert kept["mode"] == "quick (partial)" and keys[0] not in {r["key"] for r in kept["runs"]}
+    assert not list((tmp_path / "cache").glob(f"{keys[0]}/result.json"))  # still not trained
 
 
 def test_runs_in_parallel_jobs_read_configs_one_at_a_time(tmp_path: Path) -> None:

@@ -360,16 +360,13 @@ def run_all(ctx: Context, name: str, runs: list[Run], default_rates: dict[str, f
             f"{OVERHEAD:.0f} s a run plus its cost times a rate in s per {unit}: {how}")
     start, lock = time.perf_counter(), threading.Lock()
     spent = dict(planned=0.0, actual=0.0, left=todo)  # ETA = seconds left x (actual / planned so far)
-    by_key: dict[str, dict] = {}
     errors: list[str] = []
 
     def one(n: int) -> None:
         key = unique[n]
         run = runs[first[key]]
         head = f"[{name}] run {n + 1}/{len(unique)} {run.label} (seed {run.seed})"
-        hit = cached(ctx, key)
-        if hit:
-            by_key[key] = hit
+        if cached(ctx, key):
             ctx.log(f"{head}: cached ({key})")
             return
         ctx.log(f"{head}: training in {ctx.cache / key}")
@@ -384,7 +381,7 @@ def run_all(ctx: Context, name: str, runs: list[Run], default_rates: dict[str, f
                     f"iteration {m.group(1)}/{m.group(2)}"
                 ctx.log(f"{head}: {step}, run {hms(now - t0)}, study {hms(now - start)}")
         try:
-            by_key[key] = r = execute(ctx, run, key, settings[first[key]], progress, name)
+            r = execute(ctx, run, key, settings[first[key]], progress, name)
         except Exception as e:  # noqa: BLE001  (one failed run must not stop a long study; it is reported)
             errors.append(f"{run.label} (seed {run.seed}, {key}): {e}")
             ctx.log(f"{head}: FAILED: {e}")
@@ -401,9 +398,14 @@ def run_all(ctx: Context, name: str, runs: list[Run], default_rates: dict[str, f
 
     with ThreadPoolExecutor(max_workers=max(jobs, 1)) as pool:
         list(pool.map(one, range(len(unique))))
-    # every run of the plan, with its own label and fields (the stored ones are those of the first)
-    results = [dict(by_key[k], label=run.label, info=run.info) for run, k in zip(runs, keys) if k in by_key]
-    return results, errors
+    return finished_results(ctx, runs, keys), errors
+
+
+def finished_results(ctx: Context, runs: list[Run], keys: list[str]) -> list[dict]:
+    """The stored results of the finished runs among ``runs`` (``keys`` from :func:`keyed`), in ``runs`` order;
+    each with its own run's label and info (runs with the same settings share one stored result)."""
+    stored = {k: r for k in dict.fromkeys(keys) if (r := cached(ctx, k)) is not None}
+    return [dict(stored[k], label=run.label, info=run.info) for run, k in zip(runs, keys) if k in stored]
 
 
 def verify(ctx: Context, results: list[dict], count: int, log: Callable[[str], None] = print) -> list[str]:
@@ -436,5 +438,6 @@ def write_runs(out: Path, name: str, mode: str, command: str, results: list[dict
     return out / "runs.json"
 
 
-__all__ = ["Context", "Run", "cached", "code_digest", "count_params", "estimate", "execute", "final_train_loss", "hms",
-           "keyed", "repo_root", "rescale_schedule", "resolve_config", "run_all", "run_key", "verify", "write_runs"]
+__all__ = ["Context", "Run", "cached", "code_digest", "count_params", "estimate", "execute", "final_train_loss",
+           "finished_results", "hms", "keyed", "repo_root", "rescale_schedule", "resolve_config", "run_all", "run_key",
+           "verify", "write_runs"]

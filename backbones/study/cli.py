@@ -10,6 +10,8 @@ their settings: a rerun reuses every finished run, so an interrupted study resum
 finished runs on the current code and checks that they repeat their stored metrics bit for bit. ``--quick`` runs fewer
 depths / epochs / seeds (at most ~10 minutes per study on 2 cores) and says so in every output; the full
 mode prints its estimated time before it starts. ``--plan`` lists the runs and the estimate, and stops.
+``--report`` writes the outputs from the runs finished so far (trains and measures nothing; every output says
+how many of the study's runs it holds): a long study's results while it is still running.
 """
 from __future__ import annotations
 
@@ -21,7 +23,7 @@ from types import ModuleType
 
 from ..bundled import data_digest
 from ..cli.machine import machine_info
-from ..cli.runs import Context, estimate, hms, keyed, repo_root, run_all, verify, write_runs
+from ..cli.runs import Context, estimate, finished_results, hms, keyed, repo_root, run_all, verify, write_runs
 from . import collapse, external, ffonly
 
 STUDIES: dict[str, ModuleType] = {m.NAME: m for m in (collapse, ffonly, external)}
@@ -30,13 +32,15 @@ QUICK_NOTE = ("**QUICK MODE** (`--quick`): fewer depths, epochs, seeds and sizes
 
 
 def run_study(module: ModuleType, settings: dict, ctx: Context, out: Path, mode: str, command: str,
-              jobs: int = 1, plan_only: bool = False, verify_runs: int = 0) -> int:
+              jobs: int = 1, plan_only: bool = False, verify_runs: int = 0, report_only: bool = False) -> int:
     """Run (or reuse) a study's runs and write its outputs; returns the exit code (1 if a run failed or, with
-    ``verify_runs``, a rerun on the current code did not reproduce its stored metrics)."""
+    ``verify_runs``, a rerun on the current code did not reproduce its stored metrics). ``report_only``: write the
+    outputs of the runs finished so far, training and measuring nothing."""
     runs = module.plan(settings)
-    if plan_only:  # data sets are not built here: runs on a data set not built yet count as unfinished
+    if plan_only or report_only:  # data sets are not built here: runs on a data set not built yet are unfinished
         _, keys = keyed(ctx, runs, {r.dataset: data_digest(ctx.data_root(r.dataset)) for r in runs})
         unique = dict(zip(keys, runs))
+    if plan_only:
         seconds, how = estimate(list(unique.values()), list(unique), ctx, module.DEFAULT_RATES, module.NAME)
         for key, r in unique.items():
             state = "finished" if key not in seconds else f"~{hms(seconds[key])}"
@@ -47,18 +51,28 @@ def run_study(module: ModuleType, settings: dict, ctx: Context, out: Path, mode:
         return 0
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    results, errors = run_all(ctx, module.NAME, runs, module.DEFAULT_RATES, jobs, module.COST_UNIT,
-                              announce=f"{mode} mode; ")
-    sweep = module.measure(ctx, settings) if hasattr(module, "measure") else None  # after the runs: an idle machine
+    if report_only:
+        results, errors = finished_results(ctx, runs, keys), []
+    else:
+        results, errors = run_all(ctx, module.NAME, runs, module.DEFAULT_RATES, jobs, module.COST_UNIT,
+                                  announce=f"{mode} mode; ")
+    sweep = None
+    if hasattr(module, "measure"):  # after the runs: an idle machine
+        sweep = module.measure(ctx, settings, cached_only=report_only)
     m = machine_info(ctx.threads)
     seeds = sorted({r["seed"] for r in results})
+    done = len({r["key"] for r in results})
     header = [f"- {QUICK_NOTE if mode == 'quick' else '**Full mode.**'}", f"- Command: `{command}`",
               f"- Machine: {m['cpu']} ({m['isa']}), {m['threads']} thread(s) per run, torch {m['torch']}",
-              f"- Seeds: {seeds}; {len({r['key'] for r in results})} runs finished, {len(errors)} failed."]
+              f"- Seeds: {seeds}; {done} runs finished, {len(errors)} failed."]
+    if report_only:
+        header.insert(1, f"- **PARTIAL** (`--report`): {done} of the study's {len(unique)} runs have finished; the "
+                         "tables and plots hold only those" + ("" if sweep is not None else ", and no token sweep"))
     args = (results, out, header) + ((sweep,) if sweep is not None else ())
     paths = module.report(*args) if results else []
     extra = dict(sweep=sweep) if sweep is not None else None
-    paths.insert(0, write_runs(out, module.NAME, mode, command, results, ctx, extra))
+    paths.insert(0, write_runs(out, module.NAME, mode + (" (partial)" if report_only else ""), command, results, ctx,
+                               extra))
     ctx.log(f"[{module.NAME}] {mode} mode done in {hms(time.perf_counter() - started)}; outputs:\n  "
             + "\n  ".join(map(str, paths)))
     for e in errors:
@@ -82,6 +96,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=1, help="runs trained at the same time")
     parser.add_argument("--threads", type=int, default=1, help="torch threads per training process")
     parser.add_argument("--plan", action="store_true", help="list the runs and the time estimate, then stop")
+    parser.add_argument("--report", action="store_true",
+                        help="write the outputs from the runs finished so far; train and measure nothing")
     parser.add_argument("--verify", type=int, default=0, metavar="N",
                         help="after the study, rerun N of its finished runs on the current code and compare metrics")
     args = parser.parse_args(argv)
@@ -95,4 +111,4 @@ def main(argv: list[str] | None = None) -> int:
                   log=lambda s: print(s, flush=True))
     command = " ".join(["python -m backbones.study", *(argv if argv is not None else sys.argv[1:])])
     settings = module.QUICK if args.quick else module.FULL
-    return run_study(module, settings, ctx, out, mode, command, args.jobs, args.plan, args.verify)
+    return run_study(module, settings, ctx, out, mode, command, args.jobs, args.plan, args.verify, args.report)

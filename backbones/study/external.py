@@ -83,14 +83,17 @@ def plan(s: dict) -> list[Run]:
     return runs
 
 
-def measure(ctx: Context, s: dict) -> list[dict]:
-    """The token sweep (``benchmark.py --sweep-tokens`` for EA and self-attention), cached like a run."""
+def measure(ctx: Context, s: dict, cached_only: bool = False) -> list[dict] | None:
+    """The token sweep (``benchmark.py --sweep-tokens`` for EA and self-attention), cached like a run (keyed by the
+    code too); ``cached_only``: None when this code has not measured it yet."""
     sw = s["sweep"]
     key = run_key(dict(sweep=sw, mixers=SWEEP_MIXERS, threads=ctx.threads, code=code_digest(ctx.root)))
     path = ctx.cache / f"sweep-{key}" / "sweep.json"
     if path.exists():
         ctx.log(f"[{NAME}] token sweep: cached ({path})")
         return json.loads(path.read_text())
+    if cached_only:
+        return None
     ctx.log(f"[{NAME}] token sweep: N = {list(sw['tokens'])}, {sw['rounds']} rounds, dim {sw['dim']}, "
             f"{sw['heads']} heads, {ctx.threads} thread(s) ...")
     cmd = [sys.executable, "tools/analysis/benchmark.py", "--sweep-tokens", "--mixers", *SWEEP_MIXERS, "--tokens",
@@ -114,14 +117,11 @@ def memory_exponent(rows: list[dict]) -> float:
     return (pts[-1][1] - pts[0][1]) / (pts[-1][0] - pts[0][0]) if len(pts) >= 2 else float("nan")
 
 
-def report(results: list[dict], out: Path, header: list[str], sweep: list[dict]) -> list[Path]:
-    """``table.md`` (sweep, memory size, matched comparison) and ``sweep.png``, ``memory.png``, ``matched.png``."""
-    by_mixer = {m: sorted((r for r in sweep if r["mixer"] == m), key=lambda r: r["tokens"]) for m in SWEEP_MIXERS}
-    tokens = [r["tokens"] for r in by_mixer[SWEEP_MIXERS[0]]]
-    sweep_rows = [[n, *[f"{by_mixer[m][i]['ms']:.2f}" for m in SWEEP_MIXERS],
-                   *[f"{by_mixer[m][i]['peak_mb']:.0f}" for m in SWEEP_MIXERS]] for i, n in enumerate(tokens)]
-    fits = [f"- {m}: time ~ N^{by_mixer[m][0]['exponent']:.2f}, added memory ~ N^{memory_exponent(by_mixer[m]):.2f} "
-            f"(largest three N)" for m in SWEEP_MIXERS]
+def report(results: list[dict], out: Path, header: list[str], sweep: list[dict] | None = None) -> list[Path]:
+    """``table.md`` (sweep, memory size, matched comparison), ``sweep.png`` and ``memory.png``; without a sweep
+    (a partial report) its section and plot are left out."""
+    by_mixer = {m: sorted((r for r in sweep or [] if r["mixer"] == m), key=lambda r: r["tokens"]) for m in SWEEP_MIXERS}
+    sections = _sweep_section(by_mixer) if sweep else []
     mem = group([r for r in results if r["info"]["part"] == "memory"], "task", "memory")
     mem_rows = [[t, m, f"{runs[0]['params']:,}", len(runs), fmt_spread(_metric(runs))] for (t, m), runs in mem.items()]
     matched = group([r for r in results if r["info"]["part"] == "matched"], "task", "kind")
@@ -133,11 +133,7 @@ def report(results: list[dict], out: Path, header: list[str], sweep: list[dict])
             cells += [f"{runs[0]['params']:,}" if runs else "-", fmt_spread(_metric(runs)) if runs else "-"]
         match_rows.append([task, METRICS[task], len(matched.get((task, "SelfAttention"), [])),
                            *cells, CITED[task]])
-    sections = [
-        "## Time and memory against tokens (one layer, batch 1)",
-        markdown_table(["tokens N", *[f"{m} ms" for m in SWEEP_MIXERS], *[f"{m} peak MB" for m in SWEEP_MIXERS]],
-                       sweep_rows),
-        "Peak = resident set of the whole process (weights, interpreter and torch included).\n" + "\n".join(fits),
+    sections += [
         "## Accuracy against the memory size S (EAMLP's expansion 4)",
         markdown_table(["task", "S", "params", "seeds", "val metric"], mem_rows),
         "## EA against self-attention, same config, recipe and seeds",
@@ -146,8 +142,21 @@ def report(results: list[dict], out: Path, header: list[str], sweep: list[dict])
         "Each cell: median [min-max] over the seeds. The task's EA config with the mixer replaced: its read-out, "
         "schedule and data. e = EA's width expansion; e=2 matches self-attention's 4 C^2 projection weights."]
     paths = [write_table(out, "External attention: linear cost, small memory, every task", header, sections)]
-    paths += [_plot_sweep(by_mixer, out / "sweep.png"), _plot_memory(mem, out / "memory.png")]
+    paths += ([_plot_sweep(by_mixer, out / "sweep.png")] if sweep else []) + [_plot_memory(mem, out / "memory.png")]
     return paths
+
+
+def _sweep_section(by_mixer: dict[str, list[dict]]) -> list[str]:
+    """The sweep's table and fitted exponents."""
+    tokens = [r["tokens"] for r in by_mixer[SWEEP_MIXERS[0]]]
+    rows = [[n, *[f"{by_mixer[m][i]['ms']:.2f}" for m in SWEEP_MIXERS],
+             *[f"{by_mixer[m][i]['peak_mb']:.0f}" for m in SWEEP_MIXERS]] for i, n in enumerate(tokens)]
+    fits = [f"- {m}: time ~ N^{by_mixer[m][0]['exponent']:.2f}, added memory ~ N^{memory_exponent(by_mixer[m]):.2f} "
+            f"(largest three N)" for m in SWEEP_MIXERS]
+    return ["## Time and memory against tokens (one layer, batch 1)",
+            markdown_table(["tokens N", *[f"{m} ms" for m in SWEEP_MIXERS], *[f"{m} peak MB" for m in SWEEP_MIXERS]],
+                           rows),
+            "Peak = resident set of the whole process (weights, interpreter and torch included).\n" + "\n".join(fits)]
 
 
 def _metric(runs: list[dict]) -> list[float]:

@@ -34,9 +34,9 @@ EA_CONFIGS = {
 }
 METRICS = {"digits": "accuracy/top1", "digit_scenes": "mIoU", "shapes_cls": "point/OA"}
 #: the shipped tables that already compare the mixers (as shipped, not at matched parameters)
-CITED = {"digits": "`tools/train_digits.py --seeds 0 1 2` (README, digits table)",
-         "digit_scenes": "`tools/train_digit_scenes.py` (README, digit-scenes table)",
-         "shapes_cls": "`tools/train_shapes.py` (README, point-cloud table)"}
+CITED = {"digits": "`tools/train_table.py digits --seeds 0 1 2` (README, digits table)",
+         "digit_scenes": "`tools/train_table.py digit-scenes` (README, digit-scenes table)",
+         "shapes_cls": "`tools/train_table.py shapes-cls` (README, point-cloud table)"}
 SWEEP_MIXERS = ("ExternalAttention", "SelfAttention")
 FULL = dict(sweep=dict(tokens=(196, 400, 784, 1600, 2500, 4096, 6400), rounds=5, dim=192, heads=3),
             memories=(4, 8, 16, 32, 64, 128), memory_seeds={"digits": (0, 1, 2), "digit_scenes": (0,)},

@@ -40,11 +40,11 @@ def _convert(module: nn.Module) -> nn.Module:
 
 def convert_children(module: nn.Module) -> nn.Module:
     """Convert every child of ``module`` (recursively) in place; returns ``module``."""
-    for name in [name for name, _ in module.named_children()]:  # names only: a converted child's plain form
-        converted = _convert(getattr(module, name))                # is freed before the next one is built
-        if converted is not getattr(module, name):
+    for name in [name for name, _ in module.named_children()]:  # names only: no list keeps the plain children
+        child = getattr(module, name)                              # alive, each is freed once replaced
+        converted = _convert(child)
+        if converted is not child:
             setattr(module, name, converted.eval())
-        del converted
     return module
 
 

@@ -187,11 +187,14 @@ def test_plain_model_updated_through_data_evaluates_like_a_fresh_one() -> None:
 
 def test_the_compiled_inference_path_matches_eager_and_keeps_the_module_tree() -> None:
     """``compile_for_inference`` compiles an OpenMMLab model's parts in place: the same outputs as the eager
-    deploy form (another batch too, a recompilation), the same ``state_dict`` keys; a training model is refused."""
+    deploy form (another batch too, a recompilation), the same ``state_dict`` keys, the weights frozen into
+    the generated code (not graph inputs: ``torch.compile(options={"freezing": True})`` alone leaves them
+    inputs); a training model and a second compilation are refused."""
     from conftest import ROOT
     from mmengine.config import Config
+    from torch._inductor.utils import run_and_get_code
 
-    from backbones.deploy.compile import compile_for_inference
+    from backbones.deploy.compile import compile_for_inference, is_compiled
     from backbones.runner.config import build_model
 
     digits = ROOT / "configs/classification/digits"
@@ -206,8 +209,12 @@ def test_the_compiled_inference_path_matches_eager_and_keeps_the_module_tree() -
     with torch.no_grad():
         want, want_other = model(x, mode="tensor"), model(other, mode="tensor")
         compile_for_inference(model)
-        got, got_other = model(x, mode="tensor"), model(other, mode="tensor")
+        got, code = run_and_get_code(model, x, mode="tensor")
+        got_other = model(other, mode="tensor")
     assert list(model.state_dict()) == keys
-    assert type(model.backbone).__name__ == "MixerViT" and model.backbone._compiled_call_impl is not None
+    assert type(model.backbone).__name__ == "MixerViT" and is_compiled(model.backbone) and is_compiled(model.head)
+    assert any("_frozen_param" in source for source in code), "the compiled code reads the weights as inputs"
+    with pytest.raises(ValueError, match="compiled already"):
+        compile_for_inference(model)
     torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-5)
     torch.testing.assert_close(got_other, want_other, rtol=1e-4, atol=1e-5)

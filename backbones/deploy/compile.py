@@ -23,7 +23,8 @@ A bare module (e.g. a ``MixerViT``) is compiled whole.
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import torch
 from torch import nn

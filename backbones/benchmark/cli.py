@@ -23,7 +23,8 @@ Usage:
   kernel and took back, which the kernel maps and zeroes again on first touch).
 * ``--train`` adds the training step of the plain model (forward, cross-entropy, backward, AdamW);
   ``train_roofline`` is the FLOPs of its forward and backward over the GEMM rate, divided by the step time.
-* ``--compile`` also times the deploy form through ``torch.compile`` (compiled once, before timing).
+* ``--compile`` also times the deploy form through ``torch.compile`` (compiled once, before timing) and
+  gives its roofline (``compiled_roofline``: the deploy form's FLOPs over the GEMM rate and its time).
 * ``--sweep-tokens`` times one layer of each mixer against the token count N and fits the exponent of
   time ~ N^k on the largest sizes (EA should be ~1, self-attention approaching 2).
 Peak memory is the peak resident set of a new process that builds the model, converts it and runs one
@@ -109,7 +110,8 @@ def measure(target: str, args: argparse.Namespace) -> dict:
     row.update(infer_img_s=args.batch / ours_s, roofline=row["gflops"] * 1e9 / rate / ours_s, faults=t["ours"].faults,
                plain_img_s=args.batch / t["plain"].seconds, deploy_gain=t["plain"].seconds / ours_s)
     if args.compile:
-        row["compiled_img_s"] = args.batch / t["compiled"].seconds
+        row.update(compiled_img_s=args.batch / t["compiled"].seconds,
+                   compiled_roofline=row["gflops"] * 1e9 / rate / t["compiled"].seconds)
     row["latency_ms"] = 1000 * time_runs(target, {"b1": dict(batch=1)}, args, args.rounds)["b1"].seconds
     if base:
         row.update(baseline_img_s=args.batch / t["baseline"].seconds, baseline_faults=t["baseline"].faults,
@@ -129,6 +131,7 @@ def measure(target: str, args: argparse.Namespace) -> dict:
 COLUMNS = [("model", "{}"), ("params", "{:,}"), ("gflops", "{:.2f}"), ("gemm_gflops", "{:.0f}"),
            ("infer_img_s", "{:.1f}"), ("latency_ms", "{:.1f}"), ("peak_mb", "{:.0f}"), ("roofline", "{:.0%}"),
            ("plain_img_s", "{:.1f}"), ("deploy_gain", "{:.2f}x"), ("compiled_img_s", "{:.1f}"),
+           ("compiled_roofline", "{:.0%}"),
            ("faults", "{:,.0f}"), ("baseline_img_s", "{:.1f}"),
            ("baseline_faults", "{:,.0f}"), ("infer_ratio", "{:.2f}x"), ("train_img_s", "{:.1f}"),
            ("train_roofline", "{:.0%}"), ("train_ratio", "{:.2f}x")]

@@ -295,7 +295,8 @@ def main(argv: list[str] | None = None) -> int:
         where = "all models in one shared process" if args.shared_process else "each model in a process of its own"
         gemm = ", ".join(f"{r['gemm_gflops']:.0f}" for r in rows)
         text = markdown(rows, f"{cpu_model()}, GEMM rate {gemm} GFLOP/s (2048^3 float32 probe, per model); "
-                              f"batch {args.batch}, {args.img} px, {args.threads} threads, float32, {where}")
+                              f"batch {args.batch}, {args.img} px, {args.threads} threads, float32, {where}, "
+                              f"allocator {args.allocator} (backbones/cli/allocator.py)")
         write_outputs(args, text, rows)
         return 0
     if args.json:

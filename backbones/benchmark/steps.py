@@ -82,7 +82,7 @@ def build_baseline(target: str) -> nn.Module:
     return REFERENCES[target][1]()
 
 
-KINDS = ("deploy", "plain", "compiled", "baseline", "gemm")
+KINDS = ("deploy", "plain", "compiled", "autotuned", "baseline", "gemm")
 
 
 def add_step_args(parser: argparse.ArgumentParser) -> None:
@@ -96,17 +96,18 @@ def build_step(target: str, kind: str = "deploy", train: bool = False, batch: in
                img: int = 224) -> Callable[[], object]:
     """One inference batch or training step of ``target`` in one of :data:`KINDS` (seeded, repeatable):
     our model converted for deployment (inference; training steps always take the plain model), plain,
-    converted and compiled, the family's baseline; ``gemm`` is the rate probe :func:`gemm_step` instead."""
+    converted and compiled (``autotuned``: with inductor's GEMM templates), the family's baseline; ``gemm`` is
+    the rate probe :func:`gemm_step` instead."""
     if kind not in KINDS:
         raise ValueError(f"benchmark: kind must be one of {KINDS}, got {kind!r}")
     torch.manual_seed(0)
     if kind == "gemm":
         return gemm_step()
     model, x = model_and_input(target, kind, train, batch, img)
-    if kind == "compiled":
+    if kind in ("compiled", "autotuned"):
         from ..deploy.compile import compile_for_inference
 
-        model = compile_for_inference(model.eval())
+        model = compile_for_inference(model.eval(), autotune=kind == "autotuned")
     return step_fn(model, x, train)
 
 
@@ -115,7 +116,7 @@ def model_and_input(target: str, kind: str, train: bool, batch: int, img: int) -
     ``compiled``; and its input batch (seeded apart, so every kind sees the same images)."""
     torch.manual_seed(0)
     model = build_baseline(target) if kind == "baseline" else build_ours(target, img)
-    if kind in ("deploy", "compiled") and not train:
+    if kind in ("deploy", "compiled", "autotuned") and not train:
         from ..deploy.convert import convert_to_deploy
 
         model = convert_to_deploy(model)

@@ -6,7 +6,7 @@ change the other's page faults), e.g. with an interleaving timer::
     farm-bench --vs "python OLD/tools/analysis/time_step.py eamlp-7" -- python tools/analysis/time_step.py eamlp-7
 
 Usage:
-    python tools/analysis/time_step.py PRESET_OR_CONFIG [--kind deploy|plain|compiled|baseline|gemm] [--train]
+    python tools/analysis/time_step.py PRESET_OR_CONFIG [--kind deploy|plain|compiled|autotuned|baseline|gemm] [--train]
         [--iters 10] [--batch 16] [--img 224] [--threads 2] [--profile]
 
 ``--profile`` then runs ``--iters`` more steps under ``torch.profiler`` and prints where the time goes:
@@ -55,7 +55,8 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("target", help="preset name or config file")
     parser.add_argument("--kind", default="deploy", choices=steps.KINDS,
-                        help="our model converted for deployment, plain, converted and compiled, the baseline, "
+                        help="our model converted for deployment, plain, converted and compiled (autotuned: with "
+                             "inductor's GEMM templates), the baseline, "
                              "or the 2048^3 matmul rate probe")
     parser.add_argument("--train", action="store_true", help="time a training step instead of inference")
     parser.add_argument("--iters", type=int, default=10)

@@ -41,7 +41,6 @@ class FrozenCompiled:
     """
 
     def __init__(self, forward: Callable[..., Any], autotune: bool = False) -> None:
-        self.eager = forward
         self.settings = {"freezing": True, "max_autotune": autotune}
         self.compiled = torch.compile(forward, dynamic=False)
 

@@ -83,6 +83,8 @@ def build_baseline(target: str) -> nn.Module:
 
 
 KINDS = ("deploy", "plain", "compiled", "autotuned", "baseline", "gemm")
+#: the kinds that run the converted model through :func:`backbones.deploy.compile.compile_for_inference`
+COMPILED_KINDS = ("compiled", "autotuned")
 
 
 def add_step_args(parser: argparse.ArgumentParser) -> None:
@@ -104,7 +106,7 @@ def build_step(target: str, kind: str = "deploy", train: bool = False, batch: in
     if kind == "gemm":
         return gemm_step()
     model, x = model_and_input(target, kind, train, batch, img)
-    if kind in ("compiled", "autotuned"):
+    if kind in COMPILED_KINDS:
         from ..deploy.compile import compile_for_inference
 
         model = compile_for_inference(model.eval(), autotune=kind == "autotuned")
@@ -116,7 +118,7 @@ def model_and_input(target: str, kind: str, train: bool, batch: int, img: int) -
     ``compiled``; and its input batch (seeded apart, so every kind sees the same images)."""
     torch.manual_seed(0)
     model = build_baseline(target) if kind == "baseline" else build_ours(target, img)
-    if kind in ("deploy", "compiled", "autotuned") and not train:
+    if kind in ("deploy", *COMPILED_KINDS) and not train:
         from ..deploy.convert import convert_to_deploy
 
         model = convert_to_deploy(model)

@@ -60,5 +60,10 @@ fi
 
 "${pip[@]}" install -r "$root/requirements.txt"
 "${pip[@]}" install --no-build-isolation --no-deps -e "$root"
+# Import the package once, in one process: it checks the install, and it lets yapf (imported by
+# mmengine.config) write its grammar cache (~/.cache/YAPF) before pytest's workers start. yapf renames
+# that file into place before flushing it, so two fresh processes importing it at once can read it
+# half-written ("EOFError: Ran out of input" while collecting tests).
+"$venv/bin/python" -c "import backbones"
 echo "$want" > "$stamp"
 echo "[setup] environment ready in $venv"

@@ -128,6 +128,28 @@ def test_rescaled_schedule_keeps_its_shape() -> None:
         rescale_schedule(cfg, 0)
 
 
+def test_reattention_scale_variants_change_only_their_setting() -> None:
+    """The follow-up's unscaled runs are the collapse study's own (same settings, same cache key); the scaled
+    variant builds DeepViT-S's form and the lr variant only the learning rate."""
+    from backbones.cli.runs import Context, resolve_config
+    from backbones.study import collapse, reattention_scale
+
+    runs = reattention_scale.plan(reattention_scale.FULL)
+    assert len(runs) == 9 and len({(r.info["variant"], r.seed) for r in runs}) == 9
+    theirs = {r.seed: r.settings("d") for r in collapse.plan(collapse.FULL)
+              if r.info == dict(mixer="ReAttention", depth=16, width=48)}
+    ctx = Context(root=ROOT, cache=ROOT / "unused")
+    for r in runs:
+        cfg = resolve_config(ctx, r)
+        scaled, lr = r.info["variant"] == "scaled", r.info["variant"].endswith("lr 1e-3")
+        assert (r.settings("d") == theirs[r.seed]) == (r.info["variant"] == "unscaled")
+        assert cfg.model.backbone.mixer == (dict(type="ReAttention", transform_scale=True) if scaled else "ReAttention")
+        assert cfg.optim_wrapper.optimizer.lr == (1e-3 if lr else 2e-3)
+        assert cfg.model.backbone.arch.depth == 16 and cfg.randomness.seed == r.seed
+        assert MixerViT(**{k: v for k, v in cfg.model.backbone.items() if k != "type"}).blocks[0].mixer.reatten_scale \
+            == (12 ** -0.5 if scaled else 1.0)
+
+
 TINY = {"train_dataloader.dataset.indices": 64, "val_dataloader.dataset.indices": 32,
         "test_dataloader.dataset.indices": 32, **{f"{s}_dataloader.num_workers": 0 for s in ("train", "val", "test")},
         **{f"{s}_dataloader.persistent_workers": False for s in ("train", "val", "test")}}
@@ -143,9 +165,11 @@ MICRO = {
                      lengths={"digits": 1}, extra={"digits": {**TINY, "model.backbone.arch.embed_dims": 16,
                                                                "model.backbone.arch.num_heads": 2,
                                                                "model.head.in_channels": 16}}),
+    "reattention-scale": dict(depth=2, seeds=(0,), epochs=1, width=16, heads=2, variants=("unscaled", "scaled"),
+                              extra={"digits": TINY}),
 }
 PNGS = {"collapse": ["depth.png", "offsets.png"], "ffonly": ["mixing.png", "stems.png"],
-        "external": ["sweep.png", "memory.png"]}
+        "external": ["sweep.png", "memory.png"], "reattention-scale": ["seeds.png"]}
 
 
 @pytest.mark.parametrize("name", sorted(MICRO))
@@ -168,7 +192,7 @@ def test_micro_study_writes_json_table_plots_and_reuses_runs(name: str, tmp_path
     table = (out / "table.md").read_text()
     assert "QUICK MODE" in table and "micro " + name in table
     rows = [ln for ln in table.splitlines() if ln.startswith("| ") and not ln.startswith("| task") and
-            not re.match(r"\| (mixer|tokens) ", ln)]
+            not re.match(r"\| (mixer|tokens|variant) ", ln)]
     assert len(rows) >= 2
     for png in PNGS[name]:
         with Image.open(out / png) as im:

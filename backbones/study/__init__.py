@@ -2,7 +2,9 @@
 
 One command per claim (``python -m backbones.study collapse|ffonly|external [--quick]``, :mod:`.cli`):
 
-* :mod:`.collapse` - DeepViT: attention collapse and depth (self-attention vs Re-attention, 4 to 32 blocks).
+* :mod:`.collapse` - DeepViT: attention collapse and depth (self-attention vs Re-attention, 4 to 32 blocks);
+  :mod:`.reattention_scale` (``reattention-scale``) its follow-up: why Re-attention stays at chance in 2 of 3
+  seeds at 16 blocks (the re-attention scale).
 * :mod:`.ffonly` - FF-only: do you even need attention (with a no-token-mixing control, ``IdentityMixer``,
   and a harder task built from the digits, :mod:`.data`), and how much comes from the patch embedding.
 * :mod:`.external` - External attention: cost against tokens, accuracy against memory size, every task.

@@ -1,7 +1,7 @@
 """Command line of the claims study: ``python -m backbones.study STUDY [--quick] [--out DIR] ...``.
 
-Studies (one per claim, see docs/claims.md): ``collapse`` (DeepViT), ``ffonly`` (FF-only), ``external``
-(External attention). Run from the repository root.
+Studies (one per claim, see docs/claims.md): ``collapse`` (DeepViT) and its follow-up ``reattention-scale``,
+``ffonly`` (FF-only), ``external`` (External attention). Run from the repository root.
 
 Each study writes to ``--out`` (default ``work_dirs/study/<study>``, ``work_dirs/study/<study>-quick`` with
 ``--quick``): ``runs.json`` (every run: settings, seed, metrics, time, machine), ``table.md`` and PNG plots.
@@ -24,9 +24,9 @@ from types import ModuleType
 from ..bundled import data_digest
 from ..cli.machine import machine_info
 from ..cli.runs import Context, estimate, finished_results, hms, keyed, repo_root, run_all, verify, write_runs
-from . import collapse, external, ffonly
+from . import collapse, external, ffonly, reattention_scale
 
-STUDIES: dict[str, ModuleType] = {m.NAME: m for m in (collapse, ffonly, external)}
+STUDIES: dict[str, ModuleType] = {m.NAME: m for m in (collapse, reattention_scale, ffonly, external)}
 QUICK_NOTE = ("**QUICK MODE** (`--quick`): fewer depths, epochs, seeds and sizes than the study; it checks that "
               "everything runs and is not evidence for or against the claim.")
 

@@ -15,6 +15,7 @@ top-1, final train loss and the collapse measures (:mod:`backbones.attention_map
 """
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 from pathlib import Path
 
@@ -35,7 +36,7 @@ FULL = dict(depth=16, seeds=(0, 1, 2), epochs=40, width=48, heads=4, variants=tu
 QUICK = dict(depth=16, seeds=(0,), epochs=4, width=48, heads=4, variants=("unscaled", "scaled"))
 COST_UNIT = collapse.COST_UNIT
 DEFAULT_RATES = {"ReAttention": collapse.DEFAULT_RATES["ReAttention"]}
-CHANCE_LOSS = 2.302585  # ln 10: the cross-entropy of a uniform guess over the 10 digits
+CHANCE_LOSS = math.log(10)  # the cross-entropy of a uniform guess over the 10 digits
 
 
 def plan(s: dict) -> list[Run]:
@@ -66,7 +67,8 @@ def report(results: list[dict], out: Path, header: list[str]) -> list[Path]:
     table = markdown_table(["variant", "depth", "params", "seeds", "val top-1 (%) by seed", "median [min-max]",
                             "final train loss by seed", "stuck at chance", "similar blocks (> 0.9)",
                             "minutes per run"], rows)
-    note = ("Seeds in order 0, 1, 2. 'Stuck at chance': final train loss above 90% of ln 10 (a uniform guess). "
+    seeds = ", ".join(str(s) for s in sorted({r["seed"] for r in results}))
+    note = (f"Seeds in order {seeds}. 'Stuck at chance': final train loss above 90% of ln 10 (a uniform guess). "
             "unscaled = the official DeepViT-16B / 24B / 32B form (transform_scale=False, the collapse study's "
             "runs); scaled = DeepViT-S's form (the re-generated map times (C / H) ** -0.5); 'unscaled, lr 1e-3' = "
             "the unscaled form at half the recipe's learning rate.")

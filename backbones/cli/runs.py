@@ -9,9 +9,12 @@ for attention models, measures DeepViT's similarities with ``tools/analysis/atte
 each tool runs as its own process, so runs are isolated. The result is written atomically to
 ``<cache>/<key>/result.json``; the key is the hash of everything that decides the result (config path,
 overrides, seed, length, the data's digest, the resolved config), so a rerun reuses every finished run and an
-interrupted study resumes where it stopped. The code's digest is recorded with each result; :func:`verify`
-reruns a sample of finished runs on the current code and compares their metrics. :func:`run_all` prints a line
-per run and, while one trains, its epoch or iteration with the elapsed time and the ETA.
+interrupted study resumes where it stopped. Each result carries the digests of its content and its
+checkpoint, checked on every reuse: an edited, truncated or unverifiable result, or a missing or changed
+checkpoint, is reported naming the file and counts as unfinished (:mod:`.run_cache`). The code's digest is
+recorded with each result; :func:`verify` reruns a sample of finished runs on the current code and compares their
+metrics. :func:`run_all` prints a line per run and, while one trains, its epoch or iteration with the elapsed
+time and the ETA.
 """
 from __future__ import annotations
 
@@ -37,6 +40,7 @@ from ..bundled import DATASETS, ensure_data
 from ..checkpoint.atomic import write_text_atomic
 from .allocator import run_setup_env
 from .machine import machine_info
+from .run_cache import check_checkpoint, check_result, code_digest, read_result, write_result
 
 # Runs execute in threads (``jobs``); the parts done in this process (reading configs, building a model to count
 # its parameters) take this lock: importing OpenMMLab's packages is not thread-safe (two threads importing
@@ -88,13 +92,15 @@ class Run:
 
 @dataclass
 class Context:
-    """Where and how runs execute: repository root, run cache, data folders, threads per process."""
+    """Where and how runs execute: repository root, run cache, data folders, threads per process; ``invalid``:
+    key -> problem of each cached result found invalid (reported once, never reused)."""
 
     root: Path
     cache: Path
     data_roots: dict[str, Path] = field(default_factory=dict)
     threads: int = 1
     log: Callable[[str], None] = print
+    invalid: dict[str, str] = field(default_factory=dict)
 
     def data_root(self, dataset: str) -> Path:
         """The folder of a bundled dataset (``data_roots`` or its default under the repository root)."""
@@ -194,16 +200,6 @@ def write_config(ctx: Context, run: Run, path: Path) -> None:
     cfg.dump(str(path))
 
 
-def code_digest(root: Path) -> str:
-    """SHA-256 (16 hex digits) of the code a run executes: ``backbones/`` and ``tools/``. Recorded with every
-    result (not part of its key: :func:`verify` reruns cached runs on the current code and compares)."""
-    files = sorted((root / "backbones").rglob("*.py")) + sorted((root / "tools").rglob("*.py"))
-    digest = hashlib.sha256()
-    for f in files:
-        digest.update(str(f.relative_to(root)).encode() + b"\0" + f.read_bytes())
-    return digest.hexdigest()[:16]
-
-
 def run_key(settings: dict[str, Any]) -> str:
     """16 hex digits of the SHA-256 of the settings as canonical JSON."""
     return hashlib.sha256(json.dumps(settings, sort_keys=True, default=repr).encode()).hexdigest()[:16]
@@ -288,17 +284,20 @@ def execute(ctx: Context, run: Run, key: str, settings: dict, progress: Callable
                   seconds=dict(train=train_s, total=time.perf_counter() - start), cost=run.cost,
                   rate_key=run.rate_key, machine=machine_info(ctx.threads), code=code_digest(ctx.root), checkpoint=ckpt,
                   finished=time.strftime("%Y-%m-%d %H:%M:%S"))
-    write_text_atomic(json.dumps(result, indent=1) + "\n", folder / "result.json")
-    return result
+    return write_result(result, folder / "result.json", ctx.root)
 
 
 def cached(ctx: Context, key: str) -> dict | None:
-    """The stored result of a finished run, or None."""
-    path = ctx.cache / key / "result.json"
-    if not path.exists():
-        return None
-    result = json.loads(path.read_text())
-    return result if result.get("key") == key else None
+    """The stored result of a finished run, verified (:func:`.run_cache.check_result`), or None: unfinished or
+    invalid (the problem, naming the file, is logged once and kept in ``ctx.invalid``)."""
+    result, problem = check_result(ctx.cache / key / "result.json", key, ctx.root)
+    if problem and ctx.invalid.get(key) != problem:
+        ctx.log(f"[run cache] {problem}; not reused: the run counts as unfinished")
+    if problem:
+        ctx.invalid[key] = problem
+    else:
+        ctx.invalid.pop(key, None)
+    return result
 
 
 #: seconds a run spends outside its training epochs (process start-ups, test, similarity), for estimates
@@ -315,9 +314,10 @@ def estimate(runs: list[Run], keys: list[str], ctx: Context, default_rates: dict
     module names).
     """
     measured: dict[str, list[float]] = {}
-    for path in ctx.cache.glob("*/result.json"):
-        r = json.loads(path.read_text())
-        if r.get("study") == study and r.get("rate_key") and r.get("cost"):
+    for path in sorted(ctx.cache.glob("*/result.json")):  # verified results only (invalid ones: by cached below)
+        r, problem = read_result(path, path.parent.name)
+        if r and not problem and r.get("study") == study and r.get("rate_key") and r.get("cost") \
+                and not check_checkpoint(path, r, ctx.root):
             measured.setdefault(r["rate_key"], []).append(max(r["seconds"]["total"] - OVERHEAD, 0.0) / r["cost"])
     out, used = {}, {}
     for run, key in zip(runs, keys):
@@ -369,7 +369,8 @@ def run_all(ctx: Context, name: str, runs: list[Run], default_rates: dict[str, f
         if cached(ctx, key):
             ctx.log(f"{head}: cached ({key})")
             return
-        ctx.log(f"{head}: training in {ctx.cache / key}")
+        redo = " (its cached result is invalid)" if key in ctx.invalid else ""
+        ctx.log(f"{head}: training in {ctx.cache / key}{redo}")
         t0, last = time.perf_counter(), [0.0]
 
         def progress(line: str) -> None:

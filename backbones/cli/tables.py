@@ -17,6 +17,10 @@ CPU kernels and the thread count: the same command on the same machine gives the
 ``--processes N`` trains each run with ``tools/dist_train.sh`` on N processes, each with the config's batch
 divided by N (the same total batch; the threads shared among them), so that a distributed run can be compared
 with the single-process one of the same seeds.
+
+Every cached run is verified before it is reused (:mod:`backbones.cli.run_cache`): an edited, truncated or
+unverifiable result, or a missing or changed checkpoint, is named with its file and trained again. The table is
+printed with the number of its runs produced on a code digest other than the current one, and their keys.
 """
 from __future__ import annotations
 
@@ -29,6 +33,7 @@ from pathlib import Path
 
 from .machine import machine_info
 from .report import fmt_spread, markdown_table, plot_curves, replace_between_markers
+from .run_cache import code_digest, code_note
 from .runs import Context, Run, hms, repo_root, run_all
 
 
@@ -160,6 +165,7 @@ def main(argv: list[str] | None = None) -> int:
     procs = f"{args.processes} processes sharing them, " if args.processes > 1 else ""
     print(f"[{args.task}] {m['cpu']} ({m['isa']}), {m['threads']} thread(s) per run, {procs}torch {m['torch']}; "
           f"seeds {args.seeds}")
+    print(f"[{args.task}] {code_note(results, code_digest(root))}")
     text = table(rows, task, root) if rows else ""
     print(text)
     if args.readme and rows:

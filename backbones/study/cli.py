@@ -12,6 +12,12 @@ depths / epochs / seeds (at most ~10 minutes per study on 2 cores) and says so i
 mode prints its estimated time before it starts. ``--plan`` lists the runs and the estimate, and stops.
 ``--report`` writes the outputs from the runs finished so far (trains and measures nothing; every output says
 how many of the study's runs it holds): a long study's results while it is still running.
+
+Every cached result is verified before it is reused (``backbones/cli/run_cache.py``): an edited, truncated or
+unverifiable result (one written before results carried digests), or a missing or changed checkpoint, is named
+with its file and counts as unfinished: a normal run redoes it; ``--report`` leaves it out, lists the invalid runs
+with the reason and exits 1. Every report also says how many of its runs were produced on a code digest other than
+the current one, and which (the code is not part of a run's key; ``--verify`` checks a sample).
 """
 from __future__ import annotations
 
@@ -23,6 +29,7 @@ from types import ModuleType
 
 from ..bundled import data_digest
 from ..cli.machine import machine_info
+from ..cli.run_cache import code_digest, code_note, invalid_note
 from ..cli.runs import Context, estimate, finished_results, hms, keyed, repo_root, run_all, verify, write_runs
 from . import collapse, external, ffonly, reattention_scale
 
@@ -35,7 +42,7 @@ def run_study(module: ModuleType, settings: dict, ctx: Context, out: Path, mode:
               jobs: int = 1, plan_only: bool = False, verify_runs: int = 0, report_only: bool = False) -> int:
     """Run (or reuse) a study's runs and write its outputs; returns the exit code (1 if a run failed or, with
     ``verify_runs``, a rerun on the current code did not reproduce its stored metrics). ``report_only``: write the
-    outputs of the runs finished so far, training and measuring nothing."""
+    outputs of the runs finished so far, training and measuring nothing (1 if it left out invalid cached results)."""
     runs = module.plan(settings)
     if plan_only or report_only:  # data sets are not built here: runs on a data set not built yet are unfinished
         _, keys = keyed(ctx, runs, {r.dataset: data_digest(ctx.data_root(r.dataset)) for r in runs})
@@ -56,33 +63,43 @@ def run_study(module: ModuleType, settings: dict, ctx: Context, out: Path, mode:
     else:
         results, errors = run_all(ctx, module.NAME, runs, module.DEFAULT_RATES, jobs, module.COST_UNIT,
                                   announce=f"{mode} mode; ")
+    invalid = {k: ctx.invalid[k] for k in unique if k in ctx.invalid} if report_only else {}
     sweep = None
     if hasattr(module, "measure"):  # after the runs: an idle machine
         sweep = module.measure(ctx, settings, cached_only=report_only)
     m = machine_info(ctx.threads)
     seeds = sorted({r["seed"] for r in results})
     done = len({r["key"] for r in results})
+    code_line = code_note(results, code_digest(ctx.root), "; `--verify N` reruns N of them on the current code")
     header = [f"- {QUICK_NOTE if mode == 'quick' else '**Full mode.**'}", f"- Command: `{command}`",
               f"- Machine: {m['cpu']} ({m['isa']}), {m['threads']} thread(s) per run, torch {m['torch']}",
-              f"- Seeds: {seeds}; {done} runs finished, {len(errors)} failed."]
+              f"- Seeds: {seeds}; {done} runs finished, {len(errors)} failed.",
+              f"- {code_line}"]
     if report_only:
         header.insert(1, f"- **PARTIAL** (`--report`): {done} of the study's {len(unique)} runs have finished; the "
                          "tables and plots hold only those" + ("" if sweep is not None else ", and no token sweep"))
+    if invalid:
+        header.append(f"- **INVALID** cached results left out ({len(invalid)}; a run without `--report` redoes them): "
+                      + "; ".join(invalid.values()))
     args = (results, out, header) + ((sweep,) if sweep is not None else ())
     paths = module.report(*args) if results else []
-    extra = dict(sweep=sweep) if sweep is not None else None
+    extra = {**(dict(sweep=sweep) if sweep is not None else {}), **(dict(invalid=invalid) if invalid else {})}
     paths.insert(0, write_runs(out, module.NAME, mode + (" (partial)" if report_only else ""), command, results, ctx,
-                               extra))
+                               extra or None))
     ctx.log(f"[{module.NAME}] {mode} mode done in {hms(time.perf_counter() - started)}; outputs:\n  "
             + "\n  ".join(map(str, paths)))
+    ctx.log(f"[{module.NAME}] {code_line}")
     for e in errors:
         ctx.log(f"[{module.NAME}] failed: {e}")
+    if invalid:
+        ctx.log(f"[{module.NAME}] --report refused {len(invalid)} invalid cached result(s), left out of the outputs "
+                f"(a run without --report redoes them):" + invalid_note(invalid))
     if verify_runs:
         differences = verify(ctx, results, verify_runs, ctx.log)
         ctx.log(f"[{module.NAME}] verify: {verify_runs - len(differences)} of {verify_runs} reruns on the current code "
                 f"reproduced their stored metrics" + "".join(f"\n  {d}" for d in differences))
         errors += differences
-    return 1 if errors else 0
+    return 1 if errors or invalid else 0
 
 
 def main(argv: list[str] | None = None) -> int:

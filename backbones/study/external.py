@@ -90,8 +90,14 @@ def measure(ctx: Context, s: dict, cached_only: bool = False) -> list[dict] | No
     key = run_key(dict(sweep=sw, mixers=SWEEP_MIXERS, threads=ctx.threads, code=code_digest(ctx.root)))
     path = ctx.cache / f"sweep-{key}" / "sweep.json"
     if path.exists():
-        ctx.log(f"[{NAME}] token sweep: cached ({path})")
-        return json.loads(path.read_text())
+        try:
+            rows = json.loads(path.read_text())
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+            ctx.log(f"[{NAME}] token sweep: {path}: unreadable ({type(e).__name__}: {e}); expected the complete JSON "
+                    f"list the sweep writes; not reused")
+        else:
+            ctx.log(f"[{NAME}] token sweep: cached ({path})")
+            return rows
     if cached_only:
         return None
     ctx.log(f"[{NAME}] token sweep: N = {list(sw['tokens'])}, {sw['rounds']} rounds, dim {sw['dim']}, "

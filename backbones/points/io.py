@@ -15,6 +15,8 @@ counts (a 4th column such as an intensity is refused, not dropped); a cloud has 
 values, and at least 2 distinct points: all points within ``1e-6`` of the largest coordinate magnitude of
 their centroid (a single point, or copies of one) is degenerate, as centring such a cloud in float32
 leaves only rounding residue (~1e-7 relative).
+
+Files with counts in their header are checked first (:mod:`backbones.points.file_layout`).
 """
 from __future__ import annotations
 
@@ -117,13 +119,32 @@ def read_text_points(path: str | Path, columns: Sequence[int] | None = None) -> 
     return check_finite(arr, path)
 
 
+def check_read(path: str | Path, read: int, layout: dict[str, int] | None) -> None:
+    """Raise :class:`PointFileError` naming ``path`` unless open3d read the ``read`` vertices its header declares
+    (``layout`` from :func:`~backbones.points.file_layout.check_layout`; None or an ``.obj``: not checked)."""
+    if layout is not None and Path(path).suffix.lower() != ".obj" and read != layout.get("vertex", 0):
+        raise PointFileError(f"{path}: {read} vertices read, the header declares {layout.get('vertex', 0)}")
+
+
 def _seed_of(path: str | Path) -> int:
     # a seed from the file name, in open3d's signed 32-bit range
     return int.from_bytes(hashlib.sha1(Path(path).name.encode()).digest()[:4], "little") & 0x7FFFFFFF
 
 
-def sample_mesh(path: str | Path, num_points: int = 10000, cache_dir: str | Path | None = None) -> np.ndarray:
-    """(num_points, 6) xyz + normals sampled uniformly on the surface of a mesh file, cached if asked."""
+def sample_mesh(path: str | Path, num_points: int = 10000, cache_dir: str | Path | None = None,
+                layout: dict[str, int] | None = None) -> np.ndarray:
+    """(num_points, 6) xyz + normals sampled uniformly on the surface of a mesh file, cached if asked.
+
+    Args:
+        path: the mesh file.
+        num_points: the points sampled.
+        cache_dir: where the sample is cached (None: no cache).
+        layout: the file's counts from :func:`~backbones.points.file_layout.check_layout` when already checked
+            (None: checked here).
+
+    Raises:
+        PointFileError: a file cut short or longer than its header declares, an empty or flat mesh.
+    """
     path = Path(path)
     cache = None
     if cache_dir is not None:
@@ -132,9 +153,11 @@ def sample_mesh(path: str | Path, num_points: int = 10000, cache_dir: str | Path
         cache = Path(cache_dir) / f"{path.stem}_{key[:16]}.npy"
         if cache.exists():
             return np.load(cache)
+    layout = check_layout(path) if layout is None else layout
     import open3d as o3d
 
     mesh = o3d.io.read_triangle_mesh(str(path))
+    check_read(path, len(mesh.vertices), layout)
     if len(mesh.triangles) == 0 or len(mesh.vertices) == 0:
         raise PointFileError(f"{path}: empty mesh ({len(mesh.vertices)} vertices, {len(mesh.triangles)} triangles; "
                              f"unreadable or not a mesh)")
@@ -166,7 +189,8 @@ def read_point_file(path: str | Path, columns: Sequence[int] | None = None, mesh
     Raises:
         FileNotFoundError: the file does not exist.
         PointFileError: wrong number of columns, NaN / infinite values, no points, fewer than 2 distinct
-            points, an object or non-numeric ``.npy``, empty mesh.
+            points, an object or non-numeric ``.npy``, empty mesh, a ``.ply`` / ``.off`` / ``.obj`` cut short
+            or longer than its header declares (see :mod:`backbones.points.file_layout`).
     """
     path = Path(path)
     if not path.is_file():
@@ -184,12 +208,13 @@ def _read_points(path: Path, columns: Sequence[int] | None, mesh_points: int,
     if ext not in POINT_EXTS + MESH_EXTS:
         raise PointFileError(f"{path}: unsupported extension {ext!r}; supported: "
                              f"{sorted(set(TEXT_EXTS + ('.npy',) + POINT_EXTS + MESH_EXTS))}")
+    layout = check_layout(path)  # counts the file's size cannot hold fail here, before open3d allocates them
+    if ext in MESH_EXTS and (ext != ".ply" or layout.get("face", 0) > 0):
+        return sample_mesh(path, mesh_points, cache_dir, layout)
     import open3d as o3d
 
-    if ext in MESH_EXTS:
-        if ext != ".ply" or len(o3d.io.read_triangle_mesh(str(path)).triangles) > 0:
-            return sample_mesh(path, mesh_points, cache_dir)
     pcd = o3d.io.read_point_cloud(str(path))
+    check_read(path, len(pcd.points), layout)
     if len(pcd.points) == 0:
         raise PointFileError(f"{path}: no points (empty or unreadable by open3d)")
     cols = [np.asarray(pcd.points)] + ([np.asarray(pcd.normals)] if pcd.has_normals() else [])
@@ -207,6 +232,8 @@ def estimate_normals(points: np.ndarray, k: int = 16) -> np.ndarray:
     normals[flip] *= -1
     return np.concatenate([points[:, :3], normals], axis=1).astype(np.float32)
 
+
+from .file_layout import check_layout  # noqa: E402  (it raises this module's PointFileError)
 
 __all__ = ["POINT_COLUMNS", "PointFileError", "read_point_file", "read_text_points", "read_npy_points", "sample_mesh",
            "estimate_normals", "check_finite", "check_distinct"]

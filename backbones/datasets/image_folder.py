@@ -8,7 +8,9 @@ example), and it numbers the classes of each split by that split's own sub-folde
 subclass takes one class list for every split - the config's ``classes``, else the sub-folders of the
 ``classes_from`` folder (the training folder), else its own sub-folders - labels every image by its
 folder's position in that list, and fails with the paths and values when a split has a class folder
-outside the list or when there are fewer than two classes. A sample whose pipeline fails (an empty or
+outside the list, when a class folder holds no image (an empty ``train/0_old`` would still take a label and
+shift every class after it; the same rule for every split) or when there are fewer than two classes. A
+sample whose pipeline fails (an empty or
 unreadable image file, for example) raises an error naming the image file and its size.
 
 Importing this module imports mmpretrain; configs that use it add ``'backbones.datasets'`` to
@@ -76,10 +78,25 @@ class ImageFolderDataset(CustomDataset):
         else:
             folder = osp.join(self.data_root, self.classes_from) if self.classes_from else self.img_prefix
             classes, source = class_folders(folder), f"the sub-folders of {folder}"
+            self._refuse_empty(folder, classes)
         if len(classes) < 2:
             raise ValueError(f"{source} give {len(classes)} class(es) {classes}: a classifier needs at least two "
                              f"(one sub-folder per class)")
         return classes, source
+
+    def _refuse_empty(self, folder: str, classes: list[str]) -> None:
+        """Raise ``ValueError`` naming the class folders of ``folder`` (a split) that hold no image."""
+        empty = [osp.join(folder, c) for c in classes if not self._has_image(osp.join(folder, c))]
+        if empty:
+            split = osp.relpath(folder, self.data_root) if self.data_root else folder
+            raise ValueError(f"split {split!r}: class folders {empty} hold no images (extensions "
+                             f"{sorted(self.extensions)}); an empty class folder still takes a label and shifts the "
+                             f"labels of the classes after it: remove it, or give it images")
+
+    def _has_image(self, folder: str) -> bool:
+        """Whether ``folder`` (or a folder below it) holds a file this dataset reads."""
+        valid = self.is_valid_file or (lambda name: name.lower().endswith(tuple(self.extensions)))
+        return any(valid(osp.join(root, f)) for root, _, files in os.walk(folder, followlinks=True) for f in files)
 
     def _find_samples(self) -> list:
         """``(path, label)`` of every image under the class sub-folders, labelled by :meth:`class_list`."""
@@ -92,6 +109,7 @@ class ImageFolderDataset(CustomDataset):
             raise ValueError(f"{folder}: class folders {unknown} are not among the {len(classes)} classes of "
                              f"{source} {classes}; every split must use the training classes")
         present = {d: classes.index(d) for d in class_folders(folder)}
+        self._refuse_empty(folder, list(present))
         samples, empty = get_samples(folder, present, is_valid_file=self.is_valid_file)
         if not samples:
             raise ValueError(f"{folder}: no images found (extensions {sorted(self.extensions)})")

@@ -10,8 +10,8 @@ subclass takes one class list for every split - the config's ``classes``, else t
 folder's position in that list, and fails with the paths and values when a split has a class folder
 outside the list, when a class folder holds no image (an empty ``train/0_old`` would still take a label and
 shift every class after it; the same rule for every split) or when there are fewer than two classes. A
-sample whose pipeline fails (an empty or
-unreadable image file, for example) raises an error naming the image file and its size.
+sample whose pipeline fails (an empty or unreadable image file, for example) raises an error naming the
+image file and its size.
 
 Importing this module imports mmpretrain; configs that use it add ``'backbones.datasets'`` to
 ``custom_imports``.

@@ -5,13 +5,14 @@ adapt the zoo's models: classifier logits, segmentation logits or labels at the 
 object category). Every input's first axis is the batch and is exported dynamic in ONNX and ``torch.export``, and
 so are the axes listed in ``dynamic``, as far as the network allows (:func:`dynamic_axes` reads what the file
 holds). TorchScript is traced, so its shapes generalise as far as tracing keeps them symbolic (checked by running
-the file at another batch size). Files are written to a
-temporary sibling created like any new file (mode 0666 minus the umask) and renamed, so a failed export leaves no
-partial file.
+the file at another batch size). Files are serialized in memory, then written to a temporary sibling created like
+any new file (mode 0666 minus the umask) and renamed, so a failed export leaves no partial file; a write that fails
+(a full disk: torch's own zip writer would abort the process there) raises :class:`ExportWriteError` naming the
+file, and leaves neither the file nor a temporary one.
 """
 from __future__ import annotations
 
-import os
+import io
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -23,12 +24,8 @@ import torch.nn as nn
 FORMATS = {"torchscript": ".pt", "onnx": ".onnx", "exported": ".pt2"}
 
 
-def _temporary(path: Path) -> Path:
-    from ..checkpoint.atomic import create_temporary
-
-    fd, tmp = create_temporary(path, path.suffix)  # torch's readers check the suffix
-    os.close(fd)
-    return tmp
+class ExportWriteError(OSError):
+    """The exported file could not be written (a full disk, a file size limit...); names the file."""
 
 
 def export(net: nn.Module, inputs: Sequence[torch.Tensor], fmt: str, path: str | Path,
@@ -45,6 +42,7 @@ def export(net: nn.Module, inputs: Sequence[torch.Tensor], fmt: str, path: str |
 
     Raises:
         ValueError: an unknown format, or as many names as inputs not given.
+        ExportWriteError: the file could not be written (``path`` is left as it was, no temporary file is left).
     """
     if fmt not in FORMATS:
         raise ValueError(f"unknown export format {fmt!r}; formats: {sorted(FORMATS)}")
@@ -55,41 +53,46 @@ def export(net: nn.Module, inputs: Sequence[torch.Tensor], fmt: str, path: str |
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     net = net.eval()
-    tmp = _temporary(path)
     try:
-        try:
-            _write(net, inputs, fmt, tmp, names, axes)
-        except Exception as e:  # torch.export could not keep the extra axes symbolic: batch alone, said so
-            if all(list(ax) == [0] for ax in axes.values()) or fmt == "torchscript":
-                raise
-            warnings.warn(f"export: the axes {dynamic} could not stay dynamic ({type(e).__name__}: "
-                          f"{str(e).strip().splitlines()[0] if str(e).strip() else ''}); exported with a dynamic "
-                          f"batch only", stacklevel=2)
-            _write(net, inputs, fmt, tmp, names, {n: {0: "batch"} for n in names})
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+        data = _write(net, inputs, fmt, names, axes)
+    except Exception as e:  # torch.export could not keep the extra axes symbolic: batch alone, said so
+        if all(list(ax) == [0] for ax in axes.values()) or fmt == "torchscript":
+            raise
+        warnings.warn(f"export: the axes {dynamic} could not stay dynamic ({type(e).__name__}: "
+                      f"{str(e).strip().splitlines()[0] if str(e).strip() else ''}); exported with a dynamic "
+                      f"batch only", stacklevel=2)
+        data = _write(net, inputs, fmt, names, {n: {0: "batch"} for n in names})
+    from ..checkpoint.atomic import write_atomic
+
+    try:  # Python's write raises where torch's C++ writer aborts the process (c10::Error "unexpected pos")
+        write_atomic(data, path)
+    except OSError as e:
+        raise ExportWriteError(e.errno, f"cannot write the exported model {path} ({len(data)} bytes): "
+                                        f"{e.strerror or e}") from e
     return path
 
 
-def _write(net: nn.Module, inputs: tuple[torch.Tensor, ...], fmt: str, tmp: Path, names: Sequence[str],
-           axes: dict[str, dict[int, str]]) -> None:
+def _write(net: nn.Module, inputs: tuple[torch.Tensor, ...], fmt: str, names: Sequence[str],
+           axes: dict[str, dict[int, str]]) -> bytes:
+    """The file's bytes, serialized in memory."""
+    buf = io.BytesIO()
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore", torch.jit.TracerWarning)  # shape checks traced as constants
         if fmt == "torchscript":
-            torch.jit.save(torch.jit.trace(net, inputs, check_trace=False), str(tmp))
-            return
+            torch.jit.save(torch.jit.trace(net, inputs, check_trace=False), buf)
+            return buf.getvalue()
         # Dim.AUTO: dynamic where the network allows it (a shape-dependent branch bounds the range, a size the
         # network needs is kept static); dynamic_axes() reads what the file holds
         shapes = {_arg_names(net, len(inputs))[i]: {a: torch.export.Dim.AUTO for a in axes[n]}
                   for i, n in enumerate(names)}
         program = torch.export.export(net, inputs, dynamic_shapes=shapes)
         if fmt == "exported":
-            torch.export.save(program, str(tmp))
+            torch.export.save(program, buf)
         else:  # from the program, so the ONNX graph keeps exactly the axes torch.export proved dynamic
-            torch.onnx.export(program, inputs, str(tmp), input_names=list(names), output_names=["outputs"],
-                              dynamo=True, external_data=False, verbose=False)
+            onnx_program = torch.onnx.export(program, inputs, None, input_names=list(names),
+                                             output_names=["outputs"], dynamo=True, verbose=False)
+            buf.write(onnx_program.model_proto.SerializeToString())
+    return buf.getvalue()
 
 
 def _arg_names(net: nn.Module, count: int) -> list[str]:

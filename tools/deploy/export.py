@@ -13,7 +13,8 @@ the dynamic axes the file holds and runs the file at another size on them.
 ``--deploy`` exports the converted model (``backbones.deploy``). The file is traced on ``--batch`` samples of the
 config's test set (or ``--input IMAGE`` repeated) and run back (ONNX through onnxruntime) at that batch size and one
 more; the max absolute and relative differences against the eager model are printed. Exit code 1 when a relative
-difference exceeds ``--tolerance``.
+difference exceeds ``--tolerance``, or when the file cannot be written (a full disk: the error names the file, and
+no partial or temporary file is left).
 """
 from __future__ import annotations
 
@@ -30,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
     from backbones.cli.exporting import example_inputs, export_spec
     from backbones.deploy import convert_to_deploy
-    from backbones.deploy.export import FORMATS, differences, dynamic_axes, export, run_exported
+    from backbones.deploy.export import FORMATS, ExportWriteError, differences, dynamic_axes, export, run_exported
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("config")
@@ -70,7 +71,11 @@ def main(argv: list[str] | None = None) -> int:
     spec.net.eval()
     out = Path(args.out) if args.out else Path(args.checkpoint).with_name(
         Path(args.checkpoint).stem + ("_deploy" if args.deploy else "") + FORMATS[args.format])
-    export(spec.net, batches[0], args.format, out, spec.names, spec.dynamic)
+    try:
+        export(spec.net, batches[0], args.format, out, spec.names, spec.dynamic)
+    except ExportWriteError as e:  # a full disk: the message names the file; nothing is left behind
+        print(f"error: {e}", file=sys.stderr)
+        return 1
     form = "deploy form" if args.deploy else "plain model"
     shapes = ", ".join(f"{n} {tuple(t.shape)}" for n, t in zip(spec.names, batches[0]))
     axes = dynamic_axes(args.format, out)

@@ -12,7 +12,10 @@ mmengine's options and file names and changes the order and the writes:
 
 At every instant the folder holds a complete checkpoint and ``last_checkpoint`` names a complete one.
 Before training, temporary files of killed writes are removed, and so are numbered checkpoints older
-than the ones the resumed run keeps (left when a kill fell between steps 2 and 3).
+than the ones the resumed run keeps (left when a kill fell between steps 2 and 3), and best checkpoints
+beyond the one per metric the run's state names. A best checkpoint saved after the numbered checkpoint a
+run resumes from (a kill between the two saves) is not named by that state: it is removed once the
+resumed run saves its own best checkpoint of the metric, so a run ends with exactly one per metric.
 """
 from __future__ import annotations
 
@@ -105,12 +108,18 @@ class AtomicCheckpointHook(CheckpointHook):
                     entry.unlink()
                     runner.logger.warning(f"removed {entry}: older than the {self.max_keep_ckpts} checkpoints kept "
                                           f"(max_keep_ckpts), left by an interrupted save")
-        if self.save_best is not None and Path(self.out_dir).is_dir():
+        if self.save_best is not None:
             recorded = {str(v) for k, v in runner.message_hub.runtime_info.items() if k.startswith("best_ckpt") and v}
-            for entry in surplus_best_checkpoints(Path(self.out_dir), recorded):
-                entry.unlink()
-                runner.logger.warning(f"removed {entry}: a second best checkpoint of its metric, left by an "
-                                      f"interrupted replacement (the run keeps one per metric)")
+            self._remove_surplus_best(runner, recorded)
+
+    def _remove_surplus_best(self, runner, recorded: set[str]) -> None:  # noqa: ANN001
+        """Remove the best checkpoints beyond one per metric, keeping the ``recorded`` ones (local backend only)."""
+        if self.backend_args != ATOMIC_BACKEND or not Path(self.out_dir).is_dir():
+            return
+        for entry in surplus_best_checkpoints(Path(self.out_dir), recorded):
+            entry.unlink()
+            runner.logger.warning(f"removed {entry}: a second best checkpoint of its metric, left by an "
+                                  f"interrupted replacement (the run keeps one per metric)")
 
     def _save_checkpoint_with_step(self, runner, step: int, meta: dict) -> None:  # noqa: ANN001
         """Save the checkpoint of ``step``, point ``last_checkpoint`` at it, then drop the surplus ones."""
@@ -147,6 +156,10 @@ class AtomicCheckpointHook(CheckpointHook):
         if is_main_process():
             current = {getattr(self, "best_ckpt_path", None), *getattr(self, "best_ckpt_path_dict", {}).values()}
             deferred.flush(keep={str(p) for p in current if p})
+            # a best file the hook's state does not name (a kill after a best save, before the next numbered
+            # checkpoint recorded it, left it to a resumed run that never heard of it): removed once a successor
+            # of its metric is saved
+            self._remove_surplus_best(runner, {str(p) for p in current if p})
 
 
 _BEST = re.compile(r"^best_(?P<metric>.+)_(?:epoch|iter)_(?P<step>\d+)\.pth$")
@@ -155,7 +168,17 @@ _BEST = re.compile(r"^best_(?P<metric>.+)_(?:epoch|iter)_(?P<step>\d+)\.pth$")
 def surplus_best_checkpoints(folder: Path, recorded: set[str]) -> list[Path]:
     """The best checkpoints of ``folder`` beyond one per metric: a kill between writing a new best checkpoint and
     removing the one it replaces leaves two. Kept per metric: the one the resumed run records (``recorded``, the
-    message hub's ``best_ckpt*`` paths), else the newest (largest step)."""
+    message hub's ``best_ckpt*`` paths, compared by file name: a moved work dir still matches), else the newest
+    (largest step).
+
+    Args:
+        folder: the checkpoint folder.
+        recorded: the best checkpoints the run's state names.
+
+    Returns:
+        The files to remove, sorted.
+    """
+    names = {Path(r).name for r in recorded}
     by_metric: dict[str, list[tuple[int, Path]]] = {}
     for entry in folder.iterdir():
         m = _BEST.match(entry.name)
@@ -163,6 +186,6 @@ def surplus_best_checkpoints(folder: Path, recorded: set[str]) -> list[Path]:
             by_metric.setdefault(m.group("metric"), []).append((int(m.group("step")), entry))
     surplus = []
     for found in by_metric.values():
-        keep = [e for _, e in found if str(e) in recorded] or [max(found)[1]]
+        keep = [e for _, e in found if e.name in names] or [max(found)[1]]
         surplus += [e for _, e in found if e != keep[0]]
     return sorted(surplus)

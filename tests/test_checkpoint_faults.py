@@ -215,3 +215,24 @@ def test_resume_removes_a_second_best_checkpoint(tmp_path: Path, digits: Path) -
     out = run_tool("tools/train.py", str(cfg), "--work-dir", str(work), "--resume")
     assert [p.name for p in work.glob("best_*.pth")] == [best.name]
     assert f"removed {orphan}: a second best checkpoint" in out.stdout + out.stderr
+
+
+def test_a_kill_after_a_best_save_leaves_one_best_checkpoint(digits: Path, tmp_path: Path) -> None:  # noqa: F811
+    """Epoch 1's best checkpoint is saved after epoch_1.pth (validation follows the epoch's save); a kill before
+    epoch 2's save leaves it unrecorded by the checkpoint the run resumes from. The resumed run validates again and
+    saves its own best one: the unrecorded one is removed then, and the run ends with exactly the best checkpoint
+    its state names (it used to keep both, forever)."""
+    extra = EXTRA.replace("save_best=None", "save_best='accuracy/top1', rule='greater'") + \
+        "train_cfg = dict(max_epochs=3, val_interval=1)\n"
+    cfg = small_config(tmp_path, digits, extra=extra, train_images=64, epochs=3)
+    work = tmp_path / "w"
+    codes, out = run_faulty(cfg, work, "before_write", "--resume-after")
+    assert codes == {"fault": 137, "resume": 0}, out[-3000:]
+    left = Path(f"{work}.after_fault")
+    assert sorted(p.name for p in left.glob("*.pth")) == ["best_accuracy_top1_epoch_1.pth", "epoch_1.pth"]
+    assert "best_ckpt" not in safe_load(left / "epoch_1.pth")["message_hub"]["runtime_info"]  # unrecorded
+
+    (best,) = work.glob("best_*.pth")
+    state = safe_load(work / "epoch_3.pth")["message_hub"]["runtime_info"]
+    assert Path(state["best_ckpt"]).name == best.name and best.name != "best_accuracy_top1_epoch_1.pth"
+    assert f"removed {work / 'best_accuracy_top1_epoch_1.pth'}: a second best checkpoint" in out

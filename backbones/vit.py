@@ -18,6 +18,7 @@ from mmengine.registry import MODELS
 
 from . import stems  # noqa: F401  (registers the stems)
 from .block import Block, build_blocks, checkpoint_module, stacked_layer_depth, wants_checkpoint
+from .checkpoint.pretrained import SafePretrainedMixin
 from .deploy.convert import convert_children
 from .layers import GridPosEmbed, LearnedPosEmbed, SinusoidalPosEmbed
 from .layers.dropout import Dropout
@@ -63,7 +64,7 @@ def resolve_arch(arch: str | dict, mixer: Any = None) -> dict:
 
 
 @MODELS.register_module()
-class MixerViT(BaseModule):
+class MixerViT(SafePretrainedMixin, BaseModule):
     """Generic token-mixer vision transformer (ViT/DeiT, FF-only, DeepViT, EAMLP and any hybrid).
 
     Args:
@@ -82,8 +83,11 @@ class MixerViT(BaseModule):
         token_resize: FF-only's resize rule for inputs of another size (None or 'bilinear').
         frozen_stages: freeze the stem, embeddings and the first ``frozen_stages`` blocks (-1: none).
         norm_eval: keep BatchNorm layers (CNN stem, Re-attention) in eval mode during training.
-        pretrained: checkpoint path, shorthand for ``init_cfg=dict(type='Pretrained', checkpoint=...)``.
-        init_cfg: mmengine initialisation config.
+        pretrained: checkpoint path or URL, shorthand for ``init_cfg=dict(type='Pretrained', checkpoint=...)``.
+        init_cfg: mmengine initialisation config. A ``Pretrained`` entry is read with the safe loader (after a plain
+            ``import backbones`` too) and loaded strictly: every backbone key matched, else an error naming them
+            (position tables of another size are resized); ``strict=False`` with ``min_key_share`` allows a
+            partial load (:mod:`backbones.checkpoint.pretrained`).
         with_cp: activation checkpointing per block while training (mmpretrain's ``with_cp``): each block's
             activations are recomputed in the backward pass; same gradients, less memory, more compute.
     """
@@ -151,33 +155,6 @@ class MixerViT(BaseModule):
         vit_init_(self)
         if self.cls_token is not None:
             nn.init.trunc_normal_(self.cls_token, std=0.02)
-
-    def init_weights(self) -> None:
-        """Load ``init_cfg=dict(type='Pretrained', checkpoint=..., prefix=...)`` strictly; else mmengine's init.
-
-        mmengine's ``PretrainedInit`` loads with ``strict=False`` and only logs unmatched keys. Here every
-        backbone key must be matched (position tables of another size are resized by their load hooks);
-        missing or unexpected keys raise an error naming them. ``strict=False`` in the init_cfg restores
-        the lenient behaviour.
-        """
-        cfg = self.init_cfg
-        if not (isinstance(cfg, dict) and cfg.get("type") == "Pretrained"):
-            return super().init_weights()
-        from mmengine.runner.checkpoint import _load_checkpoint
-
-        ckpt = _load_checkpoint(cfg["checkpoint"], map_location="cpu")
-        state = ckpt.get("state_dict", ckpt) if isinstance(ckpt, dict) else ckpt
-        prefix = cfg.get("prefix")
-        if prefix:
-            prefix = prefix if prefix.endswith(".") else prefix + "."
-            state = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
-            if not state:
-                raise KeyError(f"{cfg['checkpoint']}: no keys start with prefix {prefix!r}")
-        missing, unexpected = self.load_state_dict(state, strict=False)
-        if (missing or unexpected) and cfg.get("strict", True):
-            raise KeyError(f"{cfg['checkpoint']}: backbone keys not matched - missing {missing[:10]}, "
-                           f"unexpected {unexpected[:10]} (set init_cfg.strict=False to allow)")
-        self._is_init = True
 
     def _freeze(self) -> None:
         if self.frozen_stages < 0:

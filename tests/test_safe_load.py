@@ -129,7 +129,7 @@ ENTRY_POINTS = {
     "tools/deploy/export.py": ["tools/deploy/export.py", "CFG", "FILE", "--format", "onnx", "--input", "IMAGE",
                                "--out", "WORK.onnx"],
     "mmpretrain tools/train.py --resume": [_mmpretrain_train(), "FIXED", "--work-dir", "WORK", "--resume", "FILE"],
-    # the same checkpoints named by URL (served on 127.0.0.1, cached under the run's TORCH_HOME)
+    # the same checkpoints named by URL (served on 127.0.0.1, cached under the run's BACKBONES_CACHE)
     "load_from URL": ["tools/train.py", "CFG", "--work-dir", "WORK", "--cfg-options", "load_from=URL"],
     "init_cfg Pretrained URL": ["tools/train.py", "FINETUNE", "--work-dir", "WORK", "--cfg-options",
                                 "model.backbone.init_cfg.checkpoint=URL"],
@@ -187,7 +187,8 @@ def crafted_runs(tmp_path_factory, digits: Path) -> dict:  # noqa: ANN001, F811
         (root / "jobs.json").write_text(json.dumps(jobs))
         proc = subprocess.run([sys.executable, str(ROOT / "tests/forked_runs.py"), str(root / "jobs.json")], cwd=ROOT,
                               capture_output=True, text=True,
-                              env={**os.environ, "PYTHONPATH": str(ROOT), "TORCH_HOME": str(root / "torch_home")})
+                              env={**os.environ, "PYTHONPATH": str(ROOT), "TORCH_HOME": str(root / "torch_home"),
+                                   "BACKBONES_CACHE": str(root / "zoo_cache")})
     assert proc.returncode == 0, proc.stderr[-3000:]
     codes = json.loads(proc.stdout.splitlines()[-1])
     return {(entry, kind): (code, Path(job["log"]).read_text(), file, marker)

@@ -1,6 +1,6 @@
 """Every scheme mmengine's CheckpointLoader accepts reads through the safe loader once ``backbones.safe_loading`` is
 imported: every crafted payload (tests/crafted.py) through local paths, http:// from a bounded server on 127.0.0.1,
-https:// and the model-zoo names from torch hub's cache, open-mmlab:// names from mmengine's home, s3:// / petrel://,
+https:// and the model-zoo names from the zoo's download cache, open-mmlab:// names from mmengine's home, s3:// / petrel://,
 pavi:// and a scheme registered by another package. Nothing runs (the marker files never appear), every refusal names
 the checkpoint and the global, a hash in a file name is checked, and a real checkpoint loads through every scheme."""
 from __future__ import annotations
@@ -36,15 +36,25 @@ def hashed(path: Path) -> Path:
     return path.rename(path.with_name(f"{path.stem}-{digest}.pth"))
 
 
+def place(file: Path, url: str, cache: Path) -> Path:
+    """Put ``file`` where the zoo's download cache keeps ``url`` (so the URL is never contacted)."""
+    from backbones.checkpoint.loaders import cached_path
+
+    path = cached_path(url, str(cache))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy(file, path)
+    return path
+
+
 def names_for(file: Path, key: str, url: str, home: Path, cache: Path, table: dict) -> dict[str, str]:
     """``file`` (in the store) named through every scheme; copies it where the scheme finds it."""
-    https_copy = cache / f"https_{file.name}"  # https is never contacted: the file is in torch hub's cache
-    shutil.copy(file, https_copy)
+    https_url = f"https://models.invalid/x/https_{file.name}"  # never contacted: the file is in the zoo's cache
+    place(file, https_url, cache)
     (home / "ckpts").mkdir(exist_ok=True)
     shutil.copy(file, home / "ckpts" / file.name)
     table[f"url_{key}"] = f"{url}/{file.name}"
     table[f"home_{key}"] = f"ckpts/{file.name}"
-    return {"local": str(file), "http": f"{url}/{file.name}", "https": f"https://models.invalid/x/{https_copy.name}",
+    return {"local": str(file), "http": f"{url}/{file.name}", "https": https_url,
             "open-mmlab": f"open-mmlab://url_{key}", "open-mmlab-home": f"openmmlab://home_{key}",
             "s3": f"s3://bucket/{file.name}", "petrel": f"petrel://bucket/{file.name}", "pavi": f"pavi://{file.name}",
             "custom": f"custom://bucket/{file.name}"}
@@ -54,7 +64,7 @@ def load_all(names: list[str], store: Path, home: Path, torch_home: Path) -> lis
     jobs = store.parent / "jobs.json"
     jobs.write_text(json.dumps(names))
     env = {**os.environ, "CRAFTED_STORE": str(store), "MMENGINE_HOME": str(home), "TORCH_HOME": str(torch_home),
-           "PYTHONPATH": str(ROOT)}
+           "BACKBONES_CACHE": str(torch_home / "zoo"), "PYTHONPATH": str(ROOT)}
     proc = subprocess.run([sys.executable, str(ROOT / "tests" / "scheme_loads.py"), str(jobs)], cwd=ROOT,
                           capture_output=True, text=True, env=env, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -63,8 +73,12 @@ def load_all(names: list[str], store: Path, home: Path, torch_home: Path) -> lis
 
 def test_every_payload_through_every_scheme(tmp_path: Path, server) -> None:  # noqa: ANN001
     store, url = server
+    from mmengine.runner.checkpoint import get_mmcls_models, get_torchvision_models
+
+    from backbones.checkpoint.loaders import cached_path
+
     home, torch_home = tmp_path / "mmengine_home", tmp_path / "torch_home"
-    cache = torch_home / "hub" / "checkpoints"
+    cache = torch_home / "zoo"  # the zoo's download cache (BACKBONES_CACHE in load_all)
     cache.mkdir(parents=True)
     home.mkdir()
     table: dict[str, str] = {}
@@ -83,8 +97,8 @@ def test_every_payload_through_every_scheme(tmp_path: Path, server) -> None:  # 
     crafted = next(store.glob("system-*.pth"))
     wrong = store / "system-0123456789.pth"
     shutil.copy(crafted, wrong)
-    shutil.copy(crafted, cache / "resnet18-f37072fd.pth")  # torchvision://resnet18, mmcls://vgg11 resolve to these
-    shutil.copy(crafted, cache / "vgg11_batch256_imagenet_20210208-4271cd6c.pth")
+    place(crafted, get_torchvision_models()["resnet18"], cache)  # torchvision://resnet18 and mmcls://vgg11 resolve to
+    place(crafted, get_mmcls_models()["vgg11"], cache)             # these URLs, whose names carry hashes
     mismatches = [f"{url}/{wrong.name}", "torchvision://resnet18", "mmcls://vgg11"]
 
     results = load_all([c[2] for c in cases] + mismatches, store, home, torch_home)
@@ -99,5 +113,7 @@ def test_every_payload_through_every_scheme(tmp_path: Path, server) -> None:  # 
             assert REFUSED[kind] in message and name.split("://")[-1].split("/")[-1] in message, (kind, scheme, message)
     for name, (outcome, message) in zip(mismatches, results[len(cases):]):
         assert outcome == "CheckpointReadError" and "fails its hash check" in message, (name, outcome, message)
-    assert not (cache / wrong.name).exists()  # a download that fails its hash check is not kept
-    assert (cache / next(store.glob("good-*.pth")).name).is_file()  # http downloads are cached where torch caches
+    assert not cached_path(f"{url}/{wrong.name}", str(cache)).exists()  # failing its hash check: not kept
+    good = next(store.glob("good-*.pth")).name
+    assert cached_path(f"{url}/{good}", str(cache)).is_file()  # http downloads are kept in the zoo's own cache
+    assert not (torch_home / "hub").exists()  # and never in torch hub's shared folder

@@ -34,6 +34,8 @@ def main(argv: list[str] | None = None) -> dict:
         raise SystemExit("error: --autotune tunes the compilation of --compile; give both")
     cfg = common.load_config(args)
     cfg.load_from = args.checkpoint
+    if args.allow_partial:
+        common.allow_partial_load_from(cfg)
     if args.deploy or args.compile:
         cfg.custom_hooks = [*cfg.get("custom_hooks", []),
                             dict(type="DeployHook", compile=args.compile, autotune=args.autotune)]

@@ -1,14 +1,16 @@
 """Train any config of the zoo (classification, segmentation, point clouds) with mmengine's Runner.
 
 Usage:
-    python tools/train.py CONFIG [--work-dir DIR] [--resume [CHECKPOINT]] [--amp]
+    python tools/train.py CONFIG [--work-dir DIR] [--resume [CHECKPOINT]] [--amp] [--allow-partial]
                           [--cfg-options KEY=VALUE ...] [--launcher {none,pytorch,slurm,mpi}]
 
 ``--resume`` alone resumes from the checkpoint ``last_checkpoint`` of the work dir names; if that file is
 missing, empty, or names a missing or corrupt checkpoint, from the newest complete ``epoch_N.pth`` /
 ``iter_N.pth`` there (with a warning). With a path, from that file. Checkpoints are loaded with
 torch's weights-only unpickler (:mod:`backbones.safe_loading`): a file that needs code to load is refused.
-``--amp`` is fp16 AMP on a GPU and bfloat16 autocast on the CPU. Multi-process: tools/dist_train.sh.
+``load_from`` must fill at least half of the model's keys (else an error names the file and the keys);
+``--allow-partial`` accepts any share. ``--amp`` is fp16 AMP on a GPU and bfloat16 autocast on the CPU.
+Multi-process: tools/dist_train.sh.
 """
 from __future__ import annotations
 
@@ -35,6 +37,8 @@ def main(argv: list[str] | None = None) -> None:
             cfg.optim_wrapper.type, cfg.optim_wrapper.loss_scale = "AmpOptimWrapper", "dynamic"
         else:
             cfg.optim_wrapper.type = "CPUAutocastOptimWrapper"
+    if args.allow_partial:
+        common.allow_partial_load_from(cfg)
     if args.resume == "auto":  # the checkpoint hook chooses (backbones.checkpoint.resume_checkpoint)
         cfg.resume, cfg.load_from = True, None
     elif args.resume is not None:

@@ -9,14 +9,19 @@ scheme another package registers. Its own loaders call ``torch.load`` or torch h
 the safe loader:
 
 * local paths: :func:`safe_load` on the file;
-* URLs: the file is cached in torch hub's checkpoint folder (``$TORCH_HOME/hub/checkpoints``, as torch and
-  mmengine cache it), downloaded once (in a distributed run by local rank 0 first), and its SHA-256 is checked
+* URLs: the file is cached in the zoo's own folder (:func:`cache_dir`: ``$BACKBONES_CACHE``, else
+  ``$XDG_CACHE_HOME/backbones/checkpoints``, never torch hub's shared folder unless pointed there), under a
+  sub-folder named by the hash of the full URL (host, path and query: the same file name from two hosts, or with
+  ``?v=2``, are two entries); downloaded once (in a distributed run by local rank 0 first); its SHA-256 is checked
   on every load when the file name carries a hash, torch hub's convention ``name-<8 or more hex digits>.ext``
-  (the hash is a prefix of the digest);
+  (the hash is a prefix of the digest); a file the safe loader refuses, or whose hash fails, is deleted from the
+  zoo's cache and from torch hub's (when a copy with the same bytes is there), so no later load can run it;
 * model-zoo names: resolved with mmengine's own tables, then as a URL or a file under mmengine's home;
 * object stores and other schemes: the bytes through mmengine's file backend for that path.
 
-Importing this module changes nothing; :mod:`backbones.safe_loading` calls :func:`use_safe_loader`.
+Importing this module changes nothing. :func:`load_weights` is the zoo's own entry point (every scheme, safe,
+whether or not mmengine was switched over); :mod:`backbones.safe_loading` calls :func:`use_safe_loader`, which
+routes mmengine's ``CheckpointLoader`` here for code outside the zoo.
 """
 from __future__ import annotations
 
@@ -31,7 +36,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from .safe_load import CheckpointReadError, safe_load
+from .safe_load import CheckpointReadError, UnsafeCheckpointError, safe_load
 
 #: torch hub's convention for a hash in a file name: ``name-<hex>.ext``, the hex digits a SHA-256 prefix (8+).
 HASH_IN_NAME = re.compile(r"-([a-f0-9]{8,})\.")
@@ -43,13 +48,55 @@ def load_from_local_safe(filename: str, map_location: Any = None) -> Any:
     return safe_load(osp.expanduser(filename), map_location)
 
 
-def cache_dir(model_dir: str | None = None) -> Path:
-    """Where downloaded checkpoints are kept: ``model_dir``, else torch hub's ``<hub dir>/checkpoints``."""
-    if model_dir is None:
-        import torch.hub
+#: the environment variable naming the zoo's download cache.
+CACHE_ENV = "BACKBONES_CACHE"
 
-        model_dir = osp.join(torch.hub.get_dir(), "checkpoints")
+
+def cache_dir(model_dir: str | None = None) -> Path:
+    """Where downloaded checkpoints are kept: ``model_dir``, else ``$BACKBONES_CACHE``, else
+    ``$XDG_CACHE_HOME/backbones/checkpoints`` (``~/.cache/backbones/checkpoints``)."""
+    if model_dir is None:
+        model_dir = os.environ.get(CACHE_ENV) or osp.join(
+            os.environ.get("XDG_CACHE_HOME") or osp.join("~", ".cache"), "backbones", "checkpoints")
     return Path(model_dir).expanduser()
+
+
+def cached_path(url: str, model_dir: str | None = None) -> Path:
+    """The cache file of ``url``: ``<cache>/<16 hex digits of the SHA-256 of the full URL>/<file name>``.
+
+    Raises:
+        CheckpointReadError: the URL's path names no file.
+    """
+    name = osp.basename(urlparse(url).path)
+    if not name:
+        raise CheckpointReadError(f"checkpoint URL {url} names no file")
+    return cache_dir(model_dir) / hashlib.sha256(url.encode()).hexdigest()[:16] / name
+
+
+def file_sha256(path: Path) -> str:
+    """The SHA-256 of a file, read in 1 MiB chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def purge(path: Path) -> list[Path]:
+    """Delete a refused download from the zoo's cache and any copy with the same bytes in torch hub's cache (where
+    mmengine's own loader, or an older zoo, kept downloads by file name); returns the deleted files."""
+    import torch.hub
+
+    if not path.is_file():
+        return []
+    digest = file_sha256(path)
+    deleted = [path]
+    hub_copy = Path(torch.hub.get_dir()) / "checkpoints" / path.name
+    if hub_copy.is_file() and hub_copy.resolve() != path.resolve() and file_sha256(hub_copy) == digest:
+        hub_copy.unlink()
+        deleted.append(hub_copy)
+    path.unlink()
+    return deleted
 
 
 def expected_hash(path: str | Path) -> str | None:
@@ -67,14 +114,10 @@ def verify_hash(path: Path, source: str) -> None:
     want = expected_hash(path)
     if want is None:
         return
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    got = digest.hexdigest()
+    got = file_sha256(path)
     if not got.startswith(want):
         raise CheckpointReadError(f"checkpoint {path} (from {source}) fails its hash check: the name expects a "
-                                  f"SHA-256 starting {want}, the file's is {got}; delete it to download it again")
+                                  f"SHA-256 starting {want}, the file's is {got}")
 
 
 def fetch_url(url: str, model_dir: str | None = None) -> Path:
@@ -87,10 +130,7 @@ def fetch_url(url: str, model_dir: str | None = None) -> Path:
     """
     from mmengine.dist import barrier, get_dist_info
 
-    name = osp.basename(urlparse(url).path)
-    if not name:
-        raise CheckpointReadError(f"checkpoint URL {url} names no file")
-    path = cache_dir(model_dir) / name
+    path = cached_path(url, model_dir)
     rank, world_size = get_dist_info()
     local_rank = int(os.environ.get("LOCAL_RANK", rank))
     if local_rank == 0 and not path.is_file():
@@ -99,7 +139,11 @@ def fetch_url(url: str, model_dir: str | None = None) -> Path:
         barrier()
         if not path.is_file():
             _download(url, path)
-    verify_hash(path, url)
+    try:
+        verify_hash(path, url)
+    except CheckpointReadError as e:
+        purge(path)
+        raise CheckpointReadError(f"{e}; the file was deleted from the cache") from None
     return path
 
 
@@ -126,7 +170,11 @@ def _load_url(url: str, map_location: Any, model_dir: str | None = None, named: 
     """``url`` through its cached file; errors name ``named`` (the name the user gave) when it is not the URL."""
     path = fetch_url(url, model_dir)
     shown = f"{named} ({url}, cached as {path})" if named else f"{url} (cached as {path})"
-    return safe_load(path, map_location, name=shown)
+    try:
+        return safe_load(path, map_location, name=shown)
+    except (UnsafeCheckpointError, CheckpointReadError) as e:
+        gone = purge(path)
+        raise type(e)(f"{e}; deleted from the cache: {', '.join(map(str, gone)) or '-'}") from None
 
 
 def _url_or_home_file(target: str, what: str, map_location: Any) -> Any:
@@ -218,6 +266,29 @@ def safe_schemes() -> dict[str | tuple[str, ...], Callable[..., Any]]:
         "pavi://": load_from_pavi_safe,
         (r"(\S+\:)?s3://", r"(\S+\:)?petrel://"): bytes_loader("petrel"),
     }
+
+
+def _scheme_loader(filename: str) -> Callable[..., Any]:
+    """The safe loader of ``filename``'s scheme, matched as mmengine matches (longest prefix first, as a regular
+    expression); a scheme the zoo does not know reads its bytes through mmengine's file backend."""
+    table = [(prefix, loader) for prefixes, loader in safe_schemes().items()
+             for prefix in ((prefixes,) if isinstance(prefixes, str) else prefixes) if prefix]
+    for prefix, loader in sorted(table, key=lambda item: len(item[0]), reverse=True):
+        if re.match(prefix, filename) is not None:
+            return loader
+    return bytes_loader() if re.match(r"^[A-Za-z][\w+.-]*://", filename) else load_from_local_safe
+
+
+def load_weights(filename: str | os.PathLike, map_location: Any = "cpu") -> Any:
+    """Load a checkpoint by any scheme mmengine knows, always through the safe loader: the zoo's own loading
+    (``pretrained=``, ``init_cfg=dict(type='Pretrained')``, the inferencers and tools) calls this, so it is safe
+    after a plain ``import backbones``, without :mod:`backbones.safe_loading` and without changing mmengine.
+
+    Raises:
+        FileNotFoundError, UnsafeCheckpointError, CheckpointReadError: as :func:`safe_load` (file named).
+    """
+    filename = str(filename)
+    return _scheme_loader(filename)(filename, map_location)
 
 
 def _is_safe(loader: Callable) -> bool:

@@ -9,8 +9,10 @@ would let a crafted file reach ``builtins.exec`` (``getattr(getattr, '__self__')
 torch's allowed rebuild functions. :func:`history_buffer_getattr` stands in for it under the same global
 name and returns only ``min``, ``max``, ``mean`` and ``current`` of the ``HistoryBuffer`` class;
 :func:`numpy_dtype` stands in for ``numpy.dtype`` and refuses object dtypes (their items are pickled Python
-objects). Before unpickling, the stream is scanned (:class:`PickleScan`) for strings naming special attributes
-(``__class__``, ``__self__``, ...), which no checkpoint data needs. Every refusal names the file and the global.
+objects). Before unpickling, the CRC of every zip entry is checked (a flipped bit in a weight fails it) and every
+pickle stream - each ``*.pkl`` entry, duplicate names included, or a legacy file's head pickles - is scanned
+(:class:`PickleScan`) for strings naming special attributes (``__class__``, ``__self__``, ...), which no checkpoint
+data needs. Every refusal names the file and the global.
 
 Nothing here changes torch or mmengine at import; :mod:`backbones.checkpoint.loaders` routes mmengine's
 checkpoint schemes here when :mod:`backbones.safe_loading` is imported.
@@ -116,19 +118,68 @@ class PickleScan:
         return next((g for g in reversed(self.globals) if g.rsplit(".", 1)[-1] == refused), refused)
 
 
-def _data_pickle(f: Path | IO[bytes]) -> bytes | None:
-    """The ``data.pkl`` stream of a torch zip checkpoint (None for another format)."""
+#: pickles at the head of a legacy (pre-zip) torch file: magic number, protocol, system info, data, storage keys.
+LEGACY_PICKLES = 5
+
+
+def pickle_streams(f: Path | IO[bytes], name: str) -> list[tuple[str, bytes]]:
+    """Every pickle stream a torch checkpoint holds, as ``(where, bytes)``, after its zip CRCs are checked.
+
+    A zip checkpoint (torch's format since 1.6): every ``*.pkl`` entry, duplicate names included (which copy a
+    reader takes is the reader's choice, so all are scanned), after the CRC of every entry is checked: a flipped bit
+    in a weight changes no pickle but fails its entry's CRC. A legacy file: its first :data:`LEGACY_PICKLES`
+    pickles, read one after another. Anything else: none (the loader then says what the file is).
+
+    Raises:
+        CheckpointReadError: a zip entry fails its CRC (entry and file named).
+    """
     import zipfile
 
+    start = f.tell() if not isinstance(f, Path) else 0
     try:
-        with zipfile.ZipFile(f) as z:
-            names = [n for n in z.namelist() if n.endswith("/data.pkl") or n == "data.pkl"]
-            return z.read(names[0]) if names else None
-    except (zipfile.BadZipFile, OSError, EOFError, KeyError):
-        return None
+        try:
+            with zipfile.ZipFile(f) as z:
+                streams = []
+                for info in z.infolist():
+                    try:
+                        with z.open(info) as entry:
+                            data = entry.read()
+                    except zipfile.BadZipFile as e:  # raised at the end of an entry whose CRC does not match
+                        raise CheckpointReadError(f"checkpoint {name} is damaged: its entry {info.filename} fails "
+                                                  f"the zip check ({e})") from None
+                    if info.filename.endswith(".pkl"):
+                        streams.append((info.filename, data))
+                return streams
+        except (zipfile.BadZipFile, OSError, EOFError, KeyError, ValueError):
+            pass
+        return _legacy_streams(f)
     finally:
         if not isinstance(f, Path):
-            f.seek(0)
+            f.seek(start)
+
+
+def _legacy_streams(f: Path | IO[bytes]) -> list[tuple[str, bytes]]:
+    """The head pickles of a legacy torch file (empty for a file that is not one)."""
+    import pickletools
+
+    handle = open(f, "rb") if isinstance(f, Path) else f
+    try:
+        handle.seek(0)
+        streams = []
+        for n in range(LEGACY_PICKLES):
+            begin = handle.tell()
+            try:
+                for _ in pickletools.genops(handle):
+                    pass
+            except (ValueError, EOFError, pickle.UnpicklingError, UnicodeDecodeError):
+                break
+            end = handle.tell()
+            handle.seek(begin)
+            streams.append((f"pickle {n + 1}", handle.read(end - begin)))
+        return streams
+    finally:
+        if isinstance(f, Path):
+            handle.close()
 
 
 _REFUSED = [re.compile(p) for p in (
@@ -164,7 +215,8 @@ def _name(f: str | os.PathLike | IO[bytes]) -> str:
 def safe_load(f: str | os.PathLike | IO[bytes], map_location: Any = "cpu", extra_globals: Iterable = (),
               name: str | None = None) -> Any:
     """``torch.load(f, weights_only=True)`` with :func:`checkpoint_globals` (and ``extra_globals``) allowed
-    for this load only, after a scan of the pickle stream for special attributes (:func:`special_attribute`).
+    for this load only, after the zip CRCs are checked and every pickle stream is scanned for special attributes
+    (:func:`pickle_streams`, :class:`PickleScan`).
 
     Args:
         f: a path or a binary file object (e.g. the bytes of a remote checkpoint).
@@ -176,7 +228,7 @@ def safe_load(f: str | os.PathLike | IO[bytes], map_location: Any = "cpu", extra
         FileNotFoundError: no such file.
         UnsafeCheckpointError: the file needs a global that is not allowed, or sets a special attribute (the file,
             the global and the attribute named).
-        CheckpointReadError: empty, truncated or not a torch checkpoint (the file named).
+        CheckpointReadError: empty, truncated, damaged (a CRC fails) or not a torch checkpoint (the file named).
     """
     name = name or _name(f)
     if isinstance(f, (str, os.PathLike)):
@@ -186,13 +238,15 @@ def safe_load(f: str | os.PathLike | IO[bytes], map_location: Any = "cpu", extra
         if path.stat().st_size == 0:
             raise CheckpointReadError(f"checkpoint {name} is empty (0 bytes)")
         f = path
-    data = _data_pickle(f)
-    scan = PickleScan(data if data is not None else b"")
-    if scan.special is not None:
-        attribute, near = scan.special
-        raise UnsafeCheckpointError(
-            f"checkpoint {name} refused: it names the special attribute {attribute} (after the globals "
-            f"{', '.join(near) or '-'}); no checkpoint data needs one (it could reach code or change an object's type)")
+    scans = [(where, PickleScan(data)) for where, data in pickle_streams(f, name)]
+    for where, scan in scans:
+        if scan.special is not None:
+            attribute, near = scan.special
+            raise UnsafeCheckpointError(
+                f"checkpoint {name} refused: {where} names the special attribute {attribute} (after the globals "
+                f"{', '.join(near) or '-'}); no checkpoint data needs one (it could reach code or change an "
+                f"object's type)")
+    scan = next((s for where, s in scans if where.endswith("data.pkl")), scans[-1][1] if scans else PickleScan(b""))
     try:
         with torch.serialization.safe_globals([*checkpoint_globals(), *extra_globals]):
             return torch.load(f, map_location=map_location, weights_only=True)

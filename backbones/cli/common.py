@@ -36,6 +36,9 @@ def parse_args(argv: list[str] | None = None, test: bool = False, description: s
         parser.add_argument("--resume", nargs="?", type=str, const="auto",
                             help="resume from CHECKPOINT, or from the latest one in the work dir if none is given")
         parser.add_argument("--amp", action="store_true", help="mixed precision (bfloat16 autocast on CPU)")
+        parser.add_argument("--allow-partial", action="store_true",
+                            help="let load_from fill any share of the model's keys (default: a checkpoint filling "
+                                 "fewer than half of them is refused, naming the missing and unexpected keys)")
     parser.add_argument("--work-dir", help="folder for logs and checkpoints")
     parser.add_argument("--cfg-options", nargs="+", action=DictAction, help="override config keys: key=value")
     parser.add_argument("--launcher", choices=["none", "pytorch", "slurm", "mpi"], default="none")
@@ -66,6 +69,13 @@ def load_config(args: argparse.Namespace):  # noqa: ANN201
     if not torch.cuda.is_available() and cfg.get("env_cfg", {}).get("dist_cfg") is not None:
         cfg.env_cfg.dist_cfg.backend = "gloo"  # CPU-only machine: NCCL is unavailable
     return cfg
+
+
+def allow_partial_load_from(cfg) -> None:  # noqa: ANN001
+    """Let ``load_from`` fill any share of the model's keys (the zoo's checkpoint hook refuses fewer than half)."""
+    hook = (cfg.get("default_hooks") or {}).get("checkpoint") or {}
+    if hook.get("type") == "AtomicCheckpointHook":
+        hook["load_from_min_share"] = 0.0
 
 
 def build_runner(cfg):  # noqa: ANN001, ANN201

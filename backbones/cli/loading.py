@@ -8,17 +8,15 @@ import torch
 def load_model(config: str, checkpoint: str | None):  # noqa: ANN201
     """(cfg, model in eval mode) for a config of the zoo, with ``checkpoint`` loaded strictly if given."""
     from mmengine.config import Config
-    from mmengine.runner import load_checkpoint
 
-    import backbones.safe_loading  # noqa: F401  (checkpoints are read with the safe loader)
-
+    from ..checkpoint.pretrained import load_checkpoint_into
     from ..runner.config import build_model, resolve_auto_num_classes
 
     cfg = Config.fromfile(config)
     resolve_auto_num_classes(cfg)
     model = build_model(cfg)  # with the config's data preprocessor (normalisation) merged in
     if checkpoint:
-        load_checkpoint(model, checkpoint, map_location="cpu", strict=True)
+        load_checkpoint_into(model, checkpoint)
     return cfg, model.eval()
 
 

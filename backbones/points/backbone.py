@@ -18,11 +18,12 @@ from mmengine.model import BaseModule
 from mmengine.registry import MODELS
 
 from ..block import build_blocks, checkpoint_module, stacked_layer_depth, wants_checkpoint
+from ..checkpoint.pretrained import SafePretrainedMixin
 from .layers import LBR, SampleAndGroup
 
 
 @MODELS.register_module()
-class PointMixerBackbone(BaseModule):
+class PointMixerBackbone(SafePretrainedMixin, BaseModule):
     """PCT's encoder with a pluggable token mixer, points (B, N, C_in) -> per-token and global features.
 
     Args:

@@ -20,8 +20,8 @@ from mmengine.structures import BaseDataElement
 def init_point_model(config: str | Path, checkpoint: str | Path | None = None, device: str = "cpu"):  # noqa: ANN201
     """Build a config's model, load a checkpoint (keeps its ``dataset_meta``), eval mode."""
     from mmengine.config import Config
-    from mmengine.runner import load_checkpoint
 
+    from ..checkpoint.pretrained import load_checkpoint_into
     from ..runner.config import build_model
     from . import datasets  # noqa: F401  (registers the point modules)
 
@@ -29,7 +29,7 @@ def init_point_model(config: str | Path, checkpoint: str | Path | None = None, d
     model = build_model(cfg)
     model.cfg, model.dataset_meta = cfg, {}
     if checkpoint is not None:
-        ckpt = load_checkpoint(model, str(checkpoint), map_location="cpu", strict=True)
+        ckpt = load_checkpoint_into(model, checkpoint)
         model.dataset_meta = ckpt.get("meta", {}).get("dataset_meta", {}) or {}
     return model.to(device).eval()
 

@@ -13,6 +13,8 @@ from mmengine.model import BaseDataPreprocessor, BaseModel
 from mmengine.registry import MODELS
 from mmengine.structures import BaseDataElement
 
+from ..checkpoint.pretrained import SafePretrainedMixin
+
 
 @MODELS.register_module()
 class PointDataPreprocessor(BaseDataPreprocessor):
@@ -37,7 +39,7 @@ class PointDataPreprocessor(BaseDataPreprocessor):
 
 
 @MODELS.register_module()
-class PointCloudModel(BaseModel):
+class PointCloudModel(SafePretrainedMixin, BaseModel):
     """Backbone + task head over point clouds.
 
     Args:

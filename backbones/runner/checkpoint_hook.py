@@ -28,6 +28,7 @@ from mmengine.hooks import CheckpointHook
 from mmengine.registry import HOOKS
 
 from ..checkpoint.atomic import remove_stale_temporaries, write_text_atomic
+from ..checkpoint.pretrained import DEFAULT_MIN_SHARE, check_load_from
 from ..checkpoint.resume import is_remote, resume_checkpoint
 
 #: the file backend of the zoo's checkpoints (registered in :mod:`backbones.checkpoint.atomic`).
@@ -64,20 +65,26 @@ class AtomicCheckpointHook(CheckpointHook):
     """mmengine's ``CheckpointHook`` (same arguments) with crash-safe saving: see the module docstring.
 
     ``backend_args`` defaults to the ``atomic_local`` backend; another backend (object storage) is used
-    as given.
+    as given. ``load_from_min_share``: before a run loads ``load_from`` (not a resume), the checkpoint must fill at
+    least this share of the model's keys (:func:`~backbones.checkpoint.pretrained.check_load_from`), else the run
+    stops naming the file and the keys, instead of training from scratch; 0 allows any partial load.
     """
 
-    def __init__(self, *args, backend_args: dict | None = None, **kwargs) -> None:  # noqa: ANN002, ANN003
+    def __init__(self, *args, backend_args: dict | None = None, load_from_min_share: float = DEFAULT_MIN_SHARE,
+                 **kwargs) -> None:  # noqa: ANN002, ANN003
         if backend_args is None and kwargs.get("file_client_args") is None:
             backend_args = dict(ATOMIC_BACKEND)
         super().__init__(*args, backend_args=backend_args, **kwargs)
+        self.load_from_min_share = load_from_min_share
 
     def before_run(self, runner) -> None:  # noqa: ANN001
-        """Choose the checkpoint a resumed run continues from, before the runner loads it: only a local file
+        """Check a ``load_from`` checkpoint's keys (:attr:`load_from_min_share`); choose the checkpoint a resumed run
+        continues from, before the runner loads it: only a local file
         (a URL or another scheme is an error); without a path, :func:`~backbones.checkpoint.resume_checkpoint`'s
         choice (``last_checkpoint`` when it names a complete local file, else the newest complete one)."""
         super().before_run(runner)
         if not getattr(runner, "_resume", False):
+            check_load_from(runner, self.load_from_min_share)
             return
         target = runner._load_from
         if target is not None:

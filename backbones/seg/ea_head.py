@@ -23,6 +23,7 @@ from mmcv.cnn import ConvModule, build_norm_layer
 from mmengine.registry import MODELS
 from mmseg.models.decode_heads.decode_head import BaseDecodeHead
 
+from ..checkpoint.pretrained import SafePretrainedMixin
 from ..layers.double_norm import double_normalize
 
 
@@ -62,7 +63,7 @@ class ExternalAttention2d(nn.Module):
 
 
 @MODELS.register_module()
-class EAHead(BaseDecodeHead):
+class EAHead(SafePretrainedMixin, BaseDecodeHead):
     """External-attention decode head (EANet).
 
     Args:

@@ -1,4 +1,10 @@
-"""Install the ``backbones`` package (the vision backbone zoo)."""
+"""Install the ``backbones`` package (the vision backbone zoo).
+
+The wheel carries, as mmpretrain's and mmseg's do, the configs, the model index and the tools under
+``backbones/.mim/`` (``configs/``, ``tools/``, ``model-index.yml``): in the checkout these are symbolic links to the
+repository's folders, and a wheel (or sdist) build copies the files they point to. The lab (``lab/``: tables,
+studies, benchmarks, parity references) is not installed.
+"""
 from setuptools import find_packages, setup
 
 setup(
@@ -7,6 +13,9 @@ setup(
     description="Token-mixer vision backbone zoo (self-attention, FF-only, Re-attention, External attention) "
     "for OpenMMLab classification, segmentation and point clouds.",
     packages=find_packages(include=["backbones", "backbones.*"]),
+    package_data={"backbones": [".mim/model-index.yml", ".mim/configs/**/*.py", ".mim/configs/**/*.yml",
+                                ".mim/configs/**/*.md", ".mim/tools/**/*.py", ".mim/tools/**/*.sh"]},
+    include_package_data=False,
     python_requires=">=3.10",
     install_requires=[
         "torch==2.14.1",
@@ -22,4 +31,12 @@ setup(
         "scikit-learn",
     ],
     extras_require={"export": ["onnx==1.23.2", "onnxruntime==1.32.0", "onnxscript==0.7.2"]},
+    entry_points={"console_scripts": [
+        "backbones-train=backbones.cli.train:main",
+        "backbones-test=backbones.cli.test:main",
+        "backbones-export=backbones.cli.export:main",
+        "backbones-convert=backbones.cli.convert:main",
+        "backbones-infer-points=backbones.cli.infer_points:main",
+        "backbones-configs=backbones.cli.configs:main",
+    ]},
 )

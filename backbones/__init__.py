@@ -1,28 +1,30 @@
 """Token-mixer vision backbone zoo.
 
-Importing the package registers every mixer, stem, backbone, hook and wrapper in mmengine's root registries,
-so mmpretrain, mmsegmentation and plain mmengine configs find them by name
-(``custom_imports=dict(imports=['backbones'])``), and registers the classification model index with
-mmpretrain's ``ModelHub`` (``mmpretrain.get_model(name)``, ``list_models``; :mod:`backbones.model_index`).
-It changes no loader or writer: safe checkpoint loading is opted into by importing :mod:`backbones.safe_loading`
-(the shipped configs and tools do).
+``import backbones`` (or ``custom_imports=dict(imports=['backbones'])`` in a config) registers everything every
+shipped config needs in mmengine's root registries, which mmpretrain, mmsegmentation and plain mmengine configs
+search: the models (:mod:`.models`), the engine's hooks, wrappers and file backend (:mod:`.engine`), the deploy
+hook (:mod:`.deploy`), and each task's datasets, heads and metrics (:mod:`.classification`, :mod:`.segmentation`,
+:mod:`.pointcloud`); it also registers the classification model index with mmpretrain's ``ModelHub``
+(``mmpretrain.get_model(name)``, ``list_models``). It changes no loader or writer: the zoo's own loading is always
+safe, and mmengine's loaders become safe when :mod:`backbones.safe_loading` is imported (the shipped configs and
+tools do).
 """
-from . import checkpoint, optim, runner  # noqa: F401  (registers hooks, wrappers, the atomic file backend)
-from .deploy import convert_to_deploy
-from .deploy.hook import DeployHook
-from .mixers import (
+from backbones import classification, engine, pointcloud, segmentation  # noqa: F401  (registers every task)
+from backbones.classification.model_index import register_model_index
+from backbones.deploy import convert_to_deploy
+from backbones.deploy.hook import DeployHook
+from backbones.models import (
     MIXERS,
+    PRESETS,
     ExternalAttention,
     FeedForwardMixer,
     IdentityMixer,
+    MixerViT,
     OffsetAttention,
     ReAttention,
     SelfAttention,
     build_mixer,
 )
-from .model_index import register_model_index
-from .presets import PRESETS
-from .vit import MixerViT
 
 register_model_index()
 

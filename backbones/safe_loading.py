@@ -1,7 +1,7 @@
 """Opt in to safe checkpoint loading in mmengine: importing this module makes every scheme of mmengine's
 ``CheckpointLoader`` - local paths, URLs, the model-zoo names, object stores, any other registered scheme - read
 checkpoints with torch's weights-only unpickler and exactly the types mmengine checkpoints hold
-(:mod:`backbones.checkpoint.loaders`). Every path that loads through mmengine is covered: ``load_from``,
+(:mod:`backbones.engine.checkpoint.loaders`). Every path that loads through mmengine is covered: ``load_from``,
 ``--resume``, ``init_cfg=dict(type='Pretrained')``, ``load_checkpoint``, ``mmpretrain.get_model(pretrained=...)``,
 ``mmseg.apis.init_model``. A checkpoint is data: with this module imported, none runs code.
 
@@ -11,6 +11,6 @@ the zoo's tools import it.
 """
 from __future__ import annotations
 
-from .checkpoint.loaders import use_safe_loader
+from backbones.engine.checkpoint.loaders import use_safe_loader
 
 use_safe_loader()

@@ -45,8 +45,8 @@ def load_cfg(path: str | Path):  # noqa: ANN201
 
 
 def build_classifier(cfg):  # noqa: ANN001, ANN201
-    """Build a config's model as mmengine's Runner does (see ``backbones.runner.config.build_model``)."""
-    from backbones.runner.config import build_model
+    """Build a config's model as mmengine's Runner does (see ``backbones.engine.runner.config.build_model``)."""
+    from backbones.engine.runner.config import build_model
 
     return build_model(cfg)
 

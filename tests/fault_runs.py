@@ -38,8 +38,8 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tools"), str(ROOT / "tests")]
 import train  # noqa: E402  (tools/train.py: imports torch, mmengine, backbones, backbones.safe_loading)
 from forked_runs import run_forked  # noqa: E402
 
-import backbones.checkpoint.atomic as atomic  # noqa: E402
-import backbones.runner.checkpoint_hook as checkpoint  # noqa: E402
+import backbones.engine.checkpoint.atomic as atomic  # noqa: E402
+import backbones.engine.runner.checkpoint_hook as checkpoint  # noqa: E402
 
 KILLED = 137  # the exit status of a killed process
 FAULTS = ("none", "before_write", "mid_write", "before_rename", "before_last_checkpoint",

@@ -8,7 +8,7 @@ import torch
 from conftest import ROOT
 
 from backbones import MixerViT
-from backbones.attention_maps import block_similarity, collect_maps, similar_blocks, token_affinity
+from backbones.models.attention_maps import block_similarity, collect_maps, similar_blocks, token_affinity
 
 DIGITS_RA = ROOT / "configs/classification/digits/mixervit_reattention-p4-w96-d4_1xb64-40e_digits-32px.py"
 

@@ -121,7 +121,7 @@ def test_pretrained_argument_sets_init_cfg(tmp_path) -> None:  # noqa: ANN001
 @pytest.mark.parametrize(("kernel", "stride", "pad", "size"), [(7, 4, 2, (23, 30)), (3, 2, 1, (9, 8))])
 def test_soft_split_matches_unfold(kernel: int, stride: int, pad: int, size: tuple[int, int]) -> None:
     """T2T's gathered soft split equals nn.Unfold + transpose, in both feature orders."""
-    from backbones.stems import soft_split, unfold_order
+    from backbones.models.stems import soft_split, unfold_order
 
     x = torch.randn(2, 5, *size)
     ref = torch.nn.Unfold(kernel, stride=stride, padding=pad)(x).transpose(1, 2)

@@ -8,8 +8,8 @@ import pytest
 import torch
 from conftest import ROOT
 
-import backbones.points  # noqa: F401  (registers the point modules)
-from backbones.points import PointFileError, read_point_file
+import backbones.pointcloud  # noqa: F401  (registers the point modules)
+from backbones.pointcloud import PointFileError, read_point_file
 
 POINT_CFG = ROOT / "configs/pointcloud/shapes/pct_offsetattention-w64_1xb32-10e_shapes-cls-512pts.py"
 
@@ -78,7 +78,7 @@ def test_infer_points_names_the_bad_file(tmp_path: Path, capsys) -> None:  # noq
     import infer_points
     from mmengine.config import Config
 
-    from backbones.runner.config import build_model
+    from backbones.engine.runner.config import build_model
 
     model = build_model(Config.fromfile(str(POINT_CFG)))
     classes = [f"c{i}" for i in range(10)]
@@ -96,8 +96,8 @@ def test_zero_byte_image_is_named(tmp_path: Path) -> None:
     from mmengine.registry import DefaultScope
     from PIL import Image
 
-    import backbones.datasets  # noqa: F401
-    from backbones.datasets.image_folder import ImageFileError, ImageFolderDataset
+    import backbones.classification  # noqa: F401
+    from backbones.classification.image_folder import ImageFileError, ImageFolderDataset
 
     for c in ("a", "b"):
         (tmp_path / "train" / c).mkdir(parents=True)

@@ -14,8 +14,8 @@ import pytest
 import torch
 from conftest import DIGITS_CFG, ROOT
 
-import backbones.points  # noqa: F401  (registers the point modules)
-from backbones.points import PointFileError, read_point_file
+import backbones.pointcloud  # noqa: F401  (registers the point modules)
+from backbones.pointcloud import PointFileError, read_point_file
 
 POINT_CFG = ROOT / "configs/pointcloud/shapes/pct_offsetattention-w64_1xb32-10e_shapes-cls-512pts.py"
 
@@ -108,7 +108,7 @@ CLAIMS = {  # 30 million vertices claimed by headers of ~100 bytes
 MEASURE = """
 import json, resource, sys
 import open3d  # noqa: F401  (imported before the baseline: only the reads' memory counts)
-from backbones.points.io import PointFileError, read_point_file
+from backbones.pointcloud.io import PointFileError, read_point_file
 with open("/proc/self/status") as f:
     vm = next(int(line.split()[1]) for line in f if line.startswith("VmSize:")) * 1024
 resource.setrlimit(resource.RLIMIT_AS, (vm + (1 << 30), resource.RLIM_INFINITY))  # a 3.7 GB allocation fails
@@ -147,7 +147,7 @@ def test_infer_points_names_a_cut_file(tmp_path: Path, capsys) -> None:  # noqa:
     import infer_points
     from mmengine.config import Config
 
-    from backbones.runner.config import build_model
+    from backbones.engine.runner.config import build_model
 
     model = build_model(Config.fromfile(str(POINT_CFG)))
     torch.save({"state_dict": model.state_dict(), "meta": {"dataset_meta": {"classes": list("abcdefghij")}}},
@@ -180,8 +180,8 @@ def image_folder(root: Path, layout: dict[str, list[str]]) -> Path:
 def build_split(root: Path, split: str, classes_from: str | None = "train"):  # noqa: ANN201
     from mmengine.registry import DefaultScope
 
-    import backbones.datasets  # noqa: F401
-    from backbones.datasets.image_folder import ImageFolderDataset
+    import backbones.classification  # noqa: F401
+    from backbones.classification.image_folder import ImageFolderDataset
 
     with DefaultScope.overwrite_default_scope("mmpretrain"):
         return ImageFolderDataset(data_root=str(root), data_prefix=split, classes_from=classes_from, pipeline=[])
@@ -238,7 +238,7 @@ def test_export_tool_on_a_full_disk_exits_1_naming_the_file(tmp_path: Path) -> N
     from mmengine.config import Config
     from PIL import Image
 
-    from backbones.runner.config import build_model
+    from backbones.engine.runner.config import build_model
 
     ckpt, image, out = tmp_path / "m.pth", tmp_path / "digit.png", tmp_path / "out" / "m.onnx"
     torch.save({"state_dict": build_model(Config.fromfile(str(DIGITS_CFG))).state_dict(), "meta": {}}, ckpt)

@@ -10,9 +10,9 @@ import torch
 from conftest import ROOT
 
 from backbones import MIXERS
-from backbones.benchmark import cli as benchmark
-from backbones.benchmark import isolation, steps, time_step
 from backbones.cli.machine import cpu_model
+from lab.benchmark import cli as benchmark
+from lab.benchmark import isolation, steps, time_step
 
 
 def test_gemm_rate_and_flops() -> None:
@@ -65,7 +65,7 @@ def test_token_sweep_fits_exponents(tmp_path) -> None:  # noqa: ANN001
 
 
 def test_flops_count_cpu_fused_attention() -> None:
-    """torch's counter misses the CPU flash-attention kernel; backbones.flop_count supplies its formula."""
+    """torch's counter misses the CPU flash-attention kernel; backbones.models.flop_count supplies its formula."""
     from backbones import build_mixer
 
     n, c = 50, 48
@@ -82,7 +82,7 @@ def test_time_step_prints_a_median(capsys) -> None:  # noqa: ANN001
 
 
 def test_workers_interleave_and_report_a_dead_worker() -> None:
-    serve = "from backbones.benchmark import isolation; import time; isolation.serve(lambda: time.sleep({}), warmup=1)"
+    serve = "from lab.benchmark import isolation; import time; isolation.serve(lambda: time.sleep({}), warmup=1)"
     t = isolation.interleaved_workers({"fast": [sys.executable, "-c", serve.format(0.0)],
                                        "slow": [sys.executable, "-c", serve.format(0.05)]}, rounds=3)
     assert 0 <= t["fast"].seconds < 0.05 <= t["slow"].seconds
@@ -157,8 +157,8 @@ def test_a_converted_config_model_takes_no_page_faults_per_batch_under_the_run_s
     faults per batch here, depending on the heap's history: the reason for the run setup.)"""
     import statistics
 
-    from backbones.benchmark.headline import run_child, shipped_config
     from backbones.cli.allocator import RUN_SETUP
+    from lab.benchmark.headline import run_child, shipped_config
 
     spec = dict(target=str(shipped_config(preset, ROOT)), kind="ours", batch=8, img=224, threads=1, warmup=2,
                 iters=9)
@@ -202,7 +202,7 @@ def test_the_allocator_script_exports_the_run_setup_unless_the_caller_chose(tmp_
 def test_the_headline_without_baselines_times_ours_and_plain_only(monkeypatch) -> None:  # noqa: ANN001
     """``--no-baseline`` (the deploy >= plain check over many presets) starts no baseline process; the default
     starts one per preset and round, and the table's ratios follow the kinds that ran."""
-    from backbones.benchmark import headline as hl
+    from lab.benchmark import headline as hl
 
     started: list[str] = []
 
@@ -226,7 +226,7 @@ def test_the_headline_without_baselines_times_ours_and_plain_only(monkeypatch) -
 def test_the_onnx_step_runs_the_exported_model_and_computes_what_the_converted_model_computes() -> None:
     """``--headline --onnx`` times ours and the baseline as deployment users run them: the export tool's ONNX file
     under onnxruntime. The step computes the converted model's logits (and the baseline's), at batch 3."""
-    from backbones.benchmark.steps import build_step, onnx_step
+    from lab.benchmark.steps import build_step, onnx_step
 
     for kind in ("deploy", "baseline"):
         got = torch.as_tensor(onnx_step("ff-tiny", kind, batch=3, img=224, threads=1)())
@@ -238,7 +238,7 @@ def test_the_onnx_step_runs_the_exported_model_and_computes_what_the_converted_m
 
 
 def test_the_headline_with_onnx_adds_both_exported_kinds_and_their_ratio(monkeypatch) -> None:  # noqa: ANN001
-    from backbones.benchmark import headline as hl
+    from lab.benchmark import headline as hl
 
     started: list[tuple[str, str]] = []
 

@@ -19,8 +19,8 @@ import pytest
 import torch
 from conftest import ROOT, assert_same_training_state, run_tool, small_config
 
-from backbones.checkpoint import checkpoint_problem, resume_checkpoint
-from backbones.checkpoint.safe_load import safe_load
+from backbones.engine.checkpoint import checkpoint_problem, resume_checkpoint
+from backbones.engine.checkpoint.safe_load import safe_load
 
 #: fault -> the epoch ``last_checkpoint`` names afterwards, and whether a temporary file is left behind.
 FAULTS = {
@@ -145,8 +145,8 @@ def _record_hook_events(hook_type: str, tmp_path: Path, monkeypatch) -> list[tup
     from mmengine.logging import MessageHub
     from mmengine.registry import HOOKS
 
-    from backbones.checkpoint.atomic import write_atomic
-    from backbones.runner import checkpoint_hook as checkpoint_module
+    from backbones.engine.checkpoint.atomic import write_atomic
+    from backbones.engine.runner import checkpoint_hook as checkpoint_module
 
     events: list[tuple[str, str]] = []
 
@@ -188,7 +188,7 @@ def test_checkpoint_hook_writes_before_it_removes(tmp_path: Path, monkeypatch) -
 
 
 def test_surplus_best_checkpoints_keep_the_recorded_one_else_the_newest(tmp_path: Path) -> None:
-    from backbones.runner.checkpoint_hook import surplus_best_checkpoints
+    from backbones.engine.runner.checkpoint_hook import surplus_best_checkpoints
 
     names = ["best_accuracy_top1_epoch_2.pth", "best_accuracy_top1_epoch_5.pth", "best_loss_iter_40.pth",
              "best_loss_iter_80.pth", "epoch_5.pth"]

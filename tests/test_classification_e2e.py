@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, run_tool, small_config
 
-from backbones.checkpoint.safe_load import safe_load  # mmengine checkpoints, weights only
+from backbones.engine.checkpoint.safe_load import safe_load  # mmengine checkpoints, weights only
 
 
 def test_prepare_digits_is_deterministic(tmp_path, digits) -> None:  # noqa: ANN001

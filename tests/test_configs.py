@@ -106,7 +106,7 @@ def test_config_name_follows_the_scheme(path: Path) -> None:
     """configs/README.md: {model}_{backbone}_{N}xb{B}-{schedule}_{dataset}-{input}.py, and the name says what the
     config holds: the model, the batch per process, the schedule's length, the mixer or the preset."""
     from backbones import MIXERS
-    from backbones.cli.tables import mixer_slug
+    from lab.runs.tables import mixer_slug
 
     m = NAME.match(path.name)
     assert m, f"{path.name} does not follow configs/README.md's naming scheme"

@@ -10,10 +10,10 @@ import torch
 import torch.nn as nn
 
 from backbones import MIXERS, MixerViT, build_mixer, convert_to_deploy
-from backbones.block import Block
 from backbones.deploy import DeployModule, ModuleBranch, is_deployed
-from backbones.mixers.external_attention import ExternalAttentionBranch
-from backbones.reference import randomize_
+from backbones.models.block import Block
+from backbones.models.mixers.external_attention import ExternalAttentionBranch
+from lab.reference import randomize_
 
 ARCH = dict(embed_dims=32, depth=2, num_heads=4, mlp_ratio=2.0, stem=dict(type="PatchStem", patch_size=8))
 MIXER_FIRST = {"FeedForwardMixer": False}  # FF-only runs the channel MLP first
@@ -138,7 +138,7 @@ def test_converted_model_keeps_no_state_across_calls_and_threads() -> None:
 
 
 def test_point_backbone_converts() -> None:
-    from backbones.points import PointMixerBackbone
+    from backbones.pointcloud import PointMixerBackbone
 
     torch.manual_seed(0)
     for mixer in ("SelfAttention", "ExternalAttention", "OffsetAttention"):
@@ -195,7 +195,7 @@ def test_the_compiled_inference_path_matches_eager_and_keeps_the_module_tree() -
     from torch._inductor.utils import run_and_get_code
 
     from backbones.deploy.compile import compile_for_inference, is_compiled
-    from backbones.runner.config import build_model
+    from backbones.engine.runner.config import build_model
 
     digits = ROOT / "configs/classification/digits"
     cfg = Config.fromfile(digits / "mixervit_externalattention-p4-w96-d4_1xb64-40e_digits-32px.py")

@@ -12,8 +12,8 @@ import torch
 from mmengine.config import Config
 
 import backbones  # noqa: F401  (registers the hooks and the atomic_local backend)
-from backbones.optim import CPUAutocastOptimWrapper
-from backbones.runner.config import resolve_auto_num_classes
+from backbones.engine.optim import CPUAutocastOptimWrapper
+from backbones.engine.runner.config import resolve_auto_num_classes
 
 
 def test_interrupted_checkpoint_write_keeps_the_old_file(tmp_path, monkeypatch) -> None:  # noqa: ANN001
@@ -21,7 +21,7 @@ def test_interrupted_checkpoint_write_keeps_the_old_file(tmp_path, monkeypatch) 
     file follows the umask."""
     from mmengine.runner.checkpoint import save_checkpoint
 
-    from backbones.checkpoint import atomic
+    from backbones.engine.checkpoint import atomic
 
     target, backend = tmp_path / "epoch_1.pth", dict(backend="atomic_local")
     old_umask = os.umask(0o027)
@@ -46,7 +46,7 @@ def test_interrupted_checkpoint_write_keeps_the_old_file(tmp_path, monkeypatch) 
 
 
 def test_remove_stale_temporaries_takes_only_the_writer_s_files(tmp_path) -> None:  # noqa: ANN001
-    from backbones.checkpoint.atomic import remove_stale_temporaries
+    from backbones.engine.checkpoint.atomic import remove_stale_temporaries
 
     names = [".epoch_2.pth.0a1b2c3d.tmp", ".last_checkpoint.deadbeef.tmp", ".notes.txt.00000000.tmp",
              "epoch_1.pth", ".hidden.tmp", "x.0a1b2c3d.tmp"]
@@ -59,8 +59,8 @@ def test_remove_stale_temporaries_takes_only_the_writer_s_files(tmp_path) -> Non
 
 def test_dump_results_is_atomic(tmp_path, monkeypatch) -> None:  # noqa: ANN001
     """tools/test.py --out: a failed dump leaves the previous file."""
-    from backbones.checkpoint import atomic
-    from backbones.runner import AtomicDumpResults
+    from backbones.engine.checkpoint import atomic
+    from backbones.engine.runner import AtomicDumpResults
 
     out = tmp_path / "preds.pkl"
     metric = AtomicDumpResults(out_file_path=str(out))
@@ -99,7 +99,7 @@ def test_auto_num_classes(tmp_path) -> None:  # noqa: ANN001
 def test_replace_between_markers(tmp_path) -> None:  # noqa: ANN001
     import pytest
 
-    from backbones.cli.report import replace_between_markers
+    from lab.runs.report import replace_between_markers
 
     doc = tmp_path / "README.md"
     doc.write_text("intro\n<!-- t:start -->\nold table\n<!-- t:end -->\noutro\n")
@@ -135,7 +135,7 @@ def _runner_stub(dataset: list, model: torch.nn.Module, batch_size: int) -> Simp
 
 
 def test_precise_bn_stats_hook_recomputes_statistics() -> None:
-    from backbones.runner import PreciseBNStatsHook
+    from backbones.engine.runner import PreciseBNStatsHook
 
     torch.manual_seed(0)
     data = list(torch.randn(256, 4) * 2.0 + 3.0)
@@ -148,7 +148,7 @@ def test_precise_bn_stats_hook_recomputes_statistics() -> None:
 
 
 def test_precise_bn_stats_hook_fails_without_data() -> None:
-    from backbones.runner import PreciseBNStatsHook
+    from backbones.engine.runner import PreciseBNStatsHook
 
     with pytest.raises(RuntimeError, match="no batch"):
         PreciseBNStatsHook().recompute(_runner_stub([], _BNModel().train(), 8))

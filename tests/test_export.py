@@ -11,7 +11,7 @@ from conftest import ROOT, run_tool, small_config
 
 from backbones import PRESETS, MixerViT, convert_to_deploy
 from backbones.deploy.export import FORMATS, differences, export, run_exported
-from backbones.reference import randomize_
+from lab.reference import randomize_
 
 #: the smallest preset of each family, and DeepViT-S (CNN stem, scaled residuals, self-attention and
 #: Re-attention blocks), two blocks deep, at 64 px; the other presets run with ``-m slow``
@@ -121,7 +121,7 @@ def task_checkpoints(tmp_path_factory, digits) -> dict:  # noqa: ANN001
 
     from backbones.bundled.digit_scenes import prepare as scenes
     from backbones.bundled.shapes import prepare as shapes
-    from backbones.runner.config import build_model
+    from backbones.engine.runner.config import build_model
 
     root = tmp_path_factory.mktemp("tasks")
     made = shapes(root / "shapes", n_train=2, n_test=2, points=512)
@@ -196,7 +196,7 @@ def test_a_resnet_segmentor_exports_with_a_dynamic_image_size(fmt: str, task_che
     at a size it was not traced at; the file gives maps at that size."""
     from mmengine.config import Config
 
-    from backbones.runner.config import build_model
+    from backbones.engine.runner.config import build_model
 
     seg_cfg, _ = task_checkpoints["segmentation"]
     cfg = tmp_path / "eanet.py"

@@ -8,9 +8,9 @@ from conftest import ROOT, build_classifier, digits_config, load_cfg, run_tool, 
 from test_parity import container, source_model
 
 import backbones  # noqa: F401
-from backbones.checkpoint.safe_load import safe_load
-from backbones.layers.pos_embed import resize_tokens
-from backbones.runner.config import resolve_auto_num_classes
+from backbones.engine.checkpoint.safe_load import safe_load
+from backbones.engine.runner.config import resolve_auto_num_classes
+from backbones.models.layers.pos_embed import resize_tokens
 
 FINETUNE = {
     "vit-tiny": ROOT / "configs/classification/digits/mixervit_vit-tiny-in1k-pre_1xb64-10e_digits-64px.py",
@@ -104,7 +104,7 @@ def make_folder(root, classes=("cat", "dog"), per_class: int = 2) -> None:  # no
 
 
 def image_folder(**kw):  # noqa: ANN003, ANN201
-    from backbones.datasets import ImageFolderDataset
+    from backbones.classification import ImageFolderDataset
 
     return ImageFolderDataset(pipeline=[dict(type="LoadImageFromFile")], **kw)
 

@@ -7,9 +7,9 @@ import torch
 from conftest import ROOT, build_classifier, load_cfg
 from mmengine.registry import DefaultScope
 
-import backbones.points  # noqa: F401  (registers the point modules)
+import backbones.pointcloud  # noqa: F401  (registers the point modules)
 from backbones import MixerViT
-from backbones.points import PointCloudModel
+from backbones.pointcloud import PointCloudModel
 
 ADE20K = sorted((ROOT / "configs/segmentation/ade20k").glob("upernet_*.py"))
 DIGITS = ROOT / "configs/classification/digits/mixervit_selfattention-p4-w96-d4_1xb64-40e_digits-32px.py"

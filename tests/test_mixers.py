@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from backbones import MIXERS, build_mixer
-from backbones.seg.ea_head import ExternalAttention2d
+from backbones.segmentation.ea_head import ExternalAttention2d
 
 CONTEXT = dict(dim=32, num_heads=4, num_tokens=17, grid_size=(4, 4), qkv_bias=True, attn_drop=0.0, proj_drop=0.0)
 
@@ -127,7 +127,7 @@ def test_external_attention_double_normalisation() -> None:
 @pytest.mark.parametrize(("shape", "token_dim", "memory_dim"), [((2, 7, 3, 5), 1, -1), ((2, 5, 9), 2, 1)])
 def test_double_normalize_backward(shape: tuple[int, ...], token_dim: int, memory_dim: int) -> None:
     """The hand-written backward of the double normalisation equals autograd of the two-step form."""
-    from backbones.mixers.external_attention import double_normalize
+    from backbones.models.mixers.external_attention import double_normalize
 
     torch.manual_seed(0)
     a = torch.randn(*shape, dtype=torch.float64, requires_grad=True)
@@ -145,7 +145,7 @@ def test_double_normalize_backward(shape: tuple[int, ...], token_dim: int, memor
 @pytest.mark.parametrize(("groups", "bias"), [(1, False), (3, True)])
 def test_transposed_memory_map_equals_the_double_normalisation(groups: int, bias: bool) -> None:
     """The inference form's map (G*S, B*N) and read-out equal the training form's (B, N, G, S) ones."""
-    from backbones.layers.double_norm import double_normalize, memory_map_t, read_map_t
+    from backbones.models.layers.double_norm import double_normalize, memory_map_t, read_map_t
 
     torch.manual_seed(0)
     b, n, c, s = 2, 7, 6, 5
@@ -170,7 +170,7 @@ def test_external_attention_2d_unit() -> None:
 
 
 def test_dropout_keeps_nn_dropout_semantics() -> None:
-    from backbones.layers import Dropout
+    from backbones.models.layers import Dropout
 
     torch.manual_seed(0)
     x = torch.randn(64, 1000, requires_grad=True)
@@ -199,12 +199,12 @@ def test_settings_a_mixer_does_not_take_are_refused() -> None:
 
 
 def test_mixer_classes_declare_their_contract() -> None:
-    from backbones.mixers import TokenMixer, register_mixer
+    from backbones.models.mixers import TokenMixer, register_mixer
 
     class NotAMixer(torch.nn.Module):
         pass
 
-    with pytest.raises(TypeError, match="subclass backbones.mixers.TokenMixer"):
+    with pytest.raises(TypeError, match="subclass backbones.models.mixers.TokenMixer"):
         build_mixer(NotAMixer, **CONTEXT)
 
     class Lying(TokenMixer):

@@ -1,7 +1,7 @@
 """Converted official checkpoints give the official logits (relative max error < 1e-4, float32).
 
 For self-attention presets the source is timm's model; for FF-only, DeepViT and EAMLP it is an
-independent reference written from the official code (backbones/reference/) with the official key
+independent reference written from the official code (lab/reference/) with the official key
 names. Each source model gets random weights and BatchNorm statistics, is saved in its official
 container, converted by tools/convert_checkpoint.py, loaded with strict=True into the model built
 from the preset's config (found through model-index.yml), and compared in eval mode.
@@ -15,7 +15,7 @@ import yaml
 from conftest import ROOT, build_classifier, load_cfg
 
 from backbones import PRESETS, convert_to_deploy
-from backbones.reference import REFERENCES, randomize_
+from lab.reference import REFERENCES, randomize_
 
 
 def source_model(arch: str) -> tuple[str, torch.nn.Module]:

@@ -5,14 +5,14 @@ import numpy as np
 import pytest
 import torch
 
-from backbones.points import farthest_point_sample, gather_points, knn
+from backbones.pointcloud import farthest_point_sample, gather_points, knn
 
 
 @pytest.mark.parametrize("matrix", [True, False], ids=["distance-matrix", "coordinate-planes"])
 def test_fps_matches_open3d_and_covers_the_cloud(matrix: bool, monkeypatch) -> None:  # noqa: ANN001
     import open3d as o3d
 
-    import backbones.points.ops as ops
+    import backbones.pointcloud.ops as ops
 
     monkeypatch.setattr(ops, "FPS_MATRIX_LIMIT", ops.FPS_MATRIX_LIMIT if matrix else 0)
     torch.manual_seed(0)

@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import backbones.points  # noqa: F401  (registers the point modules)
-from backbones.points import (
+import backbones.pointcloud  # noqa: F401  (registers the point modules)
+from backbones.pointcloud import (
     LoadPointCloud,
     ModelNetDataset,
     ModelNetMeshDataset,

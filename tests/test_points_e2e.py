@@ -67,7 +67,7 @@ def test_train_test_show_dir(tmp_path: Path, shapes: dict, task: str, metric: st
     assert len(pngs) == n and all(p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in pngs)
     if task == "part":
         assert preds[0]["pred_parts"].shape == (512,)
-        from backbones.points.inference import inference_points, init_point_model
+        from backbones.pointcloud.inference import inference_points, init_point_model
 
         model = init_point_model(cfg, ckpt)
         f = next((shapes["part"] / "90000002").glob("*.txt"))  # a lamp, labels ignored

@@ -5,9 +5,9 @@ import pytest
 import torch
 from mmengine.structures import BaseDataElement
 
-import backbones.points  # noqa: F401  (registers OffsetAttention and the point modules)
+import backbones.pointcloud  # noqa: F401  (registers OffsetAttention and the point modules)
 from backbones import MIXERS, build_mixer
-from backbones.points import OffsetAttention, PointCloudModel, PointMixerBackbone
+from backbones.pointcloud import OffsetAttention, PointCloudModel, PointMixerBackbone
 
 SMALL = dict(type="PointMixerBackbone", in_channels=6, embed_dims=16, num_heads=2, num_points=64, fuse_channels=32)
 
@@ -121,7 +121,7 @@ def test_preprocessor_stacks_and_rejects_ragged_batches() -> None:
 
 def test_visualization_hook_takes_openmmlab_show_arguments() -> None:
     """mmpretrain's test.py --show-dir sets show=False and wait_time on the visualization hook."""
-    from backbones.points import PointCloudVisualizationHook
+    from backbones.pointcloud import PointCloudVisualizationHook
 
     hook = PointCloudVisualizationHook(enable=True, out_dir="vis", show=False, wait_time=2.0)
     assert hook.enable and hook.out_dir == "vis"

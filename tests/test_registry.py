@@ -6,7 +6,7 @@ import torch
 from mmengine.registry import MODELS, DefaultScope
 
 import backbones
-import backbones.seg  # noqa: F401  (registers EAHead and its ExternalAttention2d unit)
+import backbones.segmentation  # noqa: F401  (registers EAHead and its ExternalAttention2d unit)
 from backbones import MIXERS
 
 OURS = sorted(MIXERS) + ["MixerViT", "PatchStem", "CNNStem", "TokensToTokenStem", "ExternalAttention2d"]

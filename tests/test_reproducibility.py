@@ -1,6 +1,6 @@
 """A training run is a function of its seed on a given machine: two short digits runs with the same seed
 (data-loader workers included) end with identical weights, another seed gives other weights; and
-tools/train_table.py reports the spread over seeds."""
+lab/tools/train_table.py reports the spread over seeds."""
 from __future__ import annotations
 
 import os
@@ -58,11 +58,11 @@ def test_same_seed_same_weights_other_seed_other_weights(tmp_path, digits) -> No
 
 
 def test_task_table_rows_come_from_the_registry_and_report_the_spread(root: Path) -> None:
-    """tools/train_table.py: every registered mixer with a config of the task is a row (found by the naming scheme);
+    """lab/tools/train_table.py: every registered mixer with a config of the task is a row (found by the naming scheme);
     several seeds give the median [min-max]."""
     from backbones import MIXERS
-    from backbones.cli.report import spread
-    from backbones.cli.tables import TASKS, mixer_slug, table, task_configs
+    from lab.runs.report import spread
+    from lab.runs.tables import TASKS, mixer_slug, table, task_configs
 
     assert spread([97.49, 98.05, 97.77]) == dict(min=97.49, median=97.77, max=98.05, n=3)
     with pytest.raises(ValueError):

@@ -1,4 +1,4 @@
-"""The run cache proves what it reports (backbones/cli/run_cache.py): crafted cache folders written through the
+"""The run cache proves what it reports (lab/runs/run_cache.py): crafted cache folders written through the
 cache's own writer, then edited - an edited metric, a deleted or changed checkpoint, a truncated or pre-digest
 result.json - are never reused; each is named with its file, a normal run redoes it and ``--report`` refuses it."""
 from __future__ import annotations
@@ -13,8 +13,8 @@ import pytest
 from conftest import ROOT, digits_config
 
 from backbones.cli import run_cache, runs
-from backbones.cli.run_cache import code_digest, code_note, write_result
-from backbones.cli.runs import OVERHEAD, Context, Run, cached, estimate, finished_results
+from lab.runs.run_cache import code_digest, code_note, write_result
+from lab.runs.runs import OVERHEAD, Context, Run, cached, estimate, finished_results
 
 
 def store(ctx: Context, key: str, **fields: object) -> Path:
@@ -168,7 +168,7 @@ def study_keys(ctx: Context, module: SimpleNamespace, seeds: list[int]) -> list[
 
 
 def test_report_refuses_invalid_results_and_names_stale_code(ctx: Context, lines: list[str], tmp_path: Path) -> None:
-    from backbones.study.cli import run_study
+    from lab.study.cli import run_study
 
     module = fake_study([str(digits_config("selfattention").relative_to(ROOT))])
     keys = study_keys(ctx, module, [0, 1, 2])
@@ -197,7 +197,7 @@ def test_normal_run_redoes_invalid_results(ctx: Context, lines: list[str], tmp_p
                                            monkeypatch: pytest.MonkeyPatch) -> None:
     """An edited result and one with a deleted checkpoint are trained again (``execute``, here a stand-in that writes
     a result as the real one does); the valid one is reused."""
-    from backbones.study.cli import run_study
+    from lab.study.cli import run_study
 
     ctx.data_roots["digits"] = digits
     module = fake_study([str(digits_config("selfattention").relative_to(ROOT))])

@@ -20,14 +20,14 @@ import torch
 from conftest import ROOT, build_classifier, digits_config, http_server, load_cfg, run_tool, small_config
 from crafted import REFUSED, RUNS_CODE, craft
 
-from backbones.checkpoint.safe_load import UnsafeCheckpointError, history_buffer_getattr, safe_load
+from backbones.engine.checkpoint.safe_load import UnsafeCheckpointError, history_buffer_getattr, safe_load
 
 FINETUNE_CFG = ROOT / "configs/classification/digits/mixervit_vit-tiny-in1k-pre_1xb64-10e_digits-64px.py"
 POINT_CFG = ROOT / "configs/pointcloud/shapes/pct_offsetattention-w64_1xb32-10e_shapes-cls-512pts.py"
 SEG_CFG = ROOT / "configs/segmentation/digit_scenes/upernet_selfattention-cnn-p4-w64-d4_1xb8-4k_digit-scenes-64px.py"
 def classifier_state(config: Path, data_root: Path) -> dict:
     """The state dict of a digits config's classifier (random weights)."""
-    from backbones.runner.config import resolve_auto_num_classes
+    from backbones.engine.runner.config import resolve_auto_num_classes
 
     cfg = load_cfg(config)
     cfg.train_dataloader.dataset.data_root = str(data_root)
@@ -50,7 +50,7 @@ from mmengine.runner.checkpoint import CheckpointLoader
 state = lambda: (sorted(map(repr, torch.serialization.get_safe_globals())), LocalBackend.put, LocalBackend.put_text,
                  CheckpointLoader._get_checkpoint_loader('/x.pth'))
 before = state()
-import backbones, backbones.datasets, backbones.points, backbones.seg
+import backbones, backbones.classification, backbones.pointcloud, backbones.segmentation
 assert state() == before, 'import backbones changed a loader or writer'
 import backbones.safe_loading
 after = state()

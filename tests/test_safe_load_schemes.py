@@ -38,7 +38,7 @@ def hashed(path: Path) -> Path:
 
 def place(file: Path, url: str, cache: Path) -> Path:
     """Put ``file`` where the zoo's download cache keeps ``url`` (so the URL is never contacted)."""
-    from backbones.checkpoint.loaders import cached_path
+    from backbones.engine.checkpoint.loaders import cached_path
 
     path = cached_path(url, str(cache))
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -75,7 +75,7 @@ def test_every_payload_through_every_scheme(tmp_path: Path, server) -> None:  # 
     store, url = server
     from mmengine.runner.checkpoint import get_mmcls_models, get_torchvision_models
 
-    from backbones.checkpoint.loaders import cached_path
+    from backbones.engine.checkpoint.loaders import cached_path
 
     home, torch_home = tmp_path / "mmengine_home", tmp_path / "torch_home"
     cache = torch_home / "zoo"  # the zoo's download cache (BACKBONES_CACHE in load_all)

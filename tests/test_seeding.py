@@ -1,7 +1,7 @@
-"""Randomness from (seed, step) and (seed, epoch, sample) (backbones.runner.seeding), and exact resume with the
+"""Randomness from (seed, step) and (seed, epoch, sample) (backbones.engine.runner.seeding), and exact resume with the
 shipped configs as they are (two persistent loader workers): a run killed mid-epoch or at
 an epoch boundary and resumed with ``--resume`` ends with the weights and optimizer state of the uninterrupted run,
-bit for bit (backbones.runner.seeding). The digits config is used as shipped except for its length (fewer images
+bit for bit (backbones.engine.runner.seeding). The digits config is used as shipped except for its length (fewer images
 and epochs) and a larger drop-path rate, so that the random draws matter."""
 from __future__ import annotations
 
@@ -17,8 +17,8 @@ import pytest
 import torch
 from conftest import ROOT, assert_same_training_state
 
-from backbones.checkpoint.safe_load import safe_load
-from backbones.runner.seeding import (
+from backbones.engine.checkpoint.safe_load import safe_load
+from backbones.engine.runner.seeding import (
     SampleIndex,
     SeedAugmentations,
     SeedTaggedInfiniteSampler,
@@ -79,7 +79,7 @@ def config(tmp_path: Path, data_root: Path, kill: str = "") -> Path:
     """The shipped digits config, 128 training images (4 iterations of 32) for 3 epochs, and ``kill`` (a KillHook)."""
     cfg = tmp_path / f"digits{abs(hash(kill))}.py"
     hooks = f"custom_hooks = [dict(type='KillHook', {kill})]\ncustom_imports = dict(imports=['backbones', " \
-            f"'backbones.safe_loading', 'backbones.datasets', 'kill_hook'], allow_failed_imports=False)" if kill else ""
+            f"'backbones.safe_loading', 'kill_hook'], allow_failed_imports=False)" if kill else ""
     cfg.write_text(f"""
 _base_ = ['{DIGITS_CFG}']
 data_root = '{data_root}'

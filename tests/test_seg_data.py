@@ -30,7 +30,7 @@ def dataset(root: Path, split: str = "train", **kw):  # noqa: ANN003, ANN201
     import mmseg.datasets  # noqa: F401  (registers mmseg's transforms, whatever ran before in this process)
     from mmengine.registry import DefaultScope
 
-    from backbones.seg import DigitScenesDataset
+    from backbones.segmentation import DigitScenesDataset
 
     pipeline = [dict(type="LoadImageFromFile"), dict(type="LoadAnnotations"), dict(type="CheckSegLabels")]
     with DefaultScope.overwrite_default_scope("mmseg"):
@@ -132,7 +132,7 @@ default_hooks = dict(checkpoint=dict(interval=6), logger=dict(interval=2))
 
 def test_label_check_lets_images_without_labels_through() -> None:
     """Inference pipelines carry no label map (mmseg's inferencers drop LoadAnnotations): nothing to check there."""
-    from backbones.seg import CheckSegLabels
+    from backbones.segmentation import CheckSegLabels
 
     image = {"img": np.zeros((4, 4, 3), np.uint8), "img_path": "x.png"}
     assert CheckSegLabels(num_classes=2)(dict(image)) == image

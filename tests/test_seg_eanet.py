@@ -8,8 +8,8 @@ import pytest
 import torch
 from conftest import ROOT, build_classifier, load_cfg
 
-from backbones.reference import randomize_
-from backbones.reference.eanet import RefEANet
+from lab.reference import randomize_
+from lab.reference.eanet import RefEANet
 
 VOC_CFG = ROOT / "configs/segmentation/voc12aug/eanet_r101-d8_4xb4-45k_voc12aug-513x513.py"
 EANET_PARAMS_21 = 53_839_061  # official EANet: 21 classes, no auxiliary head

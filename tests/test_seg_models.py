@@ -69,8 +69,8 @@ def test_ea_head_shapes_and_ea_unit() -> None:
     """EAHead: (B, C_in, h, w) -> (B, classes, h, w); its EA unit is the zoo's ExternalAttention2d."""
     from mmengine.registry import MODELS
 
-    from backbones.seg import EAHead
-    from backbones.seg.ea_head import ExternalAttention2d
+    from backbones.segmentation import EAHead
+    from backbones.segmentation.ea_head import ExternalAttention2d
 
     head = MODELS.build(dict(type="EAHead", in_channels=32, channels=16, ea_channels=24, memory=8, num_classes=5,
                              norm_cfg=dict(type="BN")))
@@ -107,7 +107,7 @@ def test_ade20k_configs_follow_mmseg_vit_upernet() -> None:
         assert cfg.model.neck.scales == [4, 2, 1, 0.5] and cfg.model.decode_head.type == "UPerHead"
         assert cfg.model.decode_head.num_classes == 150 and cfg.train_cfg.max_iters == 160000
         assert cfg.train_dataloader.batch_size == 2 and cfg.crop_size == (512, 512)
-        from backbones.vit import resolve_arch
+        from backbones.models.vit import resolve_arch
 
         mixers.add(resolve_arch(b.arch)["mixer"]["type"])
     assert mixers == PAPER_MIXERS

@@ -1,4 +1,4 @@
-"""The claims study (backbones/study): DeepViT's similarity measure, the no-mixing control, the digit-pairs
+"""The claims study (lab/study): DeepViT's similarity measure, the no-mixing control, the digit-pairs
 generator, and one micro run of each study (2 tiny configs, 1 epoch, few images) with its outputs and cache."""
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import torch
 from conftest import ROOT, digits_config
 
 from backbones import MIXERS, MixerViT
-from backbones.attention_maps import block_similarity, head_similarity, map_cosine, similar_blocks
+from backbones.models.attention_maps import block_similarity, head_similarity, map_cosine, similar_blocks
 
 
 def permutation_maps(perms: list[list[int]]) -> torch.Tensor:
@@ -65,7 +65,7 @@ def test_cross_head_similarity() -> None:
 def test_identity_mixer_is_registered_parity_free_and_mixes_nothing() -> None:
     from mmengine.registry import MODELS
 
-    from backbones.mixers import IdentityMixer
+    from backbones.models.mixers import IdentityMixer
 
     assert MIXERS["IdentityMixer"] is IdentityMixer and MODELS.get("IdentityMixer") is IdentityMixer
     assert IdentityMixer.parity_free and not IdentityMixer.mixes_tokens
@@ -115,7 +115,7 @@ def test_digit_pairs_are_deterministic_and_labelled(tmp_path: Path, digits: Path
 def test_rescaled_schedule_keeps_its_shape() -> None:
     from mmengine.config import Config
 
-    from backbones.cli.runs import rescale_schedule
+    from lab.runs.runs import rescale_schedule
 
     cfg = Config.fromfile(str(digits_config("reattention")),
                           import_custom_modules=False)
@@ -131,8 +131,8 @@ def test_rescaled_schedule_keeps_its_shape() -> None:
 def test_reattention_scale_variants_change_only_their_setting() -> None:
     """The follow-up's unscaled runs are the collapse study's own (same settings, same cache key); the scaled
     variant builds DeepViT-S's form and the lr variant only the learning rate."""
-    from backbones.cli.runs import Context, resolve_config
-    from backbones.study import collapse, reattention_scale
+    from lab.runs.runs import Context, resolve_config
+    from lab.study import collapse, reattention_scale
 
     runs = reattention_scale.plan(reattention_scale.FULL)
     assert len(runs) == 9 and len({(r.info["variant"], r.seed) for r in runs}) == 9
@@ -176,8 +176,8 @@ PNGS = {"collapse": ["depth.png", "offsets.png"], "ffonly": ["mixing.png", "stem
 def test_micro_study_writes_json_table_plots_and_reuses_runs(name: str, tmp_path: Path, digits: Path) -> None:  # noqa: F811
     from PIL import Image
 
-    from backbones.cli.runs import Context
-    from backbones.study.cli import STUDIES, run_study
+    from lab.runs.runs import Context
+    from lab.study.cli import STUDIES, run_study
 
     lines: list[str] = []
     ctx = Context(root=ROOT, cache=tmp_path / "cache", data_roots={"digits": digits}, log=lines.append)
@@ -228,7 +228,7 @@ def test_runs_in_parallel_jobs_read_configs_one_at_a_time(tmp_path: Path) -> Non
     code = f"""
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from backbones.cli.runs import Context, Run, write_config
+from lab.runs.runs import Context, Run, write_config
 ctx = Context(root=Path({str(ROOT)!r}), cache=Path({str(tmp_path)!r}))
 configs = sorted(str(p.relative_to(ctx.root)) for p in (ctx.root / "configs/segmentation/digit_scenes").glob("*.py"))
 def write(n):

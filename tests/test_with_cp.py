@@ -7,9 +7,9 @@ import copy
 import pytest
 import torch
 
-import backbones.points  # noqa: F401  (registers OffsetAttention and the point modules)
+import backbones.pointcloud  # noqa: F401  (registers OffsetAttention and the point modules)
 from backbones import MIXERS, MixerViT
-from backbones.points import PointMixerBackbone
+from backbones.pointcloud import PointMixerBackbone
 
 ARCH = dict(embed_dims=32, depth=3, num_heads=4, mlp_ratio=2.0, mixer="SelfAttention",
             stem=dict(type="PatchStem", patch_size=8), pos_embed="learned")
@@ -91,7 +91,7 @@ def test_point_backbone_with_cp_identical_gradients(mixer: str) -> None:
 
 def test_with_cp_only_while_training_with_grad(monkeypatch) -> None:  # noqa: ANN001
     """Evaluation and no-grad forwards run the blocks directly (nothing to save memory on)."""
-    import backbones.block as gc
+    import backbones.models.block as gc
 
     calls, real = [], gc.checkpoint
     monkeypatch.setattr(gc, "checkpoint", lambda *a, **k: calls.append(1) or real(*a, **k))

@@ -17,9 +17,9 @@ import torch
 from conftest import ROOT, http_server, run_tool, small_config
 from crafted import craft, payload
 
-from backbones.checkpoint import CheckpointReadError, UnsafeCheckpointError, safe_load
-from backbones.checkpoint.loaders import cached_path, load_weights
-from backbones.checkpoint.pretrained import KeyMismatchError, check_load_from, load_checkpoint_into
+from backbones.engine.checkpoint import CheckpointReadError, UnsafeCheckpointError, safe_load
+from backbones.engine.checkpoint.loaders import cached_path, load_weights
+from backbones.engine.checkpoint.pretrained import KeyMismatchError, check_load_from, load_checkpoint_into
 
 TINY = dict(arch=dict(preset="vit-tiny", depth=1), img_size=32)
 
@@ -27,7 +27,7 @@ TINY = dict(arch=dict(preset="vit-tiny", depth=1), img_size=32)
 PLAIN_IMPORT_SCRIPT = """
 import json, sys
 import backbones
-from backbones.checkpoint.loaders import unsafe_schemes
+from backbones.engine.checkpoint.loaders import unsafe_schemes
 url, how = sys.argv[1], sys.argv[2]
 init = dict(type='Pretrained', checkpoint=url)
 if how == 'pretrained':
@@ -35,10 +35,10 @@ if how == 'pretrained':
 elif how == 'init_cfg':
     module = backbones.MixerViT(dict(preset='vit-tiny', depth=1), img_size=32, init_cfg=init)
 elif how == 'points':
-    from backbones.points.backbone import PointMixerBackbone
+    from backbones.pointcloud.backbone import PointMixerBackbone
     module = PointMixerBackbone(embed_dims=16, dim=32, depth=1, num_heads=2, fuse_channels=32, init_cfg=init)
 elif how == 'eahead':
-    from backbones.seg.ea_head import EAHead
+    from backbones.segmentation.ea_head import EAHead
     module = EAHead(in_channels=8, channels=8, num_classes=3, init_cfg=init)
 try:
     module.init_weights()

@@ -22,7 +22,7 @@ import argparse
 import sys
 
 from backbones.converters import FORMATS, ConversionError, convert_checkpoint
-from backbones.presets import PRESETS
+from backbones.models.presets import PRESETS
 
 
 def main(argv: list[str] | None = None) -> int:

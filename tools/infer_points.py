@@ -33,10 +33,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     from mmengine.runner import load_checkpoint
 
-    from backbones.checkpoint import CheckpointReadError, UnsafeCheckpointError
-    from backbones.points.inference import inference_points, init_point_model
-    from backbones.points.io import PointFileError
-    from backbones.points.visualization import render_points
+    from backbones.engine.checkpoint import CheckpointReadError, UnsafeCheckpointError
+    from backbones.pointcloud.inference import inference_points, init_point_model
+    from backbones.pointcloud.io import PointFileError
+    from backbones.pointcloud.visualization import render_points
 
     try:
         model = init_point_model(args.config)

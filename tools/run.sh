@@ -7,10 +7,11 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 bash tools/setup_env.sh
 py="$root/.venv/bin/python"
-eval "$("$py" "$root/backbones/cli/allocator.py" --exports)"  # keep freed memory (docs/benchmark.md)
+pkg="$("$py" -c 'import importlib.util as u; print(u.find_spec("backbones").submodule_search_locations[0])')"  # found, not imported
+eval "$("$py" "$pkg/cli/allocator.py" --exports)"  # keep freed memory (docs/benchmark.md)
 case "${1:-}" in
   main)
-    "$py" tools/train_table.py digits --mixers "${MAIN_MIXER:-SelfAttention}"
+    "$py" lab/tools/train_table.py digits --mixers "${MAIN_MIXER:-SelfAttention}"
     ;;
   test)
     "$py" -m ruff check .

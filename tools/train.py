@@ -25,7 +25,7 @@ def main(argv: list[str] | None = None) -> None:
     """Train."""
     import torch
 
-    from backbones.checkpoint.resume import is_remote
+    from backbones.engine.checkpoint.resume import is_remote
 
     args = common.parse_args(argv, description=__doc__)
     cfg = common.load_config(args)
@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> None:
             cfg.optim_wrapper.type = "CPUAutocastOptimWrapper"
     if args.allow_partial:
         common.allow_partial_load_from(cfg)
-    if args.resume == "auto":  # the checkpoint hook chooses (backbones.checkpoint.resume_checkpoint)
+    if args.resume == "auto":  # the checkpoint hook chooses (backbones.engine.checkpoint.resume_checkpoint)
         cfg.resume, cfg.load_from = True, None
     elif args.resume is not None:
         if is_remote(args.resume):

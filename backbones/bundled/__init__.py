@@ -56,16 +56,16 @@ def data_digest(folder: Path) -> str | None:
 def builder(dataset: str, digits: Path) -> Callable[[Path], object]:
     """The function that builds ``dataset`` into a folder (the digit pairs from the digits folder ``digits``)."""
     if dataset == "digits":
-        from .digits import prepare
+        from backbones.bundled.digits import prepare
         return prepare
     if dataset == "digit_scenes":
-        from .digit_scenes import prepare
+        from backbones.bundled.digit_scenes import prepare
         return prepare
     if dataset in ("shapes_cls", "shapes_part"):
-        from .shapes import prepare
+        from backbones.bundled.shapes import prepare
         return prepare
     if dataset == "digit_pairs":
-        from .digit_pairs import prepare_pairs
+        from backbones.bundled.digit_pairs import prepare_pairs
 
         def pairs(folder: Path) -> Path:
             ensure_data("digits", digits, digits)

@@ -122,7 +122,7 @@ def prepare_pairs(out_dir: str | Path, digits_root: str | Path = "data/digits", 
         raise ValueError(f"digit pairs: unknown label rule {rule!r}; valid: {sorted(LABEL_RULES)}")
     if n_train <= 0 or n_val <= 0:
         raise ValueError(f"digit pairs: n_train and n_val must be positive, got {n_train} and {n_val}")
-    from . import build_folder
+    from backbones.bundled import build_folder
 
     source = Path(digits_root) / "dataset.json"
     source_digest = json.loads(source.read_text())["sha256"] if source.exists() else None
@@ -161,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--digits", default="data/digits", help="the digits folder (built there if missing)")
     parser.add_argument("--rule", default="sum", choices=sorted(LABEL_RULES), help="label rule (the configs: sum)")
     args = parser.parse_args(argv)
-    from .digits import prepare
+    from backbones.bundled.digits import prepare
 
     prepare(args.digits)
     out = prepare_pairs(args.out_dir, args.digits, rule=args.rule)

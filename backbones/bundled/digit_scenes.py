@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from .digits import split_indices
+from backbones.bundled.digits import split_indices
 
 MAX_DIGITS = 3
 
@@ -78,7 +78,7 @@ def compose(rng: np.random.Generator, scans: np.ndarray, labels: np.ndarray,
 
 def prepare(out_dir: str | Path, size: int = 64, n_train: int = 2000, n_val: int = 400, seed: int = 0) -> Path:
     """Build the scene set in ``out_dir`` (skipped if a complete one with the same settings exists)."""
-    from . import build_folder
+    from backbones.bundled import build_folder
 
     def write(tmp: Path, digest: hashlib._Hash) -> dict:
         from sklearn.datasets import load_digits

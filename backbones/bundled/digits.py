@@ -43,7 +43,7 @@ def to_image(scan: np.ndarray, size: int) -> Image.Image:
 
 def prepare(out_dir: str | Path, size: int = 32, val_fraction: float = 0.2, seed: int = 0) -> Path:
     """Build the dataset in ``out_dir`` (skipped if a complete one with the same settings exists)."""
-    from . import build_folder
+    from backbones.bundled import build_folder
 
     def write(tmp: Path, digest: hashlib._Hash) -> dict:
         from sklearn.datasets import load_digits

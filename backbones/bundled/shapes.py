@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import build_folder
+from backbones.bundled import build_folder
 
 CLASSES = ["box", "sphere", "cylinder", "cone", "torus", "tetrahedron", "octahedron", "icosahedron", "arrow",
            "capsule"]

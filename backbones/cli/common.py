@@ -53,7 +53,7 @@ def load_config(args: argparse.Namespace):  # noqa: ANN201
     import torch
     from mmengine.config import Config
 
-    from ..runner.config import resolve_auto_num_classes
+    from backbones.engine.runner.config import resolve_auto_num_classes
 
     if not osp.isfile(args.config):
         raise SystemExit(f"error: config file {args.config} does not exist")
@@ -94,7 +94,7 @@ def build_runner(cfg):  # noqa: ANN001, ANN201
         if cfg.launcher == "pytorch" and not dist.is_initialized():
             dist.init_process_group(backend="gloo")
 
-    from .allocator import active_allocator
+    from backbones.cli.allocator import active_allocator
 
     runner = Runner.from_cfg(cfg) if "runner_type" not in cfg else RUNNERS.build(cfg)
     runner.logger.info(f"memory allocator: {active_allocator()}")
@@ -131,7 +131,7 @@ def leave_worker() -> None:
 def checkpoint_errors() -> Iterator[None]:
     """Turn a refused, unreadable or mismatched checkpoint into ``SystemExit('error: ...')`` (the message
     names the file and the refused global, or the keys)."""
-    from ..checkpoint import CheckpointReadError, UnsafeCheckpointError
+    from backbones.engine.checkpoint import CheckpointReadError, UnsafeCheckpointError
 
     try:
         yield

@@ -91,7 +91,7 @@ def export_spec(model: nn.Module, dataset_meta: dict | None = None, output: str 
         dataset_meta: the test set's meta information (part segmentation: ``classes`` and ``category_parts``).
         output: segmentation only, ``'logits'`` or ``'labels'``.
     """
-    from ..points.heads import PointPartSegHead
+    from backbones.pointcloud.heads import PointPartSegHead
 
     head = getattr(model, "head", None)
     if isinstance(head, PointPartSegHead):

@@ -9,8 +9,8 @@ def load_model(config: str, checkpoint: str | None):  # noqa: ANN201
     """(cfg, model in eval mode) for a config of the zoo, with ``checkpoint`` loaded strictly if given."""
     from mmengine.config import Config
 
-    from ..checkpoint.pretrained import load_checkpoint_into
-    from ..runner.config import build_model, resolve_auto_num_classes
+    from backbones.engine.checkpoint.pretrained import load_checkpoint_into
+    from backbones.engine.runner.config import build_model, resolve_auto_num_classes
 
     cfg = Config.fromfile(config)
     resolve_auto_num_classes(cfg)

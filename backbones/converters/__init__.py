@@ -1,8 +1,8 @@
 """Checkpoint converters: official layouts -> this zoo's mmpretrain ``ImageClassifier`` layout."""
 from __future__ import annotations
 
-from .base import ConversionError, Format, convert_state, load_source, save_atomic
-from .formats import FAMILIES, FORMATS
+from backbones.converters.base import ConversionError, Format, convert_state, load_source, save_atomic
+from backbones.converters.formats import FAMILIES, FORMATS
 
 __all__ = ["ConversionError", "Format", "FORMATS", "FAMILIES", "convert_checkpoint", "convert_state",
            "load_source", "save_atomic"]

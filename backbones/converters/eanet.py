@@ -34,7 +34,7 @@ def eanet_shapes(num_classes: int) -> dict[str, torch.Size]:
     from mmengine.registry import DefaultScope
     from mmseg.registry import MODELS  # finds mmseg's modules and, through its parent, EAHead
 
-    from ..seg import EAHead  # noqa: F401  (registers EAHead)
+    from backbones.segmentation import EAHead  # noqa: F401  (registers EAHead)
 
     # mmseg's ResNetV1c, whatever the caller's default scope (mmpretrain has one of the same name)
     with torch.device("meta"), DefaultScope.overwrite_default_scope("mmseg"):
@@ -49,7 +49,7 @@ def validate_eanet(state: dict[str, torch.Tensor], path: str) -> str:
     Raises:
         ConversionError: missing, unknown or mis-shaped keys (named in the message).
     """
-    from .base import ConversionError
+    from backbones.converters.base import ConversionError
 
     cls = state.get("decode_head.conv_seg.weight")
     if cls is None:

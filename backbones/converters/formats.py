@@ -10,8 +10,8 @@
 """
 from __future__ import annotations
 
-from .base import Format
-from .eanet import EANET_RENAMES, validate_eanet
+from backbones.converters.base import Format
+from backbones.converters.eanet import EANET_RENAMES, validate_eanet
 
 _COMMON = [
     (r"^pos_embed$", "pos_embed.pos_embed"),

@@ -6,8 +6,8 @@
 Each module's inference form lives beside the module (``to_deploy()`` / ``deploy_branch()``,
 :mod:`backbones.deploy.base`); this package holds the pure folds, the walker, export and the test hook.
 """
-from .base import DeployModule, ModuleBranch, bare_norm, folded_or_plain
-from .convert import convert_children, convert_to_deploy, is_deployed
+from backbones.deploy.base import DeployModule, ModuleBranch, bare_norm, folded_or_plain
+from backbones.deploy.convert import convert_children, convert_to_deploy, is_deployed
 
 __all__ = ["DeployModule", "ModuleBranch", "bare_norm", "convert_children", "convert_to_deploy", "folded_or_plain",
            "is_deployed"]

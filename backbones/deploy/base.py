@@ -17,7 +17,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .fold import NotFoldable
+from backbones.deploy.fold import NotFoldable
 
 
 def bare_norm(x: torch.Tensor, eps: float | None) -> torch.Tensor:

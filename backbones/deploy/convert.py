@@ -13,7 +13,7 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 
-from .base import DeployModule
+from backbones.deploy.base import DeployModule
 
 
 def convert_to_deploy(model: nn.Module) -> nn.Module:

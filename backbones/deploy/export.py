@@ -62,7 +62,7 @@ def export(net: nn.Module, inputs: Sequence[torch.Tensor], fmt: str, path: str |
                       f"{str(e).strip().splitlines()[0] if str(e).strip() else ''}); exported with a dynamic "
                       f"batch only", stacklevel=2)
         data = _write(net, inputs, fmt, names, {n: {0: "batch"} for n in names})
-    from ..checkpoint.atomic import write_atomic
+    from backbones.engine.checkpoint.atomic import write_atomic
 
     try:  # Python's write raises where torch's C++ writer aborts the process (c10::Error "unexpected pos")
         write_atomic(data, path)

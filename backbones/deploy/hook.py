@@ -8,8 +8,8 @@ from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 from mmengine.registry import HOOKS
 
-from .compile import compile_for_inference
-from .convert import convert_to_deploy
+from backbones.deploy.compile import compile_for_inference
+from backbones.deploy.convert import convert_to_deploy
 
 
 @HOOKS.register_module()

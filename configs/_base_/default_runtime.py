@@ -1,6 +1,6 @@
 # Runtime shared by every classification config of the zoo (mmpretrain scope).
 default_scope = 'mmpretrain'
-custom_imports = dict(imports=['backbones', 'backbones.safe_loading', 'backbones.datasets'], allow_failed_imports=False)
+custom_imports = dict(imports=['backbones', 'backbones.safe_loading'], allow_failed_imports=False)
 
 default_hooks = dict(
     timer=dict(type='IterTimerHook'),
@@ -24,6 +24,6 @@ resume = False
 # Seeded: model init, sampler order, augmentation in the (persistent) loader workers and dropout all follow
 # from the seed, so a run repeats exactly on the same machine with the same thread count. Across CPUs the float
 # kernels (oneDNN / MKL per instruction set) differ and so do the results: report a spread over seeds there
-# (tools/train_table.py digits --seeds). deterministic=True (torch.use_deterministic_algorithms) changes nothing on the
-# CPU kernels these configs use and makes torch fill every new tensor first.
+# (lab/tools/train_table.py digits --seeds). deterministic=True (torch.use_deterministic_algorithms) changes nothing
+# on the CPU kernels these configs use and makes torch fill every new tensor first.
 randomness = dict(seed=0, deterministic=False)

@@ -20,8 +20,8 @@ from backbones.cli.loading import load_model
 
 
 def flops_of(model: torch.nn.Module, shape: tuple[int, int], forward=None) -> int:  # noqa: ANN001
-    """FLOPs (2 per multiply-add) of one forward at (1, 3, H, W) (:func:`backbones.flop_count.forward_flops`)."""
-    from backbones.flop_count import forward_flops
+    """FLOPs (2 per multiply-add) of one forward at (1, 3, H, W) (:func:`backbones.models.flop_count.forward_flops`)."""
+    from backbones.models.flop_count import forward_flops
 
     return forward_flops(forward or model, torch.randn(1, 3, *shape))
 

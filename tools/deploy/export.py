@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     for what, path in (("config", args.config), ("checkpoint", args.checkpoint), ("input", args.input)):
         if path is not None and not Path(path).is_file():
             raise SystemExit(f"error: {what} file {path} does not exist")
-    from backbones.checkpoint import CheckpointReadError, UnsafeCheckpointError
+    from backbones.engine.checkpoint import CheckpointReadError, UnsafeCheckpointError
 
     try:
         cfg, model = load_model(args.config, args.checkpoint)

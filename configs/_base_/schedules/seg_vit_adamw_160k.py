@@ -23,5 +23,5 @@ param_scheduler = [
     dict(type='LinearLR', start_factor=1e-6, by_epoch=False, begin=0, end=1500),
     dict(type='PolyLR', eta_min=0.0, power=1.0, begin=1500, end=160000, by_epoch=False),
 ]
-# crash-safe checkpoints (backbones.runner.checkpoint_hook): written before old ones are removed, atomically
+# crash-safe checkpoints (backbones.engine.runner.checkpoint_hook): written before old ones are removed, atomically
 default_hooks = dict(checkpoint=dict(type='AtomicCheckpointHook'), step_seed=dict(type='StepSeedHook'))

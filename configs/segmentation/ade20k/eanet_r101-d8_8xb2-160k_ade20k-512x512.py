@@ -15,5 +15,5 @@ model = dict(
 train_dataloader = dict(batch_size=2)
 val_dataloader = dict(batch_size=1)
 test_dataloader = val_dataloader
-# crash-safe checkpoints, each training step's randomness from (seed, iteration, rank) (backbones.runner)
+# crash-safe checkpoints, each training step's randomness from (seed, iteration, rank) (backbones.engine.runner)
 default_hooks = dict(checkpoint=dict(type='AtomicCheckpointHook'), step_seed=dict(type='StepSeedHook'))

@@ -1,0 +1,264 @@
+"""Load checkpoints without running code from them: torch's weights-only unpickler, scoped to each load.
+
+torch >= 2.6 loads with ``weights_only=True`` by default, which refuses mmengine's checkpoints: they
+hold message-hub history (:class:`mmengine.logging.HistoryBuffer`) and numpy values. :func:`safe_load`
+allows exactly those types, for the duration of one load (``torch.serialization.safe_globals``), and
+nothing callable that reaches arbitrary attributes. A ``HistoryBuffer`` pickles its statistics methods
+(a dict of ``HistoryBuffer.min``, ...) as ``getattr(HistoryBuffer, 'min')``; the real ``builtins.getattr``
+would let a crafted file reach ``builtins.exec`` (``getattr(getattr, '__self__')``) and call it through
+torch's allowed rebuild functions. :func:`history_buffer_getattr` stands in for it under the same global
+name and returns only ``min``, ``max``, ``mean`` and ``current`` of the ``HistoryBuffer`` class;
+:func:`numpy_dtype` stands in for ``numpy.dtype`` and refuses object dtypes (their items are pickled Python
+objects). Before unpickling, the CRC of every zip entry is checked (a flipped bit in a weight fails it) and every
+pickle stream - each ``*.pkl`` entry, duplicate names included, or a legacy file's head pickles - is scanned
+(:class:`PickleScan`) for strings naming special attributes (``__class__``, ``__self__``, ...), which no checkpoint
+data needs. Every refusal names the file and the global.
+
+Nothing here changes torch or mmengine at import; :mod:`backbones.engine.checkpoint.loaders` routes mmengine's
+checkpoint schemes here when :mod:`backbones.safe_loading` is imported.
+"""
+from __future__ import annotations
+
+import os
+import pickle
+import re
+from collections.abc import Iterable
+from pathlib import Path
+from typing import IO, Any
+
+import torch
+
+#: the methods a pickled ``HistoryBuffer`` refers to (its ``_statistics_methods``).
+HISTORY_BUFFER_METHODS = frozenset({"min", "max", "mean", "current"})
+
+
+class UnsafeCheckpointError(pickle.UnpicklingError):
+    """A checkpoint needs a global (a class or function: code) the safe loader refuses; names the file."""
+
+
+class CheckpointReadError(RuntimeError):
+    """A checkpoint file cannot be read (empty, truncated, not a torch file); the message names the file."""
+
+
+def history_buffer_getattr(obj: Any, name: str) -> Any:
+    """Registered as ``builtins.getattr`` for safe loads: ``getattr(HistoryBuffer, name)`` for the statistics
+    methods, an :class:`pickle.UnpicklingError` naming ``obj``'s type and ``name`` for anything else."""
+    from mmengine.logging import HistoryBuffer
+
+    if obj is HistoryBuffer and name in HISTORY_BUFFER_METHODS:
+        return getattr(HistoryBuffer, name)
+    what = obj.__qualname__ if isinstance(obj, type) else f"<{type(obj).__module__}.{type(obj).__qualname__}>"
+    raise pickle.UnpicklingError(
+        f"refused global builtins.getattr({what}, {name!r}): only HistoryBuffer."
+        f"{{{', '.join(sorted(HISTORY_BUFFER_METHODS))}}} are allowed")
+
+
+def numpy_dtype(*args: Any) -> Any:
+    """Registered as ``numpy.dtype`` for safe loads: ``numpy.dtype(*args)`` unless the dtype holds Python objects
+    (``'O'``, or a structured dtype with an object field), which an :class:`pickle.UnpicklingError` refuses: the
+    items of an object array are pickled Python objects, not tensor data."""
+    import numpy as np
+
+    dtype = np.dtype(*args)
+    if dtype.hasobject:
+        raise pickle.UnpicklingError(f"refused global numpy.dtype({', '.join(map(repr, args))}): object arrays hold "
+                                     f"pickled Python objects")
+    return dtype
+
+
+def checkpoint_globals() -> list:
+    """The globals an mmengine checkpoint needs beyond torch's defaults: its types, the numpy rebuilders, numpy's
+    data dtypes (not the object and void dtypes) and the restricted stand-ins for ``getattr`` and ``numpy.dtype``."""
+    import numpy as np
+    from mmengine.logging import HistoryBuffer
+
+    core = getattr(np, "_core", None) or np.core
+    dtypes = [getattr(np.dtypes, name) for name in dir(np.dtypes)
+              if name.endswith("DType") and name not in ("ObjectDType", "VoidDType")]
+    return [HistoryBuffer, np.ndarray, core.multiarray._reconstruct, core.multiarray.scalar, *dtypes,
+            (numpy_dtype, "numpy.dtype"), (history_buffer_getattr, "builtins.getattr")]
+
+
+#: a string of the pickle stream that names a special attribute (``__class__``, ``__dict__``, ``__reduce__``, ...).
+_DUNDER = re.compile(r"__\w+__")
+
+
+class PickleScan:
+    """What a pickle stream references, read without running it: the globals in order (``builtins`` spelled as
+    such, not protocol 2's ``__builtin__``) and the first string naming a special attribute (``__class__``,
+    ``__self__``, ...) with the globals around it. No checkpoint's data needs a special attribute; as an argument
+    of ``getattr`` or as an object's state it reaches code or changes what the object is."""
+
+    def __init__(self, data: bytes) -> None:
+        import pickletools
+
+        self.globals: list[str] = []
+        self.special: tuple[str, list[str]] | None = None
+        strings: list[str] = []
+        try:
+            for op, arg, _ in pickletools.genops(data):
+                if op.name == "GLOBAL":
+                    self._global(str(arg).replace(" ", "."))
+                elif op.name == "STACK_GLOBAL" and len(strings) >= 2:
+                    self._global(f"{strings[-2]}.{strings[-1]}")
+                elif isinstance(arg, str) and ("UNICODE" in op.name or "STRING" in op.name):
+                    strings.append(arg)
+                    if self.special is None and _DUNDER.fullmatch(arg):
+                        self.special = (arg, self.globals[-2:])
+        except (ValueError, EOFError, pickle.UnpicklingError):  # a stream that does not parse: the loader says so
+            pass
+
+    def _global(self, name: str) -> None:
+        self.globals.append(re.sub(r"^__builtin__\.", "builtins.", name))
+
+    def full_name(self, refused: str) -> str:
+        """``refused`` as torch names it (a function's bare name, sometimes) -> the global's full name."""
+        if "." in refused or "(" in refused:
+            return refused
+        return next((g for g in reversed(self.globals) if g.rsplit(".", 1)[-1] == refused), refused)
+
+
+#: pickles at the head of a legacy (pre-zip) torch file: magic number, protocol, system info, data, storage keys.
+LEGACY_PICKLES = 5
+
+
+def pickle_streams(f: Path | IO[bytes], name: str) -> list[tuple[str, bytes]]:
+    """Every pickle stream a torch checkpoint holds, as ``(where, bytes)``, after its zip CRCs are checked.
+
+    A zip checkpoint (torch's format since 1.6): every ``*.pkl`` entry, duplicate names included (which copy a
+    reader takes is the reader's choice, so all are scanned), after the CRC of every entry is checked: a flipped bit
+    in a weight changes no pickle but fails its entry's CRC. A legacy file: its first :data:`LEGACY_PICKLES`
+    pickles, read one after another. Anything else: none (the loader then says what the file is).
+
+    Raises:
+        CheckpointReadError: a zip entry fails its CRC (entry and file named).
+    """
+    import zipfile
+
+    start = f.tell() if not isinstance(f, Path) else 0
+    try:
+        try:
+            with zipfile.ZipFile(f) as z:
+                streams = []
+                for info in z.infolist():
+                    try:
+                        with z.open(info) as entry:
+                            data = entry.read()
+                    except zipfile.BadZipFile as e:  # raised at the end of an entry whose CRC does not match
+                        raise CheckpointReadError(f"checkpoint {name} is damaged: its entry {info.filename} fails "
+                                                  f"the zip check ({e})") from None
+                    if info.filename.endswith(".pkl"):
+                        streams.append((info.filename, data))
+                return streams
+        except (zipfile.BadZipFile, OSError, EOFError, KeyError, ValueError):
+            pass
+        return _legacy_streams(f)
+    finally:
+        if not isinstance(f, Path):
+            f.seek(start)
+
+
+def _legacy_streams(f: Path | IO[bytes]) -> list[tuple[str, bytes]]:
+    """The head pickles of a legacy torch file (empty for a file that is not one)."""
+    import pickletools
+
+    handle = open(f, "rb") if isinstance(f, Path) else f
+    try:
+        handle.seek(0)
+        streams = []
+        for n in range(LEGACY_PICKLES):
+            begin = handle.tell()
+            try:
+                for _ in pickletools.genops(handle):
+                    pass
+            except (ValueError, EOFError, pickle.UnpicklingError, UnicodeDecodeError):
+                break
+            end = handle.tell()
+            handle.seek(begin)
+            streams.append((f"pickle {n + 1}", handle.read(end - begin)))
+        return streams
+    finally:
+        if isinstance(f, Path):
+            handle.close()
+
+
+_REFUSED = [re.compile(p) for p in (
+    r"refused global (\S+\(.*?\))",                                  # history_buffer_getattr
+    r"GLOBAL (\S+) was not an allowed global",                       # an unknown global
+    r"unsupported GLOBAL (\S+) whose module",                        # a blocked module
+    r"reduce for unrecognized function (.+?)(?: which belongs|$)",   # a callable not allowed
+    r"allowlisted via `add_safe_globals`,? but got (.+)$",           # NEWOBJ / BUILD of another class
+)]
+
+
+def refused_global(message: str) -> str | None:
+    """The global a weights-only load refused, from torch's (or our) error message; None if the message
+    reports something else (a corrupt pickle stream)."""
+    for pattern in _REFUSED:
+        for line in message.splitlines():
+            m = pattern.search(line)
+            if m:
+                return m.group(1).strip()
+    return None
+
+
+def _unpickler_error(message: str) -> str:
+    """The unpickler's own words inside torch's wrapped message."""
+    core = message.split("WeightsUnpickler error:", 1)[-1].split("Check the documentation of torch.load", 1)[0]
+    return " ".join(core.split()) or "unknown error"
+
+
+def _name(f: str | os.PathLike | IO[bytes]) -> str:
+    return str(f) if isinstance(f, (str, os.PathLike)) else getattr(f, "name", "<file object>")
+
+
+def safe_load(f: str | os.PathLike | IO[bytes], map_location: Any = "cpu", extra_globals: Iterable = (),
+              name: str | None = None) -> Any:
+    """``torch.load(f, weights_only=True)`` with :func:`checkpoint_globals` (and ``extra_globals``) allowed
+    for this load only, after the zip CRCs are checked and every pickle stream is scanned for special attributes
+    (:func:`pickle_streams`, :class:`PickleScan`).
+
+    Args:
+        f: a path or a binary file object (e.g. the bytes of a remote checkpoint).
+        map_location: as ``torch.load``.
+        extra_globals: more types to allow for this load.
+        name: how errors name the checkpoint (default: the path, or the file object's name).
+
+    Raises:
+        FileNotFoundError: no such file.
+        UnsafeCheckpointError: the file needs a global that is not allowed, or sets a special attribute (the file,
+            the global and the attribute named).
+        CheckpointReadError: empty, truncated, damaged (a CRC fails) or not a torch checkpoint (the file named).
+    """
+    name = name or _name(f)
+    if isinstance(f, (str, os.PathLike)):
+        path = Path(f).expanduser()
+        if not path.is_file():
+            raise FileNotFoundError(f"checkpoint {name} does not exist")
+        if path.stat().st_size == 0:
+            raise CheckpointReadError(f"checkpoint {name} is empty (0 bytes)")
+        f = path
+    scans = [(where, PickleScan(data)) for where, data in pickle_streams(f, name)]
+    for where, scan in scans:
+        if scan.special is not None:
+            attribute, near = scan.special
+            raise UnsafeCheckpointError(
+                f"checkpoint {name} refused: {where} names the special attribute {attribute} (after the globals "
+                f"{', '.join(near) or '-'}); no checkpoint data needs one (it could reach code or change an "
+                f"object's type)")
+    scan = next((s for where, s in scans if where.endswith("data.pkl")), scans[-1][1] if scans else PickleScan(b""))
+    try:
+        with torch.serialization.safe_globals([*checkpoint_globals(), *extra_globals]):
+            return torch.load(f, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as e:
+        refused = refused_global(str(e))
+        if refused is None:
+            raise CheckpointReadError(f"checkpoint {name} cannot be read (corrupt pickle data: "
+                                      f"{_unpickler_error(str(e))})") from None
+        raise UnsafeCheckpointError(
+            f"checkpoint {name} refused: it needs {scan.full_name(refused)}, which the safe loader does not allow "
+            f"(loading it could run code from the file)") from None
+    except Exception as e:  # truncated, not a torch file, or data the allowed types cannot be rebuilt from
+        first = str(e).strip().splitlines()[0] if str(e).strip() else ""
+        raise CheckpointReadError(f"checkpoint {name} cannot be read (truncated, not a PyTorch checkpoint, or data "
+                                  f"the allowed types cannot be rebuilt from): {type(e).__name__}: {first}") from e

@@ -1,0 +1,124 @@
+"""Hooks of the zoo, registered in mmengine's root ``HOOKS``."""
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+from mmengine.hooks import Hook
+from mmengine.registry import HOOKS
+
+from backbones.engine.checkpoint.atomic import write_atomic
+
+
+@HOOKS.register_module()
+class WeightsConsistencyHook(Hook):
+    """After training, check that every process holds the same weights (data-parallel sanity check).
+
+    Each rank computes a float64 checksum vector of its parameters and buffers; rank 0 writes all of
+    them to ``work_dir/weights_consistency.json`` and every rank raises if they differ.
+    """
+
+    priority = "LOWEST"
+
+    def after_train(self, runner) -> None:  # noqa: ANN001
+        import json
+        import os.path as osp
+
+        from mmengine.dist import all_gather_object, get_rank, get_world_size
+
+        model = runner.model.module if hasattr(runner.model, "module") else runner.model
+        sums = [float(t.detach().double().sum()) for t in model.state_dict().values() if t.is_floating_point()]
+        gathered = all_gather_object(sums)
+        same = all(g == gathered[0] for g in gathered)
+        if get_rank() == 0:
+            report = dict(world_size=get_world_size(), consistent=same, checksums=gathered)
+            write_atomic(json.dumps(report).encode(), osp.join(runner.work_dir, "weights_consistency.json"))
+        runner.logger.info(f"weights consistent across {get_world_size()} processes: {same}")
+        if not same:
+            raise RuntimeError(f"weights differ between the {get_world_size()} processes after training")
+
+
+@HOOKS.register_module()
+class PreciseBNStatsHook(Hook):
+    """Recompute every BatchNorm's running statistics on training data (Precise BN) every ``interval``.
+
+    The running averages that BN keeps during training lag the weights; models whose BN sees
+    attention maps (Re-attention's BatchNorm over heads) evaluate far below their training accuracy
+    with them. This hook resets them and averages the batch statistics of ``num_samples`` training
+    samples, with every other module in eval mode (no dropout or drop-path: the statistics of the
+    network that will be evaluated). The interval counts epochs in epoch-based loops and iterations
+    in iteration-based ones.
+
+    Unlike mmpretrain's ``PreciseBNHook``, it reads the data through a fresh loader (same dataset,
+    batch size and collate function, seeded shuffle, no workers), so it also works with iteration-
+    based loops and persistent workers, where that hook received no batch and set the statistics to
+    zero; and it fails loudly if no batch arrives.
+
+    Args:
+        num_samples: training samples to average over (rounded down to whole batches, at least one).
+        interval: run every this many epochs / iterations (and at the end of training).
+        seed: seed of the shuffle.
+    """
+
+    priority = "ABOVE_NORMAL"  # before the checkpoint hook, so checkpoints hold the new statistics
+
+    def __init__(self, num_samples: int = 1024, interval: int = 1, seed: int = 0) -> None:
+        if num_samples <= 0 or interval <= 0:
+            raise ValueError(f"PreciseBNStatsHook: num_samples and interval must be positive, "
+                             f"got {num_samples} and {interval}")
+        self.num_samples, self.interval, self.seed = num_samples, interval, seed
+
+    def after_train_epoch(self, runner) -> None:  # noqa: ANN001
+        from mmengine.runner import EpochBasedTrainLoop
+
+        if isinstance(runner.train_loop, EpochBasedTrainLoop) and (
+                self.every_n_epochs(runner, self.interval) or self.is_last_train_epoch(runner)):
+            self.recompute(runner)
+
+    def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:  # noqa: ANN001
+        from mmengine.runner import IterBasedTrainLoop
+
+        if isinstance(runner.train_loop, IterBasedTrainLoop) and (
+                self.every_n_train_iters(runner, self.interval) or self.is_last_train_iter(runner)):
+            self.recompute(runner)
+
+    def recompute(self, runner) -> None:  # noqa: ANN001
+        """Reset and re-estimate the BN statistics of ``runner.model`` from its training data."""
+        from torch.utils.data import DataLoader
+
+        model = runner.model.module if hasattr(runner.model, "module") else runner.model
+        bns = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)
+               and m.training and m.track_running_stats]
+        if not bns:
+            runner.logger.warning("PreciseBNStatsHook: the model has no BatchNorm in training mode")
+            return
+        train_loader = runner.train_loop.dataloader
+        if len(train_loader.dataset) == 0:
+            raise RuntimeError("PreciseBNStatsHook: the training dataset is empty (no batch); BN statistics not "
+                               "recomputed")
+        batch_size = train_loader.batch_size or 1
+        loader = DataLoader(train_loader.dataset, batch_size=batch_size, shuffle=True, num_workers=0,
+                            collate_fn=train_loader.collate_fn, drop_last=len(train_loader.dataset) >= batch_size,
+                            generator=torch.Generator().manual_seed(self.seed))
+        steps = min(max(self.num_samples // batch_size, 1), len(loader))
+        momenta = [bn.momentum for bn in bns]
+        model.eval()
+        for bn in bns:
+            bn.reset_running_stats()
+            bn.momentum = None  # cumulative average over the batches below
+            bn.train()
+        seen = 0
+        try:
+            with torch.no_grad():
+                for data in loader:
+                    model(**model.data_preprocessor(data, False), mode="tensor")
+                    seen += 1
+                    if seen == steps:
+                        break
+        finally:
+            for bn, momentum in zip(bns, momenta):
+                bn.momentum = momentum
+            model.train()
+        if seen == 0:
+            raise RuntimeError("PreciseBNStatsHook: the training dataset gave no batch; BN statistics not recomputed")
+        runner.logger.info(f"PreciseBNStatsHook: statistics of {len(bns)} BatchNorm layers recomputed "
+                           f"from {seen} batches of {batch_size}")

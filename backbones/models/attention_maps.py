@@ -1,0 +1,115 @@
+"""Attention analysis shared by tools/analysis/{attention_similarity,vis_attention}.py.
+
+DeepViT (Zhou et al. 2021, arXiv 2103.11886, Sec. 3, Eq. 3) diagnoses "attention collapse" with the
+cross-block similarity of the attention maps A (H, T, T), rows indexed by the query (output token),
+columns by the key (input token):
+
+    M^{p,q}_{h,t} = A^p_{h,:,t} . A^q_{h,:,t} / (|A^p_{h,:,t}| |A^q_{h,:,t}|)
+
+``A_{h,:,t}`` is, in the paper's words, "a T-dimensional vector representing how much the input token t
+contributes to each of the T output tokens": the t-th *column*, so the cosine runs over the query axis,
+one value per head h and key token t. (A row, the cosine over the key axis, would compare where each
+query looks instead; the paper's text fixes the column.) :func:`map_cosine` is that M (per image);
+:func:`block_similarity` averages it over heads, tokens and images for every pair of blocks, and a block
+whose similarity to the previous block exceeds the threshold is a "similar block" (:func:`similar_blocks`;
+0.9, the 90% level the paper's Fig. 3 discusses; the official repository holds no analysis code that we
+could find). The paper's Fig. 3(c) compares the heads of one block the same way (:func:`head_similarity`).
+Re-attention's recorded map is the re-generated one (heads mixed, BatchNorm), the map that multiplies V.
+
+External attention maps tokens to S memory units, A (B, h, N, S), whose unit indices are unrelated
+from one block to the next; the analogous statistic compares the token affinities that the memory
+induces, A A^T (B, h, N, N), row-normalised: two tokens are close when they use the same units.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+
+from backbones.models.mixers.base import TokenMixer
+
+
+def set_recording(model: nn.Module, on: bool = True) -> list[nn.Module]:
+    """Switch attention-map recording on every mixer that supports it; returns those mixers in order."""
+    mixers = [m for m in model.modules() if isinstance(m, TokenMixer) and m.records_attention]
+    for m in mixers:
+        m.record_attention = on
+        m.attention = m.raw_attention = None
+    return mixers
+
+
+def token_affinity(attn: torch.Tensor) -> torch.Tensor:
+    """A (B, h, N, M) -> an (B, h, N, N) token-to-token map: itself if M == N, else row-normalised A A^T."""
+    if attn.shape[-1] == attn.shape[-2]:
+        return attn
+    aff = attn @ attn.transpose(-2, -1)
+    return aff / aff.sum(-1, keepdim=True).clamp_min(1e-12)
+
+
+@torch.no_grad()
+def collect_maps(model: nn.Module, images: torch.Tensor, batch: int = 16, raw: bool = False) -> list[torch.Tensor]:
+    """Token-affinity maps (I, h, N, N) of every recording mixer for ``images`` (I, 3, H, W): the maps that
+    weight the values, or with ``raw`` the maps before a transform (Re-attention's softmax maps)."""
+    mixers = set_recording(model)
+    if not mixers:
+        raise ValueError("the model has no mixer with an attention map (FF-only has none)")
+    model.eval()
+    per_block: list[list[torch.Tensor]] = [[] for _ in mixers]
+    for chunk in images.split(batch):
+        model(chunk)
+        for i, m in enumerate(mixers):
+            per_block[i].append(token_affinity((m.raw_attention if raw else m.attention).float()))
+    set_recording(model, False)
+    return [torch.cat(maps) for maps in per_block]
+
+
+def map_cosine(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """DeepViT's M_{h,t} (module docstring): cosine between column t of ``a`` and of ``b``.
+
+    Args:
+        a, b: attention maps (..., N, M), e.g. (I, h, N, M): I images, h heads, N queries, M keys.
+
+    Returns:
+        (..., M), e.g. (I, h, M): 1 where key token t contributes to every query in the same proportions in
+        both maps, 0 where the two columns are orthogonal (an all-zero column counts as orthogonal).
+    """
+    if a.shape != b.shape:
+        raise ValueError(f"map_cosine: maps of different shapes {tuple(a.shape)} and {tuple(b.shape)}")
+    cos = nn.functional.normalize
+    return (cos(a, dim=-2) * cos(b, dim=-2)).sum(-2)  # columns: the query axis is dim -2
+
+
+def block_similarity(maps: list[torch.Tensor]) -> torch.Tensor:
+    """(L, L) similarity of every pair of blocks: :func:`map_cosine` averaged over images, heads and tokens.
+
+    Args:
+        maps: one (I, h, N, M) map per block, as :func:`collect_maps` returns them.
+    """
+    n = len(maps)
+    sim = torch.ones(n, n)
+    for p in range(n):
+        for q in range(p + 1, n):
+            sim[p, q] = sim[q, p] = map_cosine(maps[p], maps[q]).mean()
+    return sim
+
+
+def head_similarity(maps: list[torch.Tensor]) -> list[float]:
+    """Cross-head similarity inside each block (DeepViT Fig. 3c): :func:`map_cosine` between the maps of
+    heads h != h' of one block, averaged over head pairs, tokens and images; one value per block.
+
+    Args:
+        maps: one (I, h, N, M) map per block; blocks with a single head give nan.
+    """
+    out = []
+    for m in maps:
+        h = m.shape[1]
+        if h < 2:
+            out.append(float("nan"))
+            continue
+        pairs = [map_cosine(m[:, i], m[:, j]).mean() for i in range(h) for j in range(h) if i != j]
+        out.append(float(torch.stack(pairs).mean()))
+    return out
+
+
+def similar_blocks(sim: torch.Tensor, threshold: float = 0.9) -> int:
+    """How many blocks have a map whose similarity to the previous block's exceeds ``threshold``."""
+    return int((sim.diagonal(offset=1) > threshold).sum())

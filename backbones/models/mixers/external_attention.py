@@ -1,0 +1,146 @@
+"""External attention (Guo et al. 2021, "Beyond Self-attention: External Attention using Two Linear
+Layers for Visual Tasks"), the multi-head mixer of EAMLP's blocks.
+
+Attention against a small learnable memory shared by all samples: ``A = M_k x`` (S memory units),
+normalised twice - softmax over the N tokens, then L1 over the S units
+(:func:`~backbones.models.layers.double_normalize`) - and ``y = M_v A``. Linear in N. The single-head token layers of
+EAMLP's tokens-to-token stem are in :mod:`backbones.models.stems.t2t`, EANet's EA unit on feature maps in
+:mod:`backbones.segmentation.ea_head`.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from backbones.deploy.base import DeployModule, bare_norm, folded_or_plain
+from backbones.deploy.fold import fold_affine, layer_norm_parts
+from backbones.models.layers.double_norm import double_normalize, memory_map_t, read_map_t
+from backbones.models.layers.dropout import Dropout
+from backbones.models.mixers.base import TokenMixer
+from backbones.models.mixers.registry import register_mixer
+
+
+@register_mixer
+class ExternalAttention(TokenMixer):
+    """Multi-head external attention (EAMLP), (B, N, C) -> (B, N, C).
+
+    ``y = proj(M_v(DN(M_k(trans_dims(x)))))`` with the heads in the (B, N, h, d) layout (no permutes):
+    ``trans_dims`` widens C to e*C = h*d, ``M_k = linear_0`` (d -> S) and ``M_v = linear_1``
+    (S -> d) are shared by all h heads, DN is :func:`double_normalize` over the N tokens.
+
+    Because the memories are shared by the heads, ``M_k . trans_dims`` is one Linear C -> h*S and
+    ``proj . M_v`` one Linear h*S -> C (:meth:`folded_memories`). Per token and side that costs h*S*C
+    multiply-adds instead of e*C*(C + S): fewer when S <= d (EAMLP: d = S = 64, 20% fewer in eamlp-7).
+    With ``fold_memories`` the layer computes through the composed weights, rebuilt from the four Linears in
+    every call (gradients reach all four) - the same function, one way in training and evaluation; the
+    deploy form composes them once (:class:`ExternalAttentionBranch`).
+
+    Args:
+        dim: channels C.
+        num_heads: H; the layer uses ``expansion * H`` heads of width C / H.
+        memory: memory units S per head (64 in EAMLP).
+        expansion: width expansion e of ``trans_dims`` (4 in EAMLP; 1 keeps C).
+        attn_drop: dropout on the normalised map.
+        proj_drop: dropout after ``proj``.
+        fold_memories: compute through the composed weights; None: when that costs fewer multiply-adds.
+    """
+
+    settings = ("num_heads", "attn_drop", "proj_drop")
+    records_attention = True
+
+    def __init__(self, dim: int, num_heads: int = 8, memory: int = 64, expansion: int = 4,
+                 attn_drop: float = 0.0, proj_drop: float = 0.0, fold_memories: bool | None = None) -> None:
+        super().__init__()
+        if dim % num_heads:
+            raise ValueError(f"ExternalAttention: dim {dim} is not divisible by num_heads {num_heads}")
+        self.heads, self.head_dim = num_heads * expansion, dim // num_heads
+        self.trans_dims = nn.Linear(dim, dim * expansion)
+        self.linear_0 = nn.Linear(self.head_dim, memory)
+        self.linear_1 = nn.Linear(memory, self.head_dim)
+        self.attn_drop = Dropout(attn_drop)
+        self.proj = nn.Linear(dim * expansion, dim)
+        self.proj_drop = Dropout(proj_drop)
+        cheaper = self.heads * memory * dim < dim * expansion * (dim + memory)
+        self.fold_memories = cheaper if fold_memories is None else fold_memories
+
+    def folded_memories(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """``M_k . trans_dims`` as (h*S, C) weight and (h*S,) bias, ``proj . M_v`` as (C, h*S) and (C,)."""
+        h, d, c = self.heads, self.head_dim, self.trans_dims.in_features
+        w0, b0, w1, b1 = self.linear_0.weight, self.linear_0.bias, self.linear_1.weight, self.linear_1.bias
+        p_w = self.proj.weight.view(c, h, d)
+        in_w = torch.einsum("sd,hdc->hsc", w0, self.trans_dims.weight.view(h, d, c)).reshape(-1, c)
+        in_b = (torch.einsum("sd,hd->hs", w0, self.trans_dims.bias.view(h, d)) + b0).reshape(-1)
+        out_w = torch.einsum("chd,ds->chs", p_w, w1).reshape(c, -1)
+        out_b = torch.einsum("chd,d->c", p_w, b1) + self.proj.bias
+        return in_w, in_b, out_w, out_b
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, N, C) -> (B, N, C)."""
+        b, n, _ = x.shape
+        fold = self.fold_memories
+        if fold:
+            in_w, in_b, out_w, out_b = self.folded_memories()
+            attn = F.linear(x, in_w, in_b).view(b, n, self.heads, -1)  # (B, N, h, S)
+        else:
+            attn = self.linear_0(self.trans_dims(x).view(b, n, self.heads, self.head_dim))
+        attn = self.attn_drop(double_normalize(attn, token_dim=1))
+        self.keep_attention(attn.permute(0, 2, 1, 3))  # (B, h, N, S)
+        if fold:
+            return self.proj_drop(F.linear(attn.reshape(b, n, -1), out_w, out_b))
+        return self.proj_drop(self.proj(self.linear_1(attn).view(b, n, -1)))
+
+    def deploy_branch(self, norm: nn.Module, scale: float = 1.0) -> DeployModule:
+        """The inference form of ``x + self(norm(scale x)) / scale`` (:class:`ExternalAttentionBranch`)."""
+        return folded_or_plain(lambda: ExternalAttentionBranch(norm, self, scale), norm, self, scale)
+
+
+class ExternalAttentionBranch(DeployModule):
+    """``x + EA(norm(a x)) / a`` at inference, (B, N, C) -> (B, N, C): the memories composed with ``trans_dims`` and
+    ``proj`` once when the layer computes that way (:meth:`ExternalAttention.folded_memories`), the norm's affine
+    folded into the first Linear and 1/a into the last. The composed form keeps its map transposed, (h*S, B*N),
+    tokens innermost (:func:`~backbones.models.layers.double_norm.memory_map_t`): as fast in eager, and onnxruntime's
+    Softmax needs no transposes (eamlp-7 exported: 379 ms a batch against 630 in the (B, N, h, S) layout)."""
+
+    def __init__(self, norm: nn.Module, ea: ExternalAttention, a: float = 1.0) -> None:
+        super().__init__()
+        c = ea.trans_dims.in_features
+        self.heads, self.head_dim, self.folded = ea.heads, ea.head_dim, ea.fold_memories
+        self.eps, gamma, beta = layer_norm_parts(norm, c, a)
+        if self.folded:
+            in_w, in_b, out_w, out_b = ea.folded_memories()
+            in_w, in_b = fold_affine(in_w, in_b, gamma, beta)
+            self._buffers_from(in_w=in_w, in_b=in_b, out_w=out_w / a, out_b=out_b / a)
+        else:
+            t_w, t_b = fold_affine(ea.trans_dims.weight, ea.trans_dims.bias, gamma, beta)
+            self._buffers_from(t_w=t_w, t_b=t_b, w0=ea.linear_0.weight, b0=ea.linear_0.bias, w1=ea.linear_1.weight,
+                               b1=ea.linear_1.bias, p_w=ea.proj.weight / a, p_b=ea.proj.bias / a)
+
+    def forward(self, x: torch.Tensor, grid: tuple[int, int] | None = None) -> torch.Tensor:
+        """(B, N, C) -> (B, N, C)."""
+        if self.folded:  # the map transposed, (h*S, B*N): tokens innermost
+            return read_map_t(self._map_t(x), self.out_w, self.out_b, x.shape[0]).add_(x)
+        return self._read(self._map(x)).add_(x)
+
+    def first_token(self, x: torch.Tensor, grid: tuple[int, int] | None = None) -> torch.Tensor:
+        """(B, N, C) -> (B, 1, C): the map needs every token (softmax over N); the read-out only the first."""
+        b, n, _ = x.shape
+        if self.folded:
+            return read_map_t(self._map_t(x).view(-1, b, n)[:, :, 0], self.out_w, self.out_b, b).add_(x[:, :1])
+        return self._read(self._map(x)[:, :1]).add_(x[:, :1])
+
+    def _map_t(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, N, C) -> the double-normalised map of the composed memories, transposed: (h*S, B*N)."""
+        return memory_map_t(bare_norm(x, self.eps), self.in_w, self.in_b, self.heads)
+
+    def _map(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, N, C) -> the double-normalised map (B, N, h, S) through the four Linears (memories not composed)."""
+        b, n, _ = x.shape
+        y = bare_norm(x, self.eps)
+        t = F.linear(y, self.t_w, self.t_b).view(b, n, self.heads, self.head_dim)
+        return double_normalize(F.linear(t, self.w0, self.b0), token_dim=1)
+
+    def _read(self, attn: torch.Tensor) -> torch.Tensor:
+        """Map rows (B, M, h, S) -> values (B, M, C) through ``M_v`` and ``proj``."""
+        b, m = attn.shape[:2]
+        return F.linear(F.linear(attn, self.w1, self.b1).reshape(b, m, -1), self.p_w, self.p_b)

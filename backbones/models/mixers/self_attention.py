@@ -1,0 +1,143 @@
+"""Multi-head self-attention token mixer (Vaswani et al. 2017; ViT, Dosovitskiy et al. 2021).
+
+``softmax(q k^T * scale) v`` per head, with q, k, v from one ``qkv`` projection and an output
+``proj``, computed by :func:`torch.nn.functional.scaled_dot_product_attention`. Subclasses that need
+the attention map itself (Re-attention) override :meth:`SelfAttention.transform_attention`; the map is
+then formed explicitly, as it is when it is recorded for analysis.
+
+The inference form (:class:`AttentionBranch`) folds the block's LayerNorm affine and the logit scale into
+``qkv`` and DeepViT's scale adjustment into ``proj``; a subclass that mixes heads gives its mixing as one
+H x H matrix and bias (:meth:`SelfAttention.folded_head_mix`).
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from backbones.deploy.base import DeployModule, bare_norm, folded_or_plain
+from backbones.deploy.fold import NotFoldable, fold_affine, layer_norm_parts
+from backbones.models.layers.dropout import Dropout
+from backbones.models.mixers.base import TokenMixer
+from backbones.models.mixers.registry import register_mixer
+
+
+def split_heads(t: torch.Tensor, parts: int, heads: int) -> tuple[torch.Tensor, ...]:
+    """(B, N, parts * H * d) -> ``parts`` tensors (B, H, N, d) (views, no copy)."""
+    b, n, _ = t.shape
+    return t.view(b, n, parts, heads, -1).permute(2, 0, 3, 1, 4).unbind(0)
+
+
+def merge_heads(t: torch.Tensor) -> torch.Tensor:
+    """(B, H, N, d) -> (B, N, H * d)."""
+    b, h, n, d = t.shape
+    return t.transpose(1, 2).reshape(b, n, h * d)
+
+
+@register_mixer
+class SelfAttention(TokenMixer):
+    """Multi-head self-attention, (B, N, C) -> (B, N, C).
+
+    Args:
+        dim: channels C.
+        num_heads: heads H (C must be divisible by H).
+        qkv_bias: bias in the ``qkv`` projection.
+        attn_drop: dropout on the attention map.
+        proj_drop: dropout after ``proj``.
+        qk_scale: logit scale; default (C / H) ** -0.5.
+    """
+
+    settings = ("num_heads", "qkv_bias", "attn_drop", "proj_drop")
+    records_attention = True
+
+    def __init__(self, dim: int, num_heads: int = 8, qkv_bias: bool = True, attn_drop: float = 0.0,
+                 proj_drop: float = 0.0, qk_scale: float | None = None) -> None:
+        super().__init__()
+        if dim % num_heads:
+            raise ValueError(f"{type(self).__name__}: dim {dim} is not divisible by num_heads {num_heads}")
+        self.num_heads, self.head_dim = num_heads, dim // num_heads
+        self.scale = qk_scale or self.head_dim ** -0.5
+        self.qkv = nn.Linear(dim, 3 * dim, bias=qkv_bias)
+        self.attn_drop = Dropout(attn_drop)
+        self.proj = nn.Linear(dim, dim)
+        self.proj_drop = Dropout(proj_drop)
+
+    def transform_attention(self, attn: torch.Tensor) -> torch.Tensor:
+        """Hook on the (dropped-out) attention map (B, H, N, N); identity for plain self-attention."""
+        return attn
+
+    @property
+    def needs_map(self) -> bool:
+        """Whether the attention map must be formed explicitly (a transform is set or it is recorded)."""
+        return self.record_attention or type(self).transform_attention is not SelfAttention.transform_attention
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, N, C) -> (B, N, C)."""
+        q, k, v = split_heads(self.qkv(x), 3, self.num_heads)
+        if self.needs_map:
+            raw = self.attn_drop(((q * self.scale) @ k.transpose(-2, -1)).softmax(dim=-1))  # (B, H, N, N)
+            attn = self.transform_attention(raw)
+            self.keep_attention(attn, raw)
+            out = attn @ v
+        else:
+            p = self.attn_drop.p if self.training else 0.0
+            out = F.scaled_dot_product_attention(q, k, v, dropout_p=p, scale=self.scale)
+        return self.proj_drop(self.proj(merge_heads(out)))
+
+    def folded_head_mix(self) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """A transform of the attention map that mixes heads, as ``(W (H, H), b (H,))`` with ``A' = W A + b`` per
+        (query, key) at inference; None for plain self-attention."""
+        return None
+
+    def deploy_branch(self, norm: nn.Module, scale: float = 1.0) -> DeployModule:
+        """The inference form of ``x + self(norm(scale x)) / scale`` (:class:`AttentionBranch`)."""
+        return folded_or_plain(lambda: AttentionBranch(norm, self, scale), norm, self, scale)
+
+
+class AttentionBranch(DeployModule):
+    """``x + proj(attention(qkv(norm(a x)))) / a`` for self-attention and head-mixing subclasses, (B, N, C) ->
+    (B, N, C): the norm's affine and the logit scale folded into ``qkv``, 1/a into ``proj``, a head mixing
+    (:meth:`SelfAttention.folded_head_mix`) kept as one (H, H) matrix and bias."""
+
+    def __init__(self, norm: nn.Module, attn: SelfAttention, a: float = 1.0) -> None:
+        super().__init__()
+        c = attn.qkv.in_features
+        self.num_heads = attn.num_heads
+        self.eps, gamma, beta = layer_norm_parts(norm, c, a)
+        w, b = fold_affine(attn.qkv.weight, attn.qkv.bias, gamma, beta)
+        logit = torch.ones(3 * c, 1, dtype=w.dtype)
+        logit[:c] = attn.scale  # the logit scale, applied to q
+        mix = attn.folded_head_mix()
+        if mix is None and type(attn).transform_attention is not SelfAttention.transform_attention:
+            raise NotFoldable(f"{type(attn).__name__} transforms its maps but gives no folded_head_mix()")
+        self._buffers_from(qkv_w=w * logit, qkv_b=b * logit[:, 0], proj_w=attn.proj.weight / a,
+                           proj_b=attn.proj.bias / a, mix_w=None if mix is None else mix[0],
+                           mix_b=None if mix is None else mix[1])
+
+    def forward(self, x: torch.Tensor, grid: tuple[int, int] | None = None) -> torch.Tensor:
+        """(B, N, C) -> (B, N, C)."""
+        q, k, v = split_heads(F.linear(bare_norm(x, self.eps), self.qkv_w, self.qkv_b), 3, self.num_heads)
+        return self._project(self._attend(q, k, v)).add_(x)
+
+    def first_token(self, x: torch.Tensor, grid: tuple[int, int] | None = None) -> torch.Tensor:
+        """(B, N, C) -> (B, 1, C): keys and values of every token, the query of the first."""
+        c = x.shape[-1]
+        y = bare_norm(x, self.eps)
+        k, v = split_heads(F.linear(y, self.qkv_w[c:], self.qkv_b[c:]), 2, self.num_heads)
+        (q,) = split_heads(F.linear(y[:, :1], self.qkv_w[:c], self.qkv_b[:c]), 1, self.num_heads)
+        return self._project(self._attend(q, k, v)).add_(x[:, :1])
+
+    def _attend(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+        """q (B, H, M, d) against k, v (B, H, N, d) -> (B, H, M, d)."""
+        if self.mix_w is None:
+            return F.scaled_dot_product_attention(q, k, v, scale=1.0)
+        # heads mixed by (H, H) plus a bias per head; (A + b_h) v = A v + b_h * sum_n v_n, so the bias is added to
+        # the output, not to every entry of the (M, N) maps
+        b, h, m, n = q.shape[0], q.shape[1], q.shape[2], k.shape[2]
+        attn = (q @ k.transpose(-2, -1)).softmax(dim=-1).view(b, h, m * n)
+        attn = torch.bmm(self.mix_w.expand(b, h, h), attn)
+        return torch.addcmul(attn.view(b, h, m, n) @ v, self.mix_b.view(1, h, 1, 1), v.sum(dim=2, keepdim=True))
+
+    def _project(self, out: torch.Tensor) -> torch.Tensor:
+        """(B, H, M, d) -> heads merged and projected, (B, M, C)."""
+        return F.linear(merge_heads(out), self.proj_w, self.proj_b)

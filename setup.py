@@ -32,11 +32,11 @@ setup(
     ],
     extras_require={"export": ["onnx==1.23.2", "onnxruntime==1.32.0", "onnxscript==0.7.2"]},
     entry_points={"console_scripts": [
-        "backbones-train=backbones.cli.train:main",
-        "backbones-test=backbones.cli.test:main",
-        "backbones-export=backbones.cli.export:main",
-        "backbones-convert=backbones.cli.convert:main",
-        "backbones-infer-points=backbones.cli.infer_points:main",
-        "backbones-configs=backbones.cli.configs:main",
+        "backbones-train=backbones.cli.train:cli",
+        "backbones-test=backbones.cli.test:cli",
+        "backbones-export=backbones.cli.export:cli",
+        "backbones-convert=backbones.cli.convert:cli",
+        "backbones-infer-points=backbones.cli.infer_points:cli",
+        "backbones-configs=backbones.cli.configs:cli",
     ]},
 )

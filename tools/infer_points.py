@@ -1,76 +1,9 @@
-"""Classify or part-segment point / mesh files (.txt, .npy, .ply, .pcd, .xyz, .off, .obj, ...) with a checkpoint.
+"""Predict point or mesh files with a trained point-cloud config.
 
-Usage:
-    python tools/infer_points.py CONFIG CHECKPOINT FILE [FILE ...] [--category NAME] [--show-dir DIR] [--deploy]
-
-Prints one line per file (class and score, or the number of points per predicted part); with
-``--show-dir`` writes a PNG per file (points coloured by predicted part). Text and ``.npy`` files hold
-3 (x y z), 6 (x y z nx ny nz) or 7 (... part label, ignored here) columns; any other count, an empty
-or degenerate cloud (fewer than 2 distinct points) is an error naming the file. The checkpoint is
-loaded safely (weights only) and strictly (``--allow-partial`` loads the matching keys only). ``--deploy``
-predicts with the model converted for deployment (``backbones.deploy.convert_to_deploy``).
+The tool is :mod:`backbones.cli.infer_points` (``python -m backbones.cli.infer_points --help``, console script
+``backbones-infer-points``); this file runs it, as OpenMMLab's ``tools/`` scripts do.
 """
-from __future__ import annotations
-
-import argparse
-import os.path as osp
-import sys
-
-import backbones.safe_loading  # noqa: F401  (mmengine loads checkpoints with the safe loader)
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Command-line entry point."""
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("config")
-    parser.add_argument("checkpoint")
-    parser.add_argument("files", nargs="+")
-    parser.add_argument("--category", help="object category (part segmentation): name or index")
-    parser.add_argument("--show-dir", help="write a PNG rendering per file here")
-    parser.add_argument("--allow-partial", action="store_true",
-                        help="load only the checkpoint keys that match the model (default: a mismatch is an error)")
-    parser.add_argument("--deploy", action="store_true", help="predict with the model converted for deployment")
-    args = parser.parse_args(argv)
-    from mmengine.runner import load_checkpoint
-
-    from backbones.engine.checkpoint import CheckpointReadError, UnsafeCheckpointError
-    from backbones.pointcloud.inference import inference_points, init_point_model
-    from backbones.pointcloud.io import PointFileError
-    from backbones.pointcloud.visualization import render_points
-
-    try:
-        model = init_point_model(args.config)
-        ckpt = load_checkpoint(model, args.checkpoint, map_location="cpu", strict=not args.allow_partial)
-        model.dataset_meta = ckpt.get("meta", {}).get("dataset_meta", {}) or {}
-        if args.deploy:
-            from backbones.deploy import convert_to_deploy
-
-            convert_to_deploy(model)
-        category = int(args.category) if args.category is not None and args.category.isdigit() else args.category
-        samples = inference_points(model, args.files, category)
-    except (UnsafeCheckpointError, CheckpointReadError, PointFileError, FileNotFoundError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    except RuntimeError as e:
-        if "do not match exactly" not in str(e):
-            raise
-        print(f"error: checkpoint {args.checkpoint} does not fit the model of {args.config}; --allow-partial "
-              f"loads the matching keys only.\n{e}", file=sys.stderr)
-        return 2
-    names = list((model.dataset_meta or {}).get("classes", []))
-    for path, s in zip(args.files, samples):
-        if "pred_parts" in s:
-            parts, counts = s.pred_parts.unique(return_counts=True)
-            print(f"{path}: parts {dict(zip(parts.tolist(), counts.tolist()))}")
-        else:
-            label = int(s.pred_label)
-            print(f"{path}: {names[label] if label < len(names) else label} ({float(s.pred_score[label]):.3f})")
-        if args.show_dir:
-            png = osp.join(args.show_dir, osp.basename(path).replace(".", "_") + ".png")
-            parts = s.pred_parts.numpy() if "pred_parts" in s else None
-            render_points(png, [(s.points_xyz, parts, osp.basename(path))])
-    return 0
-
+from backbones.cli.infer_points import cli, main  # noqa: F401  (main: the tests call it)
 
 if __name__ == "__main__":
-    sys.exit(main())
+    cli()

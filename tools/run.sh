@@ -15,6 +15,7 @@ case "${1:-}" in
     ;;
   test)
     "$py" -m ruff check .
+    "$root/.venv/bin/lint-imports"
     "$py" -m pytest -q -n 2 --durations=15 -p no:dash -m "not slow" "${@:2}"
     ;;
   *)

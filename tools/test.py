@@ -1,73 +1,9 @@
-"""Evaluate a checkpoint on a config's test set (every task of the zoo) with mmengine's Runner.
+"""Test a checkpoint of any config of the zoo with mmengine's Runner.
 
-Usage:
-    python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out FILE] [--show-dir DIR] [--allow-partial]
-                         [--deploy] [--compile [--autotune]] [--cfg-options KEY=VALUE ...]
-                         [--launcher {none,pytorch,slurm,mpi}]
-
-The checkpoint is loaded with torch's weights-only unpickler (a file that needs code to load is refused)
-and strictly: a checkpoint whose keys are missing from, unknown to or shaped differently from the
-config's model (another architecture) is an error naming those keys. ``--allow-partial`` loads the
-matching keys only and warns about the others (mmengine's default). ``--deploy`` tests the model in its
-deploy form (``DeployHook``: ``backbones.deploy.convert_to_deploy`` after the checkpoint is loaded);
-``--compile`` also compiles it with ``torch.compile`` (``backbones.deploy.compile``; the first batch compiles,
-its time is logged), ``--autotune`` with inductor's GEMM templates as well.
+The tool is :mod:`backbones.cli.test` (``python -m backbones.cli.test --help``, console script
+``backbones-test``); this file runs it, as OpenMMLab's ``tools/`` scripts do.
 """
-from __future__ import annotations
-
-import functools
-import os.path as osp
-
-import backbones  # noqa: F401  (registries, hooks)
-import backbones.safe_loading  # noqa: F401  (mmengine loads checkpoints with the safe loader)
-from backbones.cli import common
-
-MISMATCH = "The model and loaded state dict do not match exactly"  # mmengine's strict-load message
-
-
-def main(argv: list[str] | None = None) -> dict:
-    """Test; returns the metrics."""
-    args = common.parse_args(argv, test=True, description=__doc__)
-    if not osp.isfile(args.checkpoint):
-        raise SystemExit(f"error: checkpoint {args.checkpoint} does not exist")
-    if args.autotune and not args.compile:
-        raise SystemExit("error: --autotune tunes the compilation of --compile; give both")
-    cfg = common.load_config(args)
-    cfg.load_from = args.checkpoint
-    if args.allow_partial:
-        common.allow_partial_load_from(cfg)
-    if args.deploy or args.compile:
-        cfg.custom_hooks = [*cfg.get("custom_hooks", []),
-                            dict(type="DeployHook", compile=args.compile, autotune=args.autotune)]
-    if args.out:
-        evaluators = cfg.test_evaluator if isinstance(cfg.test_evaluator, list) else [cfg.test_evaluator]
-        cfg.test_evaluator = [*evaluators, dict(type="AtomicDumpResults", out_file_path=args.out)]
-    if args.show_dir:
-        vis = cfg.default_hooks.get("visualization")
-        if vis is None:
-            raise SystemExit("error: --show-dir needs a 'visualization' hook in default_hooks")
-        params = common.visualization_args(vis["type"], cfg.get("default_scope"))
-        vis.interval = 1
-        for key, value in (("enable", True), ("draw", True), ("out_dir", args.show_dir)):
-            if key in params:
-                vis[key] = value
-        if "out_dir" not in params and cfg.get("visualizer") is not None:
-            cfg.visualizer.save_dir = args.show_dir  # mmseg's hook draws through the visualizer's backends
-    with common.process_group_teardown(), common.checkpoint_errors():
-        runner = common.build_runner(cfg)
-        # mmengine loads ``load_from`` with strict=False (unmatched keys are only logged): bind strict loading
-        # to this runner's own load_checkpoint, which its load_or_resume calls after the before_run hooks
-        runner.load_checkpoint = functools.partial(runner.load_checkpoint, strict=not args.allow_partial)
-        try:
-            return runner.test()
-        except RuntimeError as e:
-            if MISMATCH not in str(e):
-                raise
-            raise SystemExit(f"error: checkpoint {args.checkpoint} does not fit the model of {args.config} "
-                             f"(another architecture?); --allow-partial loads the matching keys only.\n{e}"
-                             ) from None
-
+from backbones.cli.test import cli, main  # noqa: F401  (main: the tests call it)
 
 if __name__ == "__main__":
-    main()
-    common.leave_worker()
+    cli()

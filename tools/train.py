@@ -1,56 +1,9 @@
 """Train any config of the zoo (classification, segmentation, point clouds) with mmengine's Runner.
 
-Usage:
-    python tools/train.py CONFIG [--work-dir DIR] [--resume [CHECKPOINT]] [--amp] [--allow-partial]
-                          [--cfg-options KEY=VALUE ...] [--launcher {none,pytorch,slurm,mpi}]
-
-``--resume`` alone resumes from the checkpoint ``last_checkpoint`` of the work dir names; if that file is
-missing, empty, or names a missing or corrupt checkpoint, from the newest complete ``epoch_N.pth`` /
-``iter_N.pth`` there (with a warning). With a path, from that file. Checkpoints are loaded with
-torch's weights-only unpickler (:mod:`backbones.safe_loading`): a file that needs code to load is refused.
-``load_from`` must fill at least half of the model's keys (else an error names the file and the keys);
-``--allow-partial`` accepts any share. ``--amp`` is fp16 AMP on a GPU and bfloat16 autocast on the CPU.
-Multi-process: tools/dist_train.sh.
+The tool is :mod:`backbones.cli.train` (``python -m backbones.cli.train --help``, console script
+``backbones-train``); this file runs it, as OpenMMLab's ``tools/`` scripts do.
 """
-from __future__ import annotations
-
-import os.path as osp
-
-import backbones  # noqa: F401  (registries, hooks)
-import backbones.safe_loading  # noqa: F401  (mmengine loads checkpoints with the safe loader)
-from backbones.cli import common
-
-
-def main(argv: list[str] | None = None) -> None:
-    """Train."""
-    import torch
-
-    from backbones.engine.checkpoint.resume import is_remote
-
-    args = common.parse_args(argv, description=__doc__)
-    cfg = common.load_config(args)
-    if args.amp:
-        wrapper = cfg.optim_wrapper.get("type", "OptimWrapper")
-        if wrapper not in ("OptimWrapper", "AmpOptimWrapper", "CPUAutocastOptimWrapper"):
-            raise SystemExit(f"error: --amp cannot replace optim_wrapper type {wrapper!r}")
-        if torch.cuda.is_available():
-            cfg.optim_wrapper.type, cfg.optim_wrapper.loss_scale = "AmpOptimWrapper", "dynamic"
-        else:
-            cfg.optim_wrapper.type = "CPUAutocastOptimWrapper"
-    if args.allow_partial:
-        common.allow_partial_load_from(cfg)
-    if args.resume == "auto":  # the checkpoint hook chooses (backbones.engine.checkpoint.resume_checkpoint)
-        cfg.resume, cfg.load_from = True, None
-    elif args.resume is not None:
-        if is_remote(args.resume):
-            raise SystemExit(f"error: --resume {args.resume}: a run resumes only from local checkpoints")
-        if not osp.isfile(args.resume):
-            raise SystemExit(f"error: --resume checkpoint {args.resume} does not exist")
-        cfg.resume, cfg.load_from = True, args.resume
-    with common.process_group_teardown(), common.checkpoint_errors():
-        common.build_runner(cfg).train()
-
+from backbones.cli.train import cli, main  # noqa: F401  (main: the tests call it)
 
 if __name__ == "__main__":
-    main()
-    common.leave_worker()
+    cli()

@@ -19,9 +19,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-#: the package's data: configs/, tools/ and model-index.yml, as in OpenMMLab's wheels.
-MIM = Path(__file__).resolve().parents[1] / ".mim"
-#: model indexes registered with mmpretrain's ModelHub, relative to MIM.
+from backbones.mim import MIM, mim_path
+
+#: model indexes registered with mmpretrain's ModelHub, relative to the package's data folder (:mod:`backbones.mim`).
 METAFILES = ("configs/classification/metafile.yml",)
 
 _registered: list[str] = []
@@ -44,9 +44,7 @@ def register_model_index(root: Path = MIM) -> list[str]:
     for rel in METAFILES:
         path = root / rel
         if not path.is_file():
-            raise FileNotFoundError(f"the zoo's model index {path} is missing: the package was installed without "
-                                    f"its data (build the wheel with `pip wheel .`, which copies configs/ into "
-                                    f"backbones/.mim/)")
+            mim_path(str(path.relative_to(MIM)) if path.is_relative_to(MIM) else str(path))  # raises, naming it
         index = load(str(path))
         errors = list(index.check_errors) + [e for m in index.models for e in m.check_errors]
         if errors:

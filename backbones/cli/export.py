@@ -1,0 +1,127 @@
+"""Export a config's model with a checkpoint to ONNX, TorchScript or ``torch.export``, and check the file.
+
+Usage:
+    python tools/deploy/export.py CONFIG CHECKPOINT --format {onnx,torchscript,exported} [--deploy]
+        [--out FILE] [--input IMAGE] [--batch 2] [--output {logits,labels}] [--tolerance 1e-4]
+
+Every task exports (backbones/cli/exporting.py): classification and point-cloud classification take the
+preprocessed batch and give logits; segmentation gives logits or labels (``--output``) at the input size, as
+``mmseg.apis.inference_model`` does; part segmentation takes the points and each cloud's object category and gives
+part logits. The batch axis is dynamic, and so is a segmentation model's image size where torch.export proves the
+network runs at any size (a ResNet backbone; a MixerViT's file is specialised to the export size); the tool prints
+the dynamic axes the file holds and runs the file at another size on them.
+``--deploy`` exports the converted model (``backbones.deploy``). The file is traced on ``--batch`` samples of the
+config's test set (or ``--input IMAGE`` repeated) and run back (ONNX through onnxruntime) at that batch size and one
+more; the max absolute and relative differences against the eager model are printed. Exit code 1 when a relative
+difference exceeds ``--tolerance``, or when the file cannot be written (a full disk: the error names the file, and
+no partial or temporary file is left).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import torch
+
+from backbones.cli.loading import load_images, load_model, test_batch
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point."""
+    from backbones.cli.exporting import example_inputs, export_spec
+    from backbones.deploy import convert_to_deploy
+    from backbones.deploy.export import FORMATS, ExportWriteError, differences, dynamic_axes, export, run_exported
+
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("config")
+    parser.add_argument("checkpoint")
+    parser.add_argument("--format", required=True, choices=sorted(FORMATS))
+    parser.add_argument("--deploy", action="store_true", help="export the converted (deploy) model")
+    parser.add_argument("--out", help="output file (default: next to the checkpoint)")
+    parser.add_argument("--input", help="an image to check the file on (default: the config's test set)")
+    parser.add_argument("--batch", type=int, default=2, help="batch size of the trace; checked there and one more")
+    parser.add_argument("--output", default="logits", choices=("logits", "labels"), help="segmentation output")
+    parser.add_argument("--tolerance", type=float, default=1e-4, help="largest accepted relative difference")
+    args = parser.parse_args(argv)
+    if args.batch < 1:
+        parser.error(f"--batch must be at least 1, got {args.batch}")
+    for what, path in (("config", args.config), ("checkpoint", args.checkpoint), ("input", args.input)):
+        if path is not None and not Path(path).is_file():
+            raise SystemExit(f"error: {what} file {path} does not exist")
+    from backbones.engine.checkpoint import CheckpointReadError, UnsafeCheckpointError
+
+    try:
+        cfg, model = load_model(args.config, args.checkpoint)
+    except (UnsafeCheckpointError, CheckpointReadError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    sizes = (args.batch, args.batch + 1)
+    if args.input:
+        images = load_images(cfg, model, [args.input] * sizes[1])
+        meta, spec = {}, export_spec(model, output=args.output)
+        batches = [(images[:n],) for n in sizes]
+    else:
+        batch, meta = test_batch(cfg, sizes[1])
+        spec = export_spec(model, meta, args.output)
+        full = example_inputs(spec, batch, model)
+        batches = [tuple(t[:n] for t in full) for n in sizes]
+    if args.deploy:
+        convert_to_deploy(model)
+    spec.net.eval()
+    out = Path(args.out) if args.out else Path(args.checkpoint).with_name(
+        Path(args.checkpoint).stem + ("_deploy" if args.deploy else "") + FORMATS[args.format])
+    try:
+        export(spec.net, batches[0], args.format, out, spec.names, spec.dynamic)
+    except ExportWriteError as e:  # a full disk: the message names the file; nothing is left behind
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    form = "deploy form" if args.deploy else "plain model"
+    shapes = ", ".join(f"{n} {tuple(t.shape)}" for n, t in zip(spec.names, batches[0]))
+    axes = dynamic_axes(args.format, out)
+    dynamic = "traced" if axes is None else "dynamic axes " + ", ".join(f"{k} {v}" for k, v in axes.items())
+    print(f"wrote {out} ({args.format}, {form}, {spec.description}; inputs {shapes}; {dynamic})")
+    worst = 0.0
+    for inputs in batches:
+        with torch.no_grad():
+            want = spec.net(*inputs)
+        got = run_exported(args.format, out, inputs, spec.names)
+        if not want.is_floating_point():  # labels: the share of entries that differ (a near tie may flip one)
+            rel_diff = (got != want).float().mean().item()
+            print(f"batch {len(inputs[0])}: output {tuple(want.shape)}, {100 * rel_diff:.3g}% of the labels differ "
+                  f"from eager")
+        else:
+            abs_diff, rel_diff = differences(got, want)
+            print(f"batch {len(inputs[0])}: output {tuple(want.shape)}, max abs difference {abs_diff:.3g}, "
+                  f"max rel difference {rel_diff:.3g} against eager")
+        worst = max(worst, rel_diff)
+    if axes and any(len(a) > 1 for a in axes.values()):  # a size the file claims: run it there
+        inputs = tuple(_grown(t, axes.get(n, [0])) for n, t in zip(spec.names, batches[0]))
+        with torch.no_grad():
+            want = spec.net(*inputs)
+        got = run_exported(args.format, out, inputs, spec.names)
+        rel_diff = (got != want).float().mean().item() if not want.is_floating_point() else differences(got, want)[1]
+        print(f"input {tuple(inputs[0].shape)} (another size on the dynamic axes): output {tuple(want.shape)}, "
+              f"{'share of labels' if not want.is_floating_point() else 'max rel difference'} {rel_diff:.3g}")
+        worst = max(worst, rel_diff)
+    if worst > args.tolerance:
+        print(f"error: relative difference {worst:.3g} exceeds --tolerance {args.tolerance}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _grown(t: torch.Tensor, axes: list[int]) -> torch.Tensor:
+    """Images (B, C, H, W) with dynamic height and width: resized 32 pixels taller and 16 wider; other inputs as
+    they are."""
+    if t.dim() != 4 or not {2, 3} <= set(axes):
+        return t
+    return torch.nn.functional.interpolate(t, size=(t.shape[2] + 32, t.shape[3] + 16), mode="bilinear")
+
+
+def cli() -> None:
+    """The console entry point: exit with :func:`main`'s code."""
+    raise SystemExit(main())
+
+
+if __name__ == "__main__":
+    cli()

@@ -1,0 +1,180 @@
+"""The class-conditional GAN (an mmengine ``BaseModel``), its data preprocessor and the hinge loss.
+
+Training follows mmengine's documented GAN recipe: ``train_step(data, optim_wrapper)`` receives an
+``OptimWrapperDict`` with a ``'generator'`` and a ``'discriminator'`` wrapper (built by
+:class:`~backbones.generation.optim.GANOptimWrapperConstructor`) and steps each on its own network's loss. Every
+training iteration is one discriminator step; every ``n_disc``-th also a generator step (SNGAN: 5, SAGAN: 1 with
+the two time-scale learning rates). An exponential moving average of the generator (``ema_momentum``) is kept
+in the model, so it is saved and resumed with it and used for evaluation and sampling.
+
+Batches come from :class:`~backbones.generation.datasets.ImageFolderTensors`: ``inputs`` a list of (C, H, W)
+uint8 tensors, ``data_samples`` a list of ``BaseDataElement`` with ``gt_label`` and the metainfo ``sample_idx``.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from mmengine.model import BaseDataPreprocessor, BaseModel, ExponentialMovingAverage
+from mmengine.optim import OptimWrapperDict
+from mmengine.registry import MODELS
+from mmengine.structures import BaseDataElement
+
+from backbones.engine.runner.seeding import derive_seed
+
+
+def hinge_d_loss(real_scores: torch.Tensor, fake_scores: torch.Tensor) -> dict[str, torch.Tensor]:
+    """The discriminator's hinge loss (Lim & Ye 2017; SAGAN eq. 6): ``E relu(1 - D(x)) + E relu(1 + D(G(z)))``."""
+    return dict(loss_d_real=F.relu(1 - real_scores).mean(), loss_d_fake=F.relu(1 + fake_scores).mean())
+
+
+def hinge_g_loss(fake_scores: torch.Tensor) -> dict[str, torch.Tensor]:
+    """The generator's hinge loss (SAGAN eq. 6): ``-E D(G(z), y)``."""
+    return dict(loss_g=-fake_scores.mean())
+
+
+def to_uint8(images: torch.Tensor) -> torch.Tensor:
+    """Images in [-1, 1] -> uint8 in [0, 255] (rounded), any shape."""
+    return ((images.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
+
+
+@MODELS.register_module()
+class GANDataPreprocessor(BaseDataPreprocessor):
+    """Stack (C, H, W) uint8 images into (B, C, H, W) float images in [-1, 1] (``x / 127.5 - 1``)."""
+
+    def forward(self, data: dict, training: bool = False) -> dict:
+        """``dict(inputs=[(C, H, W)] * B, data_samples=[...])`` -> ``dict(inputs=(B, C, H, W), data_samples=...)``."""
+        data = self.cast_data(data)
+        inputs = data["inputs"]
+        if isinstance(inputs, (list, tuple)):
+            inputs = torch.stack(list(inputs))
+        return dict(inputs=inputs.float() / 127.5 - 1, data_samples=data.get("data_samples"))
+
+
+@MODELS.register_module()
+class ConditionalGAN(BaseModel):
+    """A class-conditional GAN with hinge loss: generator, discriminator, optional generator EMA.
+
+    Args:
+        generator: config of the generator, (B, Z) noise and (B,) labels -> (B, C, H, W) in [-1, 1]
+            (e.g. :class:`~backbones.generation.networks.SAGANGenerator`); needs a ``noise_dim`` attribute.
+        discriminator: config of the discriminator, images and labels -> (B,) scores.
+        n_disc: discriminator steps per generator step.
+        ema_momentum: momentum of the generator's moving average (mmengine's convention: ``avg = (1 - m) avg
+            + m param``); None: no average.
+        eval_seed: the noise of the evaluation sample with ``sample_idx`` i is drawn from ``(eval_seed, i)``, so
+            every evaluation of a checkpoint sees the same samples and the global generators are left alone.
+        data_preprocessor: defaults to :class:`GANDataPreprocessor`.
+        init_cfg: mmengine initialisation config.
+    """
+
+    def __init__(self, generator: dict, discriminator: dict, n_disc: int = 1, ema_momentum: float | None = None,
+                 eval_seed: int = 0, data_preprocessor: dict | None = None, init_cfg: dict | None = None) -> None:
+        super().__init__(data_preprocessor=data_preprocessor or dict(type="GANDataPreprocessor"), init_cfg=init_cfg)
+        if n_disc < 1:
+            raise ValueError(f"ConditionalGAN: n_disc must be >= 1, got {n_disc}")
+        self.generator = MODELS.build(generator)
+        self.discriminator = MODELS.build(discriminator)
+        self.n_disc, self.eval_seed = n_disc, eval_seed
+        self.generator_ema = (ExponentialMovingAverage(self.generator, momentum=ema_momentum)
+                              if ema_momentum is not None else None)
+        self.register_buffer("d_steps", torch.zeros((), dtype=torch.long))  # saved: resume keeps the G/D rhythm
+
+    @property
+    def noise_dim(self) -> int:
+        """Z, the generator's noise width."""
+        return self.generator.noise_dim
+
+    @property
+    def sampler(self) -> torch.nn.Module:
+        """The network that draws samples: the moving average of the generator if kept, else the generator."""
+        return self.generator_ema.module if self.generator_ema is not None else self.generator
+
+    @staticmethod
+    def labels_of(data_samples: list[BaseDataElement], device: torch.device) -> torch.Tensor:
+        """(B,) long labels from the samples' ``gt_label``."""
+        return torch.stack([torch.as_tensor(s.gt_label).reshape(()) for s in data_samples]).long().to(device)
+
+    def noise(self, n: int, device: torch.device, seeds: list[int] | None = None) -> torch.Tensor:
+        """(n, Z) standard normal noise: from the global generator, or one draw per seed in ``seeds``."""
+        if seeds is None:
+            return torch.randn(n, self.noise_dim, device=device)
+        rows = [torch.randn(self.noise_dim, generator=torch.Generator().manual_seed(s)) for s in seeds]
+        return torch.stack(rows).to(device)
+
+    @torch.no_grad()
+    def generate(self, labels: torch.Tensor, noise: torch.Tensor | None = None,
+                 seeds: list[int] | None = None) -> torch.Tensor:
+        """(B,) labels -> (B, C, H, W) samples in [-1, 1] from :attr:`sampler` (in its current train/eval mode)."""
+        if noise is None:
+            noise = self.noise(len(labels), labels.device, seeds)
+        return self.sampler(noise, labels)
+
+    def train_step(self, data: dict | tuple | list, optim_wrapper: OptimWrapperDict) -> dict[str, torch.Tensor]:
+        """One discriminator step and, every ``n_disc``-th call, one generator step.
+
+        Args:
+            data: a batch of real images and labels.
+            optim_wrapper: ``OptimWrapperDict`` with keys ``'generator'`` and ``'discriminator'``, each over its
+                own network's parameters.
+
+        Returns:
+            The logged losses: ``loss_d_real``, ``loss_d_fake`` and, on generator steps, ``loss_g``.
+        """
+        g_optim, d_optim = optim_wrapper["generator"], optim_wrapper["discriminator"]
+        data = self.data_preprocessor(data, True)
+        real = data["inputs"]
+        labels = self.labels_of(data["data_samples"], real.device)
+        with d_optim.optim_context(self.discriminator):
+            with torch.no_grad():
+                fake = self.generator(self.noise(len(labels), real.device), labels)
+            scores = self.discriminator(torch.cat([real, fake]), torch.cat([labels, labels]))
+            d_loss, log_vars = self.parse_losses(hinge_d_loss(*scores.split(len(labels))))
+        d_optim.zero_grad()  # nothing from an earlier generator step reaches this one
+        d_optim.update_params(d_loss)
+        self.d_steps += 1
+        if int(self.d_steps) % self.n_disc == 0:
+            self.discriminator.requires_grad_(False)
+            try:
+                with g_optim.optim_context(self.generator):
+                    fake = self.generator(self.noise(len(labels), real.device), labels)
+                    g_loss, g_vars = self.parse_losses(hinge_g_loss(self.discriminator(fake, labels)))
+                g_optim.zero_grad()
+                g_optim.update_params(g_loss)
+            finally:
+                self.discriminator.requires_grad_(True)
+            log_vars.update(loss_g=g_vars["loss_g"])
+            if self.generator_ema is not None:
+                self.generator_ema.update_parameters(self.generator)
+        log_vars.pop("loss", None)
+        return log_vars
+
+    def predict(self, inputs: torch.Tensor, data_samples: list[BaseDataElement]) -> list[BaseDataElement]:
+        """One class-conditional sample per real sample: its label, noise seeded by ``(eval_seed, sample_idx)``.
+
+        Returns:
+            The samples with ``fake_img`` and ``real_img`` ((C, H, W) uint8) set.
+        """
+        labels = self.labels_of(data_samples, inputs.device)
+        seeds = [derive_seed(self.eval_seed, int(s.metainfo.get("sample_idx", i))) for i, s in enumerate(data_samples)]
+        fake = to_uint8(self.generate(labels, seeds=seeds)).cpu()
+        real = to_uint8(inputs).cpu()
+        for i, sample in enumerate(data_samples):
+            sample.set_data(dict(fake_img=fake[i], real_img=real[i]))
+        return data_samples
+
+    def forward(self, inputs: torch.Tensor, data_samples: list[BaseDataElement] | None = None,
+                mode: str = "tensor") -> Any:
+        """``'predict'``: :meth:`predict`; ``'tensor'``: (B, C, H, W) samples for the batch's labels; ``'loss'``:
+        the hinge losses of both networks on this batch (no update)."""
+        if mode == "predict":
+            return self.predict(inputs, data_samples)
+        labels = self.labels_of(data_samples, inputs.device)
+        fake = self.generator(self.noise(len(labels), inputs.device), labels)
+        if mode == "tensor":
+            return fake
+        if mode == "loss":
+            scores = self.discriminator(torch.cat([inputs, fake]), torch.cat([labels, labels]))
+            return {**hinge_d_loss(*scores.split(len(labels))), **hinge_g_loss(scores[len(labels):])}
+        raise ValueError(f"ConditionalGAN: invalid mode {mode!r} (loss, predict or tensor)")

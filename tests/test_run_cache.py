@@ -12,7 +12,7 @@ from types import SimpleNamespace
 import pytest
 from conftest import ROOT, digits_config
 
-from backbones.cli import run_cache, runs
+from lab.runs import run_cache, runs
 from lab.runs.run_cache import code_digest, code_note, write_result
 from lab.runs.runs import OVERHEAD, Context, Run, cached, estimate, finished_results
 

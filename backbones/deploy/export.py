@@ -16,6 +16,7 @@ import io
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import torch
 import torch.nn as nn
@@ -82,8 +83,9 @@ def _write(net: nn.Module, inputs: tuple[torch.Tensor, ...], fmt: str, names: Se
             torch.jit.save(torch.jit.trace(net, inputs, check_trace=False), buf)
             return buf.getvalue()
         # Dim.AUTO: dynamic where the network allows it (a shape-dependent branch bounds the range, a size the
-        # network needs is kept static); dynamic_axes() reads what the file holds
-        shapes = {_arg_names(net, len(inputs))[i]: {a: torch.export.Dim.AUTO for a in axes[n]}
+        # network needs is kept static); the batch axis is named 'batch' in the file (one symbol for every input)
+        batch = torch.export.Dim("batch")
+        shapes = {_arg_names(net, len(inputs))[i]: {a: batch if a == 0 else torch.export.Dim.AUTO for a in axes[n]}
                   for i, n in enumerate(names)}
         program = torch.export.export(net, inputs, dynamic_shapes=shapes)
         if fmt == "exported":
@@ -91,8 +93,22 @@ def _write(net: nn.Module, inputs: tuple[torch.Tensor, ...], fmt: str, names: Se
         else:  # from the program, so the ONNX graph keeps exactly the axes torch.export proved dynamic
             onnx_program = torch.onnx.export(program, inputs, None, input_names=list(names),
                                              output_names=["outputs"], dynamo=True, verbose=False)
-            buf.write(onnx_program.model_proto.SerializeToString())
+            buf.write(_name_batch_axis(onnx_program.model_proto).SerializeToString())
     return buf.getvalue()
+
+
+def _name_batch_axis(model: Any) -> Any:
+    """An ONNX model with its batch symbol (the tracer's ``s77``: the first input's axis 0) renamed ``batch`` in
+    every input, output and intermediate shape."""
+    dims = model.graph.input[0].type.tensor_type.shape.dim
+    old = dims[0].dim_param if dims else ""
+    if not old:
+        return model
+    for value in (*model.graph.input, *model.graph.output, *model.graph.value_info):
+        for dim in value.type.tensor_type.shape.dim:
+            if dim.dim_param == old:
+                dim.dim_param = "batch"
+    return model
 
 
 def _arg_names(net: nn.Module, count: int) -> list[str]:

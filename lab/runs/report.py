@@ -105,7 +105,8 @@ def replace_between_markers(path: str | Path, start: str, end: str, text: str) -
     write_atomic((head + start + "\n" + text + "\n" + end + rest.split(end, 1)[1]).encode(), path)
 
 
-def plot_curves(work_dir: str | Path, out: str | Path | None = None, metric: str = "accuracy/top1") -> Path:
+def plot_curves(work_dir: str | Path, out: str | Path | None = None, metric: str = "accuracy/top1",
+                title: str | None = None) -> Path:
     """The training loss (per logged iteration) and ``metric`` (per validation) of the newest mmengine run in
     ``work_dir`` (its ``*/vis_data/scalars.json``) as a PNG (default ``work_dir/curves.png``); returns the path."""
     import json
@@ -124,5 +125,5 @@ def plot_curves(work_dir: str | Path, out: str | Path | None = None, metric: str
         per_epoch = max(r["step"] for r in train) / max(r.get("epoch", 1) for r in train) if train else 1
         ax2.plot([r["step"] * per_epoch for r in val], [r[metric] for r in val], "o-", color="tab:red", label=metric)
         ax2.set_ylabel(metric, color="tab:red")
-    ax1.set_title(Path(work_dir).name)
+    ax1.set_title(title or Path(work_dir).name)
     return save_png(fig, Path(out) if out else Path(work_dir) / "curves.png")

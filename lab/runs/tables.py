@@ -119,6 +119,11 @@ def split_batch(config: Path, processes: int) -> dict[str, int]:
     return {"train_dataloader.batch_size": batch // processes}
 
 
+def curve_title(result: dict) -> str:
+    """The loss/accuracy plot's title: the model, its seed and its config file."""
+    return f"{result['label']} (seed {result['seed']}): {Path(result['settings']['config']).stem}"
+
+
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
     parser = argparse.ArgumentParser(prog="lab/tools/train_table.py", description=__doc__,
@@ -157,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"[{args.task}] {r['label']} (seed {r['seed']}): " + ", ".join(
             f"{m} {r['metrics'][m]:.2f}" for m in task.metrics) + f" in {hms(r['seconds']['train'])}\n"
             f"  checkpoint:  {r['checkpoint']}\n  log:         {logs[-1] if logs else folder / 'train.log'}\n"
-            f"  curves:      {plot_curves(folder / 'work', metric=task.metrics[0])}\n"
+            f"  curves:      {plot_curves(folder / 'work', metric=task.metrics[0], title=curve_title(r))}\n"
             f"  predictions: {folder / 'predictions.pkl'}", flush=True)
     rows = [(name, configs[name], [r for r in results if r["label"] == name]) for name in chosen]
     rows = [row for row in rows if row[2]]

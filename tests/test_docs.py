@@ -19,7 +19,7 @@ _REF_DEF = re.compile(r"^\s{0,3}\[[^\]]+\]:\s*<?(\S+?)>?(?:\s+.*)?$")
 _HTML_REF = re.compile(r"""<(?:a|img)\b[^>]*?\b(?:href|src)\s*=\s*["']([^"']+)["']""", re.IGNORECASE)
 _CODE_SPAN = re.compile(r"(`+)(.+?)\1")
 #: top-level folders whose paths quoted in inline code must exist.
-_TREE_PREFIXES = ("backbones/", "configs/", "tools/", "tests/", "docs/")
+_TREE_PREFIXES = ("backbones/", "configs/", "tools/", "tests/", "docs/", "lab/")
 _PATTERN_CHARS = set("*?{}[]<>|$")
 _EXTERNAL = re.compile(r"^(?:[a-z][a-z0-9+.-]*:|//)", re.IGNORECASE)  # http:, https:, mailto:, ...
 #: text that points outside the repository or narrates how it was built.

@@ -11,13 +11,9 @@ A module of the zoo that has a faster inference form says so in its own file, th
 """
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-
-from backbones.deploy.fold import NotFoldable
 
 
 def bare_norm(x: torch.Tensor, eps: float | None) -> torch.Tensor:
@@ -42,6 +38,12 @@ class DeployModule(nn.Module):
             raise RuntimeError(f"{type(self).__name__} is an inference module made by convert_to_deploy; train the "
                                f"plain model instead")
         return super().train(False)
+
+    @classmethod
+    def covers(cls, norm: nn.Module, fn: nn.Module, a: float = 1.0) -> bool:
+        """Whether this branch form folds ``x + fn(norm(a x)) / a`` (:func:`folded_or_plain` asks before building);
+        a folded branch says which norms, activations and options its folds cover."""
+        return True
 
     def _buffers_from(self, **tensors: torch.Tensor | None) -> None:
         for name, t in tensors.items():
@@ -76,10 +78,7 @@ class ModuleBranch(DeployModule):
         return x + self.fn(self.norm(x * self.a), *args) / self.a
 
 
-def folded_or_plain(build: Callable[[], DeployModule], norm: nn.Module, fn: nn.Module, scale: float) -> DeployModule:
-    """``build()`` (a branch with folded weights), or the plain :class:`ModuleBranch` when a fold does not cover
-    the branch's modules (:class:`~backbones.deploy.fold.NotFoldable`)."""
-    try:
-        return build()
-    except NotFoldable:
-        return ModuleBranch(norm, fn, scale)
+def folded_or_plain(branch: type[DeployModule], norm: nn.Module, fn: nn.Module, scale: float) -> DeployModule:
+    """``branch(norm, fn, scale)``, the branch with folded weights, when its ``covers(norm, fn, scale)`` says the
+    folds cover the branch's modules; else the plain :class:`ModuleBranch`."""
+    return branch(norm, fn, scale) if branch.covers(norm, fn, scale) else ModuleBranch(norm, fn, scale)

@@ -1,8 +1,9 @@
 """The deploy conversion: a trained model, once, into its inference form (RepVGG's ``switch_to_deploy`` idea).
 
-:func:`convert_to_deploy` walks a model (a backbone, a classifier, a segmentor, a point-cloud model) and
-replaces, in place, every module that defines ``to_deploy()`` by what it returns: the zoo's blocks, foldable
-stems and backbones each define their own inference form in their own file (:mod:`backbones.deploy.base`).
+:func:`convert_to_deploy` walks a model (a backbone, a classifier, a segmentor, a point-cloud model) bottom-up and
+replaces, in place, every module that defines ``to_deploy()`` by what it returns, after its children are converted:
+the zoo's blocks, foldable stems and backbones each define their own inference form (their own switch) in their own
+file (:mod:`backbones.deploy.base`). The walk is one way: no module calls back into it.
 Everything else (heads, necks, plain stems) stays as it is, in eval mode. The converted model computes what
 the plain model computes in eval mode (to float rounding), holds only its folded weights, keeps no state
 between calls and can be traced and exported; it cannot be trained (``train()`` raises), so training,
@@ -34,18 +35,14 @@ def convert_to_deploy(model: nn.Module) -> nn.Module:
 
 
 def _convert(module: nn.Module) -> nn.Module:
-    to_deploy = getattr(module, "to_deploy", None)  # the hook of the zoo's blocks, stems and backbones
-    return to_deploy() if callable(to_deploy) else convert_children(module)
-
-
-def convert_children(module: nn.Module) -> nn.Module:
-    """Convert every child of ``module`` (recursively) in place; returns ``module``."""
+    """``module`` with its children converted (in place), then its own switch (``to_deploy``) if it has one."""
     for name in [name for name, _ in module.named_children()]:  # names only: no list keeps the plain children
         child = getattr(module, name)                              # alive, each is freed once replaced
         converted = _convert(child)
         if converted is not child:
             setattr(module, name, converted.eval())
-    return module
+    to_deploy = getattr(module, "to_deploy", None)  # the switch of the zoo's blocks, stems and backbones
+    return to_deploy() if callable(to_deploy) else module
 
 
 def is_deployed(model: nn.Module) -> bool:

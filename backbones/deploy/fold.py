@@ -15,7 +15,15 @@ import torch.nn as nn
 
 
 class NotFoldable(TypeError):
-    """A module a fold does not cover (another norm, another activation); the caller keeps the plain module."""
+    """A fold was asked of a module it does not cover: a caller that did not check :func:`folds_norm` first."""
+
+
+def folds_norm(norm: nn.Module, dim: int, a: float = 1.0) -> bool:
+    """Whether :func:`layer_norm_parts` covers ``norm(a x)``: an ``nn.LayerNorm`` over the last axis of width
+    ``dim``, or ``nn.Identity`` with ``a = 1``."""
+    if isinstance(norm, nn.Identity):
+        return a == 1.0
+    return isinstance(norm, nn.LayerNorm) and tuple(norm.normalized_shape) == (dim,)
 
 
 def layer_norm_parts(norm: nn.Module, dim: int,
@@ -23,17 +31,15 @@ def layer_norm_parts(norm: nn.Module, dim: int,
     """(eps, gamma, beta) of ``norm(a x)`` written as an affine-free LayerNorm of ``x`` then an affine.
 
     ``norm`` is an ``nn.LayerNorm`` over the last axis of width ``dim``, or ``nn.Identity`` (no
-    normalisation: eps None; only with a = 1).
+    normalisation: eps None; only with a = 1): what :func:`folds_norm` accepts.
 
     Raises:
-        NotFoldable: any other norm (the caller keeps the plain module instead).
+        NotFoldable: any other norm (check :func:`folds_norm` first).
     """
+    if not folds_norm(norm, dim, a):
+        raise NotFoldable(f"cannot fold {type(norm).__name__} (width {dim}, scale {a})")
     if isinstance(norm, nn.Identity):
-        if a != 1.0:
-            raise NotFoldable("an identity norm with scale_adjustment != 1 does not fold")
         return None, None, None
-    if not isinstance(norm, nn.LayerNorm) or tuple(norm.normalized_shape) != (dim,):
-        raise NotFoldable(f"cannot fold {type(norm).__name__}")
     gamma = norm.weight.detach() if norm.weight is not None else None
     beta = norm.bias.detach() if norm.bias is not None else None
     return norm.eps / (a * a), gamma, beta

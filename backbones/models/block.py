@@ -95,9 +95,16 @@ class DeployBlock(DeployModule):
     def __init__(self, branches: list[DeployModule], first_token_only: bool = False) -> None:
         super().__init__()
         self.branches = nn.ModuleList(branches)
-        mixing = [i for i, b in enumerate(branches) if b.mixes_tokens]
-        self.first_token_only = first_token_only
-        self.reduce_at = (mixing[-1] if mixing else -1) if first_token_only else None
+        self.first_token_only, self.reduce_at = False, None
+        if first_token_only:
+            self.keep_first_token()
+
+    def keep_first_token(self) -> DeployBlock:
+        """Switch to returning the first (class) token alone (the block's own switch; the backbone asks for it when
+        that token is all it outputs); returns the block."""
+        mixing = [i for i, b in enumerate(self.branches) if b.mixes_tokens]
+        self.first_token_only, self.reduce_at = True, (mixing[-1] if mixing else -1)
+        return self
 
     def forward(self, x: torch.Tensor, grid: tuple[int, int] | None = None) -> torch.Tensor:
         """(B, N, C) -> (B, N, C), or (B, 1, C) with ``first_token_only``."""

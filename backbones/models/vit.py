@@ -16,10 +16,9 @@ import torch.nn as nn
 from mmengine.model import BaseModule
 from mmengine.registry import MODELS
 
-from backbones.deploy.convert import convert_children
 from backbones.engine.checkpoint.pretrained import SafePretrainedMixin
 from backbones.models import stems  # noqa: F401  (registers the stems)
-from backbones.models.block import Block, build_blocks, checkpoint_module, stacked_layer_depth, wants_checkpoint
+from backbones.models.block import DeployBlock, build_blocks, checkpoint_module, stacked_layer_depth, wants_checkpoint
 from backbones.models.layers import GridPosEmbed, LearnedPosEmbed, SinusoidalPosEmbed
 from backbones.models.layers.dropout import Dropout
 from backbones.models.layers.init import vit_init_
@@ -196,13 +195,13 @@ class MixerViT(SafePretrainedMixin, BaseModule):
         return stacked_layer_depth(param_name, prefix, ("stem", "cls_token", "pos_embed"), "blocks", self.depth)
 
     def to_deploy(self) -> MixerViT:
-        """The deploy form, in place (:func:`backbones.deploy.convert_to_deploy`): blocks and stem converted; when
-        the last block's class token is the backbone's only output, that block computes the class token alone
-        (its patch tokens would be discarded)."""
+        """The backbone's own deploy switch, in place, called by :func:`backbones.deploy.convert_to_deploy` once its
+        blocks and stem are converted (the walk is bottom-up): when the last block's class token is the backbone's
+        only output, that block computes the class token alone (its patch tokens would be discarded)."""
         last = self.depth - 1
-        if self.out_type == "cls_token" and self.out_indices == (last,) and isinstance(self.blocks[last], Block):
-            self.blocks[last] = self.blocks[last].to_deploy(first_token_only=True).eval()
-        return convert_children(self)
+        if self.out_type == "cls_token" and self.out_indices == (last,) and isinstance(self.blocks[last], DeployBlock):
+            self.blocks[last].keep_first_token()
+        return self
 
     def forward_tokens(self, x: torch.Tensor) -> tuple[torch.Tensor, tuple[int, int]]:
         """Images (B, C_in, H, W) -> embedded tokens (B, N, C) and the patch grid."""

@@ -234,7 +234,9 @@ def safe_load(f: str | os.PathLike | IO[bytes], map_location: Any = "cpu", extra
     if isinstance(f, (str, os.PathLike)):
         path = Path(f).expanduser()
         if not path.is_file():
-            raise FileNotFoundError(f"checkpoint {name} does not exist")
+            raise FileNotFoundError(f"checkpoint {name} does not exist (official checkpoints convert to the zoo's "
+                                    f"layout with `backbones-convert FORMAT SRC DST`, i.e. "
+                                    f"tools/convert_checkpoint.py; formats: docs/checkpoints.md)")
         if path.stat().st_size == 0:
             raise CheckpointReadError(f"checkpoint {name} is empty (0 bytes)")
         f = path

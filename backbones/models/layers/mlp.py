@@ -6,7 +6,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from backbones.deploy.base import DeployModule, bare_norm, folded_or_plain
-from backbones.deploy.fold import NotFoldable, fold_affine, layer_norm_parts
+from backbones.deploy.fold import fold_affine, folds_norm, layer_norm_parts
 from backbones.models.layers.dropout import Dropout
 
 
@@ -37,7 +37,7 @@ class Mlp(nn.Module):
 
     def deploy_branch(self, norm: nn.Module, scale: float = 1.0) -> DeployModule:
         """The inference form of ``x + mlp(norm(scale x)) / scale`` (:class:`MlpBranch`)."""
-        return folded_or_plain(lambda: MlpBranch(norm, self, scale), norm, self, scale)
+        return folded_or_plain(MlpBranch, norm, self, scale)
 
 
 class MlpBranch(DeployModule):
@@ -46,10 +46,14 @@ class MlpBranch(DeployModule):
 
     mixes_tokens = False
 
+    @classmethod
+    def covers(cls, norm: nn.Module, mlp: Mlp, a: float = 1.0) -> bool:
+        """GELU, the width kept (a residual), and a LayerNorm (or none) before the MLP."""
+        return (isinstance(mlp.act, nn.GELU) and mlp.fc1.in_features == mlp.fc2.out_features
+                and folds_norm(norm, mlp.fc1.in_features, a))
+
     def __init__(self, norm: nn.Module, mlp: Mlp, a: float = 1.0) -> None:
         super().__init__()
-        if not isinstance(mlp.act, nn.GELU) or mlp.fc1.in_features != mlp.fc2.out_features:
-            raise NotFoldable("MLP activation is not GELU, or the MLP changes the width (no residual)")
         self.eps, gamma, beta = layer_norm_parts(norm, mlp.fc1.in_features, a)
         self.approximate = mlp.act.approximate
         w1, b1 = fold_affine(mlp.fc1.weight, mlp.fc1.bias, gamma, beta)

@@ -14,7 +14,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from backbones.deploy.base import DeployModule, bare_norm, folded_or_plain
-from backbones.deploy.fold import fold_affine, layer_norm_parts
+from backbones.deploy.fold import fold_affine, folds_norm, layer_norm_parts
 from backbones.models.layers.double_norm import double_normalize, memory_map_t, read_map_t
 from backbones.models.layers.dropout import Dropout
 from backbones.models.mixers.base import TokenMixer
@@ -92,7 +92,7 @@ class ExternalAttention(TokenMixer):
 
     def deploy_branch(self, norm: nn.Module, scale: float = 1.0) -> DeployModule:
         """The inference form of ``x + self(norm(scale x)) / scale`` (:class:`ExternalAttentionBranch`)."""
-        return folded_or_plain(lambda: ExternalAttentionBranch(norm, self, scale), norm, self, scale)
+        return folded_or_plain(ExternalAttentionBranch, norm, self, scale)
 
 
 class ExternalAttentionBranch(DeployModule):
@@ -101,6 +101,11 @@ class ExternalAttentionBranch(DeployModule):
     folded into the first Linear and 1/a into the last. The composed form keeps its map transposed, (h*S, B*N),
     tokens innermost (:func:`~backbones.models.layers.double_norm.memory_map_t`): as fast in eager, and onnxruntime's
     Softmax needs no transposes (eamlp-7 exported: 379 ms a batch against 630 in the (B, N, h, S) layout)."""
+
+    @classmethod
+    def covers(cls, norm: nn.Module, ea: ExternalAttention, a: float = 1.0) -> bool:
+        """A LayerNorm (or none) before the layer."""
+        return folds_norm(norm, ea.trans_dims.in_features, a)
 
     def __init__(self, norm: nn.Module, ea: ExternalAttention, a: float = 1.0) -> None:
         super().__init__()

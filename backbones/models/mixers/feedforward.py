@@ -21,7 +21,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from backbones.deploy.base import DeployModule, folded_or_plain
-from backbones.deploy.fold import NotFoldable, fold_affine, layer_norm_parts
+from backbones.deploy.fold import fold_affine, folds_norm, layer_norm_parts
 from backbones.models.layers.dropout import Dropout
 from backbones.models.mixers.base import TokenMixer
 from backbones.models.mixers.registry import register_mixer
@@ -108,7 +108,7 @@ class FeedForwardMixer(TokenMixer):
 
     def deploy_branch(self, norm: nn.Module, scale: float = 1.0) -> DeployModule:
         """The inference form of ``x + self(scale x) / scale`` (:class:`TokenMlpBranch`)."""
-        return folded_or_plain(lambda: TokenMlpBranch(norm, self, scale), norm, self, scale)
+        return folded_or_plain(TokenMlpBranch, norm, self, scale)
 
 
 class TokenMlpBranch(DeployModule):
@@ -121,10 +121,14 @@ class TokenMlpBranch(DeployModule):
     non-innermost axis is several times slower on CPU).
     """
 
+    @classmethod
+    def covers(cls, norm: nn.Module, ff: FeedForwardMixer, a: float = 1.0) -> bool:
+        """No channel norm before the layer, no token resize rule, GELU, and a LayerNorm (or none) over N."""
+        return (isinstance(norm, nn.Identity) and ff.token_resize is None and isinstance(ff.act, nn.GELU)
+                and folds_norm(ff.norm, ff.num_tokens, a))
+
     def __init__(self, norm: nn.Module, ff: FeedForwardMixer, a: float = 1.0) -> None:
         super().__init__()
-        if not isinstance(norm, nn.Identity) or ff.token_resize is not None or not isinstance(ff.act, nn.GELU):
-            raise NotFoldable("FF-only branch with a channel norm, a token resize rule or another activation")
         self.num_tokens, self.approximate = ff.num_tokens, ff.act.approximate
         self.eps, gamma, beta = layer_norm_parts(ff.norm, ff.num_tokens, a)
         w1, b1 = fold_affine(ff.fc1.weight, ff.fc1.bias, gamma, beta)

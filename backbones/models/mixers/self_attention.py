@@ -16,7 +16,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from backbones.deploy.base import DeployModule, bare_norm, folded_or_plain
-from backbones.deploy.fold import NotFoldable, fold_affine, layer_norm_parts
+from backbones.deploy.fold import fold_affine, folds_norm, layer_norm_parts
 from backbones.models.layers.dropout import Dropout
 from backbones.models.mixers.base import TokenMixer
 from backbones.models.mixers.registry import register_mixer
@@ -91,13 +91,20 @@ class SelfAttention(TokenMixer):
 
     def deploy_branch(self, norm: nn.Module, scale: float = 1.0) -> DeployModule:
         """The inference form of ``x + self(norm(scale x)) / scale`` (:class:`AttentionBranch`)."""
-        return folded_or_plain(lambda: AttentionBranch(norm, self, scale), norm, self, scale)
+        return folded_or_plain(AttentionBranch, norm, self, scale)
 
 
 class AttentionBranch(DeployModule):
     """``x + proj(attention(qkv(norm(a x)))) / a`` for self-attention and head-mixing subclasses, (B, N, C) ->
     (B, N, C): the norm's affine and the logit scale folded into ``qkv``, 1/a into ``proj``, a head mixing
     (:meth:`SelfAttention.folded_head_mix`) kept as one (H, H) matrix and bias."""
+
+    @classmethod
+    def covers(cls, norm: nn.Module, attn: SelfAttention, a: float = 1.0) -> bool:
+        """A LayerNorm (or none) before the attention, whose maps are softmax's own or mixed by a foldable
+        head mixing (:meth:`SelfAttention.folded_head_mix`)."""
+        plain_maps = type(attn).transform_attention is SelfAttention.transform_attention
+        return folds_norm(norm, attn.qkv.in_features, a) and (plain_maps or attn.folded_head_mix() is not None)
 
     def __init__(self, norm: nn.Module, attn: SelfAttention, a: float = 1.0) -> None:
         super().__init__()
@@ -108,8 +115,6 @@ class AttentionBranch(DeployModule):
         logit = torch.ones(3 * c, 1, dtype=w.dtype)
         logit[:c] = attn.scale  # the logit scale, applied to q
         mix = attn.folded_head_mix()
-        if mix is None and type(attn).transform_attention is not SelfAttention.transform_attention:
-            raise NotFoldable(f"{type(attn).__name__} transforms its maps but gives no folded_head_mix()")
         self._buffers_from(qkv_w=w * logit, qkv_b=b * logit[:, 0], proj_w=attn.proj.weight / a,
                            proj_b=attn.proj.bias / a, mix_w=None if mix is None else mix[0],
                            mix_b=None if mix is None else mix[1])

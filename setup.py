@@ -38,5 +38,6 @@ setup(
         "backbones-convert=backbones.cli.convert:cli",
         "backbones-infer-points=backbones.cli.infer_points:cli",
         "backbones-configs=backbones.cli.configs:cli",
+        "backbones-benchmark=backbones.cli.benchmark:cli",
     ]},
 )

@@ -80,3 +80,20 @@ def test_analysis_tools_end_to_end(tmp_path, digits) -> None:  # noqa: ANN001, F
     assert Path(out).stat().st_size > 0
     rows = get_flops.main([str(cfg_path), "--shape", "32", "32"])
     assert rows[0]["params"] == sum(p.numel() for p in model.parameters()) and rows[0]["gflops"] > 0
+
+
+def test_user_benchmark_prints_the_machine_and_both_forms(capsys) -> None:  # noqa: ANN001
+    """tools/analysis/benchmark.py (backbones.cli.benchmark): the CPU, its flags, the GEMM rate, then the plain and
+    the deploy form's time, with the share of the GEMM rate."""
+    import re
+
+    from backbones.cli.benchmark import cpu_flags, main
+
+    assert main(["vit-tiny", "--batch", "2", "--img", "32", "--iters", "2", "--warmup", "1"]) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"^CPU .+; flags .+; \d+ thread\(s\); float32 GEMM 2048\^3: \d+ GFLOP/s$", out, re.M), out
+    for form in ("plain", "deploy"):
+        assert re.search(rf"^vit-tiny {form}: [0-9.]+ ms per batch of 2 .* images/s, \d+ GFLOP/s \(\d+% of the GEMM",
+                         out, re.M), out
+    assert set(cpu_flags()) <= {"avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "avx_vnni", "amx_bf16",
+                                "amx_int8"}

@@ -62,6 +62,7 @@ def test_the_wheel_carries_configs_tools_and_the_model_index(installed: dict) ->
     assert f"backbones/.mim/configs/{MAIN}" in names
     assert "backbones/.mim/configs/_base_/default_runtime.py" in names
     for tool in ("train.py", "test.py", "dist_train.sh", "dist_test.sh", "deploy/export.py", "convert_checkpoint.py",
+                 "analysis/benchmark.py", "analysis/get_flops.py",
                  "infer_points.py", "data/prepare_digits.py"):
         assert f"backbones/.mim/tools/{tool}" in names, tool
     assert not any(n.startswith(("lab/", "tests/")) for n in names)

@@ -1,0 +1,128 @@
+"""Time a model of the zoo on this machine: median milliseconds per batch of the plain and the deploy form, images
+per second and the share of the float32 GEMM rate it reaches, with the CPU, its flags and the thread count.
+
+Usage::
+
+    python -m backbones.cli.benchmark PRESET_OR_CONFIG [--batch 16] [--img 224] [--threads 2] [--iters 20]
+
+A preset (``vit-tiny``) is timed as its backbone with a 1000-class head; an image config (classification,
+segmentation) as its model's tensor forward. This is the installed user's benchmark; the project's comparison with
+the papers' official code, in fresh processes round by round, is the lab's (``lab/tools/benchmark.py``).
+"""
+from __future__ import annotations
+
+import argparse
+import functools
+import statistics
+import time
+from collections.abc import Callable
+
+import torch
+import torch.nn as nn
+
+from backbones.cli.machine import cpu_model
+
+#: the CPU flags that decide which kernels (and which precisions) run fast.
+FLAGS = ("avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "avx_vnni", "amx_bf16", "amx_int8")
+GEMM_N = 2048
+
+
+def cpu_flags() -> list[str]:
+    """Which of :data:`FLAGS` this CPU reports (``/proc/cpuinfo``; empty where it is not readable)."""
+    try:
+        text = open("/proc/cpuinfo").read()
+    except OSError:
+        return []
+    line = next((row for row in text.splitlines() if row.startswith("flags")), "")
+    have = set(line.split(":", 1)[-1].split())
+    return [f for f in FLAGS if f in have]
+
+
+def median_ms(fn: Callable[[], object], iters: int, warmup: int) -> tuple[float, float, float]:
+    """(median, min, max) milliseconds of ``fn()`` over ``iters`` calls after ``warmup`` calls."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(iters):
+        start = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - start) * 1e3)
+    return statistics.median(times), min(times), max(times)
+
+
+def gemm_gflops(iters: int = 5) -> float:
+    """The float32 GEMM rate of this process (a 2048^3 product, median), GFLOP/s: the roofline of the figures."""
+    a, b = torch.randn(GEMM_N, GEMM_N), torch.randn(GEMM_N, GEMM_N)
+    med, _, _ = median_ms(lambda: a @ b, iters, 2)
+    return 2 * GEMM_N ** 3 / med / 1e6
+
+
+class _Tensor(nn.Module):
+    """A model's tensor forward as a module of its inputs: a preset's backbone and head, or a config's model."""
+
+    def __init__(self, model: nn.Module, head: nn.Module | None = None) -> None:
+        super().__init__()
+        self.model, self.head = model, head
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.head is not None:
+            return self.head(self.model(x)[-1])
+        return self.model(x, mode="tensor")
+
+
+def build(target: str, img: int) -> nn.Module:
+    """The model to time: a preset with a 1000-class head, or a config's model (``*.py``)."""
+    if target.endswith(".py"):
+        from mmengine.config import Config
+
+        from backbones.engine.runner.config import build_model, resolve_auto_num_classes
+
+        cfg = Config.fromfile(target)
+        resolve_auto_num_classes(cfg)
+        return _Tensor(build_model(cfg)).eval()
+    from backbones.models.vit import MixerViT
+
+    backbone = MixerViT(target, img_size=img)
+    return _Tensor(backbone, nn.Linear(backbone.embed_dims, 1000)).eval()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Print the machine, then each form's time; returns the exit code."""
+    parser = argparse.ArgumentParser(prog="python -m backbones.cli.benchmark", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("target", help="a preset name (vit-tiny, eamlp-7, ...) or an image config file")
+    parser.add_argument("--batch", type=int, default=16)
+    parser.add_argument("--img", type=int, default=224, help="input size (a config's model: its own size)")
+    parser.add_argument("--threads", type=int, default=torch.get_num_threads())
+    parser.add_argument("--iters", type=int, default=20)
+    parser.add_argument("--warmup", type=int, default=3)
+    args = parser.parse_args(argv)
+    import backbones  # noqa: F401  (registers the zoo for configs)
+    from backbones.deploy import convert_to_deploy
+    from backbones.models.flop_count import forward_flops
+
+    torch.set_num_threads(args.threads)
+    x = torch.randn(args.batch, 3, args.img, args.img)
+    roof = gemm_gflops()
+    print(f"CPU {cpu_model()}; flags {' '.join(cpu_flags()) or '-'}; {args.threads} thread(s); float32 GEMM "
+          f"{GEMM_N}^3: {roof:.0f} GFLOP/s")
+    model = build(args.target, args.img)
+    with torch.no_grad():
+        flops = forward_flops(model, x)
+        for form in ("plain", "deploy"):
+            if form == "deploy":
+                model = convert_to_deploy(model)
+            med, low, high = median_ms(functools.partial(model, x), args.iters, args.warmup)
+            print(f"{args.target} {form}: {med:.1f} ms per batch of {args.batch} [{low:.1f}-{high:.1f}], "
+                  f"{args.batch / med * 1e3:.1f} images/s, {flops / med / 1e6:.0f} GFLOP/s "
+                  f"({flops / med / 1e6 / roof:.0%} of the GEMM rate)")
+    return 0
+
+
+def cli() -> None:
+    """The console entry point."""
+    raise SystemExit(main())
+
+
+if __name__ == "__main__":
+    cli()

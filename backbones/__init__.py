@@ -9,7 +9,7 @@ hook (:mod:`.deploy`), and each task's datasets, heads and metrics (:mod:`.class
 safe, and mmengine's loaders become safe when :mod:`backbones.safe_loading` is imported (the shipped configs and
 tools do).
 """
-from backbones import classification, engine, pointcloud, segmentation  # noqa: F401  (registers every task)
+from backbones import classification, engine, generation, pointcloud, segmentation  # noqa: F401  (registers every task)
 from backbones.classification.model_index import register_model_index
 from backbones.deploy import convert_to_deploy
 from backbones.deploy.hook import DeployHook

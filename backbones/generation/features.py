@@ -4,8 +4,9 @@ Inception-v3's pool features (Heusel et al. 2017, "GANs Trained by a Two Time-Sc
 Local Nash Equilibrium", arXiv 1706.08500) are the standard feature space of FID, but they describe ImageNet
 photographs, not 32 px digit scans, and need weights the zoo does not download. The metric therefore uses the
 penultimate features (128-d) of :class:`FeatureCNN`, a small classifier trained deterministically on the training
-split (the usual substitute on MNIST-like data). It is trained once by :func:`train_feature_classifier` and cached as a checkpoint written atomically; the checkpoint records a
-digest of the training images, so a changed dataset retrains it (:func:`feature_classifier`).
+split (the usual substitute on MNIST-like data). It is trained once by :func:`train_feature_classifier` and cached
+as a checkpoint written atomically; the checkpoint records a digest of the training images, so a changed dataset
+retrains it (:func:`feature_classifier`).
 
 :class:`InceptionFeatures` computes torchvision's Inception-v3 pool features (2048-d) from a local state dict file
 given by the user (``torchvision.models.inception_v3`` layout, read with the zoo's safe loader; never downloaded).
@@ -65,6 +66,15 @@ def images_digest(images: torch.Tensor, labels: torch.Tensor) -> str:
     return h.hexdigest()
 
 
+def spread_subset(images: torch.Tensor, labels: torch.Tensor,
+                  n: int | None) -> tuple[torch.Tensor, torch.Tensor]:
+    """``n`` evenly spaced images of a class-sorted set (every class keeps its share), or all of them."""
+    if n is None or n >= len(images):
+        return images, labels
+    idx = torch.linspace(0, len(images) - 1, n).round().long()
+    return images[idx], labels[idx]
+
+
 def _shift(x: torch.Tensor, g: torch.Generator, pad: int = 2) -> torch.Tensor:
     """Random translations by up to ``pad`` pixels (zero padding), one per image, drawn from ``g``."""
     b, _, h, w = x.shape
@@ -119,16 +129,15 @@ def train_feature_classifier(data_root: str, out_path: str, size: int = 32, chan
         out_path: the checkpoint to write (``state_dict`` and ``meta``).
         size, channels: the images' size and channels, as the GAN sees them.
         epochs, seed: the recipe.
-        max_images: train on the first ``max_images`` images only (tests).
+        max_images: train on ``max_images`` evenly spaced images only (quick tests).
 
     Returns:
         The checkpoint's ``meta``: recipe, data digest, class count and validation accuracy.
     """
     from backbones.generation.datasets import ImageFolderTensors
 
-    train = ImageFolderTensors(data_root, "train", size=size, channels=channels,
-                               indices=max_images, serialize_data=False)
-    images, labels = train.all_images()
+    train = ImageFolderTensors(data_root, "train", size=size, channels=channels, serialize_data=False)
+    images, labels = spread_subset(*train.all_images(), max_images)
     num_classes = len(train.metainfo["classes"])
     model = fit_classifier(images, labels, num_classes, epochs=epochs, seed=seed)
     meta = dict(version=RECIPE_VERSION, seed=seed, epochs=epochs, size=size, channels=channels,
@@ -160,10 +169,9 @@ def feature_classifier(path: str, data_root: str, size: int = 32, channels: int 
         model, meta = load_feature_classifier(path)
         from backbones.generation.datasets import ImageFolderTensors
 
-        train = ImageFolderTensors(data_root, "train", size=size, channels=channels, indices=max_images,
-                                   serialize_data=False)
+        train = ImageFolderTensors(data_root, "train", size=size, channels=channels, serialize_data=False)
         want = dict(version=RECIPE_VERSION, seed=seed, epochs=epochs, size=size, channels=channels,
-                    data_sha256=images_digest(*train.all_images()))
+                    data_sha256=images_digest(*spread_subset(*train.all_images(), max_images)))
         if all(meta.get(k) == v for k, v in want.items()):
             return model, meta
     os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)

@@ -1,0 +1,25 @@
+# Runtime shared by the generation configs: plain mmengine scope (the GAN modules live in the root registries),
+# iteration-based logging and checkpoints, seeded steps (exact resume with both optimizers).
+default_scope = 'mmengine'
+custom_imports = dict(imports=['backbones', 'backbones.safe_loading'], allow_failed_imports=False)
+
+default_hooks = dict(
+    runtime_info=dict(type='RuntimeInfoHook'),
+    timer=dict(type='IterTimerHook'),
+    logger=dict(type='LoggerHook', interval=50),
+    param_scheduler=dict(type='ParamSchedulerHook'),
+    checkpoint=dict(type='AtomicCheckpointHook', by_epoch=False, interval=500, max_keep_ckpts=1,
+                    save_best='gen/fd', rule='less'),
+    sampler_seed=dict(type='DistSamplerSeedHook'),
+    step_seed=dict(type='StepSeedHook'),  # the noise of each training step from (seed, iteration, rank)
+)
+env_cfg = dict(
+    cudnn_benchmark=False,
+    mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
+    dist_cfg=dict(backend='nccl'),
+)
+log_processor = dict(by_epoch=False)
+log_level = 'INFO'
+load_from = None
+resume = False
+randomness = dict(seed=0)

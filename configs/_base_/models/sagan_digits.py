@@ -1,0 +1,14 @@
+# SAGAN for 32x32 grey digits (Zhang et al. 2019): ResNet generator with conditional BatchNorm and projection
+# discriminator, spectral normalisation, hinge loss, one attention block at 16x16 in each network whose token
+# mixer is the leaf config's choice (attention=None in both: SNGAN). Base width 16 keeps a step near a CPU second.
+attention = dict(mixer='SelfAttention', num_heads=4, resolution=16)
+model = dict(
+    type='ConditionalGAN',
+    generator=dict(type='SAGANGenerator', num_classes=10, out_channels=1, base_width=16, noise_dim=128,
+                   attention=attention),
+    discriminator=dict(type='SAGANDiscriminator', num_classes=10, in_channels=1, base_width=16,
+                       attention=attention),
+    n_disc=1,
+    ema_momentum=0.001,  # evaluation and sampling use the generator's moving average
+    data_preprocessor=dict(type='GANDataPreprocessor'),
+)

@@ -1,0 +1,323 @@
+"""Image generation (backbones.generation): SAGAN's networks with every zoo mixer, the two-optimizer GAN step, the
+metric's pieces against known answers, exact resume with two optimizers, and the tools end to end on tiny runs."""
+from __future__ import annotations
+
+import copy
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from conftest import ROOT, run_tool
+
+from backbones.engine.checkpoint import safe_load
+from backbones.generation import ConditionalGAN, MixerAttention2d, SAGANDiscriminator, SAGANGenerator
+from backbones.generation.metrics import (
+    GenerationMetric,
+    feature_frechet_distance,
+    frechet_distance,
+    precision_recall,
+)
+
+MIXERS = ["SelfAttention", "FeedForwardMixer", "ReAttention", "ExternalAttention", "IdentityMixer"]
+CONFIG = ROOT / "configs/generation/digits/sagan_selfattention-w16_1xb32-2k_digits-32px.py"
+ENV = {"OMP_NUM_THREADS": "1"}
+
+
+def tiny_gan(mixer: str | None = "SelfAttention", channels: int = 1, n_disc: int = 1,
+             ema: float | None = 0.01) -> ConditionalGAN:
+    attention = None if mixer is None else dict(mixer=mixer, num_heads=2)
+    return ConditionalGAN(
+        generator=dict(type="SAGANGenerator", out_channels=channels, base_width=8, noise_dim=16, attention=attention),
+        discriminator=dict(type="SAGANDiscriminator", in_channels=channels, base_width=8, attention=attention),
+        n_disc=n_disc, ema_momentum=ema)
+
+
+def batch(n: int = 6, channels: int = 1) -> dict:
+    from mmengine.structures import BaseDataElement
+
+    g = torch.Generator().manual_seed(0)
+    return dict(inputs=[torch.randint(0, 256, (channels, 32, 32), dtype=torch.uint8, generator=g) for _ in range(n)],
+                data_samples=[BaseDataElement(gt_label=torch.tensor(i % 10), metainfo=dict(sample_idx=i))
+                              for i in range(n)])
+
+
+def optimizers(model: ConditionalGAN, g_lr: float = 1e-3, d_lr: float = 1e-3):  # noqa: ANN201
+    from mmengine.registry import OPTIM_WRAPPER_CONSTRUCTORS
+
+    cfg = dict(generator=dict(optimizer=dict(type="Adam", lr=g_lr, betas=(0.0, 0.9))),
+               discriminator=dict(optimizer=dict(type="Adam", lr=d_lr, betas=(0.0, 0.9))))
+    return OPTIM_WRAPPER_CONSTRUCTORS.build(dict(type="GANOptimWrapperConstructor", optim_wrapper_cfg=cfg))(model)
+
+
+def snapshot(module: torch.nn.Module) -> dict[str, torch.Tensor]:
+    return {k: p.detach().clone() for k, p in module.named_parameters()}
+
+
+def changed(before: dict[str, torch.Tensor], module: torch.nn.Module) -> set[str]:
+    return {k for k, p in module.named_parameters() if not torch.equal(p, before[k])}
+
+
+# --- networks ---------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("mixer", MIXERS)
+def test_attention_block_starts_as_the_identity(mixer: str) -> None:
+    torch.manual_seed(0)
+    block = MixerAttention2d(16, (8, 8), mixer, num_heads=2).train()
+    x = torch.randn(2, 16, 8, 8)
+    assert block.gamma.item() == 0.0
+    assert torch.equal(block(x), x)
+    with torch.no_grad():
+        block.gamma.fill_(1.0)
+    if mixer != "IdentityMixer":  # with the gate open the mixer's output is added
+        assert not torch.allclose(block(x), x)
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+@pytest.mark.parametrize("mixer", [*MIXERS, None])
+def test_every_mixer_and_the_controls_generate_images(mixer: str | None, channels: int) -> None:
+    torch.manual_seed(0)
+    attention = None if mixer is None else dict(mixer=mixer, num_heads=2)
+    g = SAGANGenerator(10, channels, base_width=8, noise_dim=16, attention=attention)
+    d = SAGANDiscriminator(10, channels, base_width=8, attention=attention)
+    labels = torch.tensor([0, 3, 9])
+    images = g(torch.randn(3, 16), labels)
+    assert images.shape == (3, channels, 32, 32) and images.abs().max() <= 1
+    assert d(images, labels).shape == (3,)
+    blocks = [m for net in (g, d) for m in net.modules() if isinstance(m, MixerAttention2d)]
+    assert len(blocks) == (0 if mixer is None else 2)  # one attention block per network, none for SNGAN
+    assert all(type(b.mixer).__name__ == mixer for b in blocks)
+
+
+def test_projection_discriminator_depends_on_the_label() -> None:
+    torch.manual_seed(0)
+    d = SAGANDiscriminator(10, 1, base_width=8).eval()
+    x = torch.randn(2, 1, 32, 32)
+    assert not torch.allclose(d(x, torch.tensor([0, 0])), d(x, torch.tensor([1, 1])))
+
+
+# --- the GAN step ----------------------------------------------------------------------------------------------
+
+def test_each_optimizer_holds_only_its_network() -> None:
+    model = tiny_gan()
+    wrappers = optimizers(model)
+    for name in ("generator", "discriminator"):
+        held = {id(p) for group in wrappers[name].optimizer.param_groups for p in group["params"]}
+        assert held == {id(p) for p in getattr(model, name).parameters()}
+    assert not any(p.requires_grad for p in model.generator_ema.parameters())
+
+
+@pytest.mark.parametrize("frozen", ["generator", "discriminator"])
+def test_gan_step_updates_each_network_with_its_own_optimizer(frozen: str) -> None:
+    """With one network's learning rate 0, a step changes the other network and leaves this one bit for bit:
+    neither optimizer reaches the other's parameters (and no gradient of one step leaks into the other)."""
+    torch.manual_seed(0)
+    model = tiny_gan()
+    wrappers = optimizers(model, g_lr=0.0 if frozen == "generator" else 1e-3,
+                          d_lr=0.0 if frozen == "discriminator" else 1e-3)
+    other = "discriminator" if frozen == "generator" else "generator"
+    g0, d0 = snapshot(model.generator), snapshot(model.discriminator)
+    log = model.train_step(batch(), wrappers)
+    assert set(log) == {"loss_d_real", "loss_d_fake", "loss_g"}
+    moved = changed(g0 if other == "generator" else d0, getattr(model, other))
+    assert not changed(g0 if frozen == "generator" else d0, getattr(model, frozen))
+    assert len(moved) > len(list(getattr(model, other).parameters())) // 2, moved
+
+
+def test_n_disc_discriminator_steps_per_generator_step() -> None:
+    torch.manual_seed(0)
+    model = tiny_gan(n_disc=2)
+    wrappers = optimizers(model)
+    g0, d0 = snapshot(model.generator), snapshot(model.discriminator)
+    log = model.train_step(batch(), wrappers)  # D step only
+    assert "loss_g" not in log and not changed(g0, model.generator) and changed(d0, model.discriminator)
+    assert int(model.generator_ema.steps) == 0
+    d1 = snapshot(model.discriminator)
+    log = model.train_step(batch(), wrappers)  # D step and G step
+    assert "loss_g" in log and changed(g0, model.generator) and changed(d1, model.discriminator)
+    assert int(model.d_steps) == 2 and int(model.generator_ema.steps) == 1
+
+
+def test_predict_gives_one_fixed_sample_per_real_image() -> None:
+    torch.manual_seed(0)
+    model = tiny_gan().eval()
+    data = model.data_preprocessor(batch(4), False)
+    assert data["inputs"].min() >= -1 and data["inputs"].max() <= 1
+    first = [s.fake_img.clone() for s in model.predict(data["inputs"], copy.deepcopy(data["data_samples"]))]
+    torch.manual_seed(123)  # the global generator does not decide the evaluation noise
+    again = model.predict(data["inputs"], data["data_samples"])
+    assert all(torch.equal(a, s.fake_img) for a, s in zip(first, again))
+    assert again[0].fake_img.dtype == torch.uint8 and again[0].fake_img.shape == (1, 32, 32)
+    raw = batch(4)["inputs"][0]
+    assert torch.equal(again[0].real_img, raw)  # [-1, 1] and back is exact for uint8
+
+
+# --- the metric's pieces -----------------------------------------------------------------------------------------
+
+def test_frechet_distance_of_gaussians_in_closed_form() -> None:
+    """N(m1, diag a) vs N(m2, diag b): FD = |m1 - m2|^2 + sum (sqrt a - sqrt b)^2. Exact from the parameters
+    (1e-9), and from 200,000 samples per set within 0.05 (the value is 7.55; the estimate's spread is ~0.01)."""
+    m1, m2 = np.zeros(4), np.array([1.0, 0.0, -1.0, 2.0])
+    a, b = np.array([1.0, 2.0, 0.5, 1.0]), np.array([2.0, 1.0, 0.5, 3.0])
+    want = float(((m1 - m2) ** 2).sum() + ((np.sqrt(a) - np.sqrt(b)) ** 2).sum())
+    assert abs(frechet_distance(m1, np.diag(a), m2, np.diag(b)) - want) < 1e-9
+    rng = np.random.default_rng(0)
+    x = m1 + rng.standard_normal((200_000, 4)) * np.sqrt(a)
+    y = m2 + rng.standard_normal((200_000, 4)) * np.sqrt(b)
+    assert abs(feature_frechet_distance(x, y) - want) < 0.05
+    assert feature_frechet_distance(x, x) == pytest.approx(0.0, abs=1e-8)
+
+
+def test_frechet_distance_with_non_commuting_covariances() -> None:
+    """Against Tr sqrtm(S1 S2) from scipy for full covariances."""
+    from scipy.linalg import sqrtm
+
+    rng = np.random.default_rng(1)
+    s1, s2 = (m @ m.T + 0.1 * np.eye(5) for m in rng.standard_normal((2, 5, 5)))
+    mu1, mu2 = rng.standard_normal((2, 5))
+    want = ((mu1 - mu2) ** 2).sum() + np.trace(s1 + s2 - 2 * sqrtm(s1 @ s2).real)
+    assert frechet_distance(mu1, s1, mu2, s2) == pytest.approx(want, rel=1e-8)
+
+
+def test_precision_recall_on_identical_disjoint_and_collapsed_sets() -> None:
+    rng = np.random.default_rng(0)
+    real = rng.standard_normal((400, 8))
+    assert precision_recall(real, real.copy()) == (1.0, 1.0)
+    assert precision_recall(real, real + 100.0) == (0.0, 0.0)
+    two_modes = np.concatenate([real[:200] - 20, real[200:] + 20])
+    p, r = precision_recall(two_modes, two_modes[:200] + 0.01)  # one mode only: precise, half the recall
+    assert p == 1.0 and 0.45 < r < 0.55
+
+
+@pytest.fixture(scope="module")
+def digit_sets(digits: Path, tmp_path_factory) -> tuple[GenerationMetric, torch.Tensor, torch.Tensor]:  # noqa: ANN001
+    from backbones.generation import ImageFolderTensors
+
+    cache = tmp_path_factory.mktemp("cnn") / "cnn.pth"
+    metric = GenerationMetric(str(digits), classifier_path=str(cache), classifier_epochs=6, classifier_images=400)
+    images, labels = ImageFolderTensors(str(digits), "val", classes_from="train", size=32, channels=1).all_images()
+    return metric, images, labels
+
+
+def test_feature_classifier_is_trained_once_deterministically(digit_sets, tmp_path: Path) -> None:  # noqa: ANN001
+    from backbones.generation.features import load_feature_classifier, train_feature_classifier
+
+    metric, _, _ = digit_sets
+    model = metric.classifier(1, 32)
+    cached, meta = load_feature_classifier(metric.classifier_path)
+    assert meta["train_images"] == 400 and meta["val_accuracy"] > 0.8, meta
+    assert all(torch.equal(v, cached.state_dict()[k]) for k, v in model.state_dict().items())
+    stamp = Path(metric.classifier_path).stat().st_mtime_ns
+    metric.classifier(1, 32)  # read back from the cache, not retrained
+    assert Path(metric.classifier_path).stat().st_mtime_ns == stamp
+    runs = [train_feature_classifier(metric.data_root, tmp_path / f"{i}.pth", channels=1, epochs=1, max_images=100)
+            for i in range(2)]
+    assert runs[0] == runs[1]
+    a, b = (safe_load(tmp_path / f"{i}.pth")["state_dict"] for i in range(2))
+    assert all(torch.equal(v, b[k]) for k, v in a.items())  # same seed, same weights bit for bit
+
+
+def test_metric_ranks_degraded_images_below_real_ones(digit_sets) -> None:  # noqa: ANN001
+    """Half of the val images as the reference; the other half as they are scores best on every measure, and
+    worse as noise, blurred (5x5 box) or with their pixels shuffled."""
+    metric, images, labels = digit_sets
+    ref, cand, cand_labels = images[::2], images[1::2], labels[1::2]
+    g = torch.Generator().manual_seed(0)
+    blurred = torch.nn.functional.avg_pool2d(cand.float(), 5, stride=1, padding=2, count_include_pad=False)
+    shuffled = cand.flatten(1)[:, torch.randperm(32 * 32, generator=g)].view_as(cand)
+    noise = torch.randint(0, 256, cand.shape, dtype=torch.uint8, generator=g)
+    real = metric.evaluate_images(ref, cand, cand_labels)
+    assert real["sample_acc"] > 80 and real["precision"] > 0.6 and real["recall"] > 0.6, real
+    for name, fake in (("noise", noise), ("blurred", blurred.round().to(torch.uint8)), ("shuffled", shuffled)):
+        bad = metric.evaluate_images(ref, fake, cand_labels)
+        assert bad["fd"] > 2 * real["fd"], (name, bad, real)
+        assert bad["precision"] < real["precision"] and bad["sample_acc"] < real["sample_acc"], (name, bad, real)
+
+
+def test_inception_features_from_a_local_weights_file(tmp_path: Path) -> None:
+    """torchvision's Inception-v3 layout read from a file through the safe loader (random weights here)."""
+    from torchvision.models import inception_v3
+
+    from backbones.generation.features import InceptionFeatures
+
+    torch.manual_seed(0)
+    torch.save(inception_v3(weights=None, aux_logits=True, init_weights=False).state_dict(), tmp_path / "inc.pth")
+    net = InceptionFeatures(str(tmp_path / "inc.pth"))
+    feats = net(torch.randint(0, 256, (2, 1, 32, 32), dtype=torch.uint8))
+    assert feats.shape == (2, 2048) and torch.isfinite(feats).all()
+
+
+# --- training through the tools ----------------------------------------------------------------------------------
+
+def tiny_config(tmp_path: Path, data_root: Path, iters: int, validate: bool = True) -> Path:
+    """The shipped self-attention config, width 8, batch 8, ``iters`` iterations, checkpoints every 2."""
+    cfg = tmp_path / f"gan{iters}{int(validate)}.py"
+    val = (f"val_dataloader = dict(batch_size=32, dataset=dict(data_root=data_root, indices=40))\n"
+           f"test_dataloader = val_dataloader\n"
+           f"val_evaluator = dict(data_root=data_root, classifier_path='{tmp_path}/cnn.pth', classifier_images=200,"
+           f" classifier_epochs=1)\n"
+           f"test_evaluator = val_evaluator\n") if validate else \
+        "val_dataloader = None\nval_cfg = None\nval_evaluator = None\n"
+    cfg.write_text(f"""
+_base_ = ['{CONFIG}']
+data_root = '{data_root}'
+model = dict(generator=dict(base_width=8), discriminator=dict(base_width=8))
+train_dataloader = dict(batch_size=8, dataset=dict(data_root=data_root, indices=64))
+{val}
+train_cfg = dict(max_iters={iters}, val_interval={iters})
+default_hooks = dict(logger=dict(interval=1), checkpoint=dict(interval=2, max_keep_ckpts=-1, save_best=None))
+""")
+    return cfg
+
+
+def assert_same_gan_state(a: dict, b: dict) -> None:
+    """Same weights and buffers, and the same state of both optimizers, bit for bit."""
+    assert a["state_dict"].keys() == b["state_dict"].keys()
+    for k, v in a["state_dict"].items():
+        assert torch.equal(v, b["state_dict"][k]), k
+    assert set(a["optimizer"]) == set(b["optimizer"]) == {"generator", "discriminator"}
+    for name in ("generator", "discriminator"):
+        sa, sb = a["optimizer"][name]["state"], b["optimizer"][name]["state"]
+        assert sa.keys() == sb.keys() and len(sa) > 0, name
+        for i in sa:
+            for k in sa[i]:
+                assert torch.equal(torch.as_tensor(sa[i][k]), torch.as_tensor(sb[i][k])), (name, i, k)
+
+
+def test_resume_with_two_optimizers_is_exact(digits: Path, tmp_path: Path) -> None:
+    """4 iterations straight vs 2, then ``--resume`` to 4: weights, buffers (EMA, spectral-norm vectors, step
+    counter) and both Adam states equal bit for bit."""
+    straight, split = tmp_path / "straight", tmp_path / "split"
+    run_tool("tools/train.py", str(tiny_config(tmp_path, digits, 4, False)), "--work-dir", str(straight), env=ENV)
+    run_tool("tools/train.py", str(tiny_config(tmp_path, digits, 2, False)), "--work-dir", str(split), env=ENV)
+    run_tool("tools/train.py", str(tiny_config(tmp_path, digits, 4, False)), "--work-dir", str(split), "--resume",
+             env=ENV)
+    a, b = safe_load(straight / "iter_4.pth"), safe_load(split / "iter_4.pth")
+    assert_same_gan_state(a, b)
+    early = safe_load(straight / "iter_2.pth")["state_dict"]
+    assert any(not torch.equal(v, early[k]) for k, v in a["state_dict"].items())  # iterations 3-4 did train
+    assert int(a["state_dict"]["d_steps"]) == 4
+
+
+def test_train_test_generate_tools(digits: Path, tmp_path: Path) -> None:
+    cfg = tiny_config(tmp_path, digits, 2)
+    work = tmp_path / "work"
+    train = run_tool("tools/train.py", str(cfg), "--work-dir", str(work), env=ENV)
+    assert re.search(r"gen/fd: [0-9.]+", train.stdout + train.stderr)
+    ckpt = work / "iter_2.pth"
+    test = run_tool("tools/test.py", str(cfg), str(ckpt), "--work-dir", str(tmp_path / "test"), env=ENV)
+    metrics = dict(re.findall(r"gen/(\w+): ([0-9.]+)", test.stdout + test.stderr))
+    assert {"fd", "precision", "recall", "sample_acc", "real_acc"} <= set(metrics)
+    out = tmp_path / "grid.png"
+    gen = run_tool("tools/generate.py", str(cfg), str(ckpt), "--num", "3", "--out", str(out), env=ENV)
+    assert str(out) in gen.stdout
+    from PIL import Image
+
+    with Image.open(out) as img:  # 10 rows of 3 samples, 2 px apart
+        assert img.size == (3 * 34 + 2, 10 * 34 + 2) and img.mode == "L"
+    one = run_tool("tools/generate.py", str(cfg), str(ckpt), "--num", "4", "--label", "7", "--out",
+                   str(tmp_path / "seven.png"), env=ENV)
+    assert "1 x 4 samples" in one.stdout
+    with Image.open(tmp_path / "seven.png") as img:
+        assert img.size == (4 * 34 + 2, 34 + 2)

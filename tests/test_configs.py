@@ -98,7 +98,7 @@ def test_config_builds(path: Path) -> None:
 NAME = re.compile(r"^(?P<model>[a-z0-9]+)_(?P<backbone>[a-z0-9.-]+)_(?P<procs>\d+)xb(?P<batch>\d+)-(?P<length>\d+)"
                   r"(?P<unit>[ek])_(?P<dataset>[a-z0-9-]+)-(?P<input>\d+px|\d+x\d+|\d+pts)\.py$")
 MODELS = {"mixervit": "ImageClassifier", "upernet": "EncoderDecoder", "eanet": "EncoderDecoder",
-          "pct": "PointCloudModel"}
+          "pct": "PointCloudModel", "sagan": "ConditionalGAN", "sngan": "ConditionalGAN"}
 
 
 @pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.name)
@@ -115,9 +115,13 @@ def test_config_name_follows_the_scheme(path: Path) -> None:
     assert cfg.train_dataloader.batch_size == int(m["batch"])
     length = int(m["length"]) * (1000 if m["unit"] == "k" else 1)
     assert cfg.train_cfg.get("max_iters" if m["unit"] == "k" else "max_epochs") == length
-    backbone = cfg.model.backbone
     slugs = {mixer_slug(name): name for name in MIXERS}
     first = m["backbone"].split("-")[0]
+    if cfg.model.type == "ConditionalGAN":  # the mixer of the attention block of both networks ('none': no block)
+        mixers = {(net.get("attention") or {}).get("mixer") for net in (cfg.model.generator, cfg.model.discriminator)}
+        assert mixers == {None if first == "none" else slugs[first]}, f"{path.name} names {first!r}, has {mixers}"
+        return
+    backbone = cfg.model.backbone
     if backbone.type in ("MixerViT", "PointMixerBackbone") and first in slugs:
         mixer = backbone.get("mixer") or backbone.arch.get("mixer")
         assert mixer == slugs[first], f"{path.name} names mixer {first!r}, its config has {mixer!r}"

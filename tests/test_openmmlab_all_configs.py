@@ -21,7 +21,7 @@ from conftest import ROOT, load_cfg
 from test_openmmlab_tools import data_options, openmmlab_tool
 
 CONFIGS = sorted(p for p in (ROOT / "configs").rglob("*.py") if "_base_" not in p.parts)
-METRIC = {"mmpretrain": r"(accuracy/top1|point/OA|part/ins_mIoU): [0-9.]+", "mmseg": r"mIoU: [0-9.]+"}
+METRIC = {"mmpretrain": r"(accuracy/top1|point/OA|part/ins_mIoU|gen/fd): [0-9.]+", "mmseg": r"mIoU: [0-9.]+"}
 
 
 @pytest.fixture(scope="module")

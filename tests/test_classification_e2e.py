@@ -114,7 +114,7 @@ def test_leave_worker_exits_only_multi_process_workers(world_size: str | None) -
     env = {k: v for k, v in os.environ.items() if k != "WORLD_SIZE"}
     if world_size:
         env["WORLD_SIZE"] = world_size
-    code = ("import sys; sys.path.insert(0, 'tools'); import train; print('done'); "
+    code = ("import backbones.cli.train as train; print('done'); "
             "train.common.leave_worker(); print('after')")
     proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, env=env, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]

@@ -13,6 +13,7 @@ file, and leaves neither the file nor a temporary one.
 from __future__ import annotations
 
 import io
+import re
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -83,9 +84,10 @@ def _write(net: nn.Module, inputs: tuple[torch.Tensor, ...], fmt: str, names: Se
             torch.jit.save(torch.jit.trace(net, inputs, check_trace=False), buf)
             return buf.getvalue()
         # Dim.AUTO: dynamic where the network allows it (a shape-dependent branch bounds the range, a size the
-        # network needs is kept static); the batch axis is named 'batch' in the file (one symbol for every input)
-        batch = torch.export.Dim("batch")
-        shapes = {_arg_names(net, len(inputs))[i]: {a: batch if a == 0 else torch.export.Dim.AUTO for a in axes[n]}
+        # network needs is kept static); dynamic_axes() reads what the file holds. (A named Dim('batch') is
+        # refused where the network relates the batch to another size, e.g. a point model's B*N: the ONNX file's
+        # batch symbol is renamed afterwards instead, _name_batch_axis.)
+        shapes = {_arg_names(net, len(inputs))[i]: {a: torch.export.Dim.AUTO for a in axes[n]}
                   for i, n in enumerate(names)}
         program = torch.export.export(net, inputs, dynamic_shapes=shapes)
         if fmt == "exported":
@@ -104,10 +106,11 @@ def _name_batch_axis(model: Any) -> Any:
     old = dims[0].dim_param if dims else ""
     if not old:
         return model
+    symbol = re.compile(rf"\b{re.escape(old)}\b")  # also inside expressions such as 's77*512'
     for value in (*model.graph.input, *model.graph.output, *model.graph.value_info):
         for dim in value.type.tensor_type.shape.dim:
-            if dim.dim_param == old:
-                dim.dim_param = "batch"
+            if dim.dim_param:
+                dim.dim_param = symbol.sub("batch", dim.dim_param)
     return model
 
 

@@ -3,6 +3,8 @@ files compute what the eager model computes, also after the model has run eagerl
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -218,3 +220,23 @@ def test_a_resnet_segmentor_exports_with_a_dynamic_image_size(fmt: str, task_che
                         r"max rel difference ([0-9.e+-]+)", text)
     assert another and float(another.group(1)) < 1e-4, text
     assert run_exported(fmt, out, (torch.randn(3, 3, 48, 72),)).shape == (3, 11, 48, 72)
+
+
+def test_int8_onnx_quantizes_every_weighted_product(task_checkpoints: dict, tmp_path) -> None:  # noqa: ANN001
+    """--precision int8: onnxruntime's dynamic quantizer makes every constant-weight product of the deploy form's
+    ONNX file int8 (counted), the file runs back and is compared with the float32 eager model; int8 is refused for
+    the other formats."""
+    cfg, ckpt = task_checkpoints["classification"]
+    out = tmp_path / "model_int8.onnx"
+    proc = run_tool("tools/deploy/export.py", str(cfg), str(ckpt), "--format", "onnx", "--deploy", "--precision",
+                    "int8", "--batch", "4", "--out", str(out), "--tolerance", "1")
+    found = re.search(r"int8: (\d+) of its (\d+) weighted products quantized", proc.stdout)
+    assert found and int(found.group(1)) == int(found.group(2)) >= 9, proc.stdout  # 4 blocks x 4 + head at least
+    assert len(re.findall(r"top-1 agreement [0-9.]+%", proc.stdout)) == 2, proc.stdout
+    import onnx
+
+    ops = {n.op_type for n in onnx.load(str(out)).graph.node}
+    assert "MatMulInteger" in ops and not list(tmp_path.glob(".*"))
+    bad = subprocess.run([sys.executable, "tools/deploy/export.py", str(cfg), str(ckpt), "--format", "torchscript",
+                          "--precision", "int8"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert bad.returncode == 2 and "--precision int8 is for --format onnx" in bad.stderr

@@ -2,7 +2,8 @@
 
 Usage:
     python tools/deploy/export.py CONFIG CHECKPOINT --format {onnx,torchscript,exported} [--deploy]
-        [--out FILE] [--input IMAGE] [--batch 2] [--output {logits,labels}] [--tolerance 1e-4]
+        [--precision {fp32,int8}] [--out FILE] [--input IMAGE] [--batch 2] [--output {logits,labels}]
+        [--tolerance 1e-4]
 
 Every task exports (backbones/cli/exporting.py): classification and point-cloud classification take the
 preprocessed batch and give logits; segmentation gives logits or labels (``--output``) at the input size, as
@@ -14,7 +15,10 @@ the dynamic axes the file holds and runs the file at another size on them.
 config's test set (or ``--input IMAGE`` repeated) and run back (ONNX through onnxruntime) at that batch size and one
 more; the max absolute and relative differences against the eager model are printed. Exit code 1 when a relative
 difference exceeds ``--tolerance``, or when the file cannot be written (a full disk: the error names the file, and
-no partial or temporary file is left).
+no partial or temporary file is left). ``--precision int8`` (ONNX): the float32 file is quantized by onnxruntime's
+dynamic quantizer (int8 weights per output channel, activations per batch; best with ``--deploy``, whose linears are
+constant matrices); the tool says how many of the file's products became int8, compares the file with the float32
+eager model (with the top-1 agreement for logits) and checks ``--tolerance`` (default 0.1 for int8).
 """
 from __future__ import annotations
 
@@ -42,10 +46,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--input", help="an image to check the file on (default: the config's test set)")
     parser.add_argument("--batch", type=int, default=2, help="batch size of the trace; checked there and one more")
     parser.add_argument("--output", default="logits", choices=("logits", "labels"), help="segmentation output")
-    parser.add_argument("--tolerance", type=float, default=1e-4, help="largest accepted relative difference")
+    parser.add_argument("--precision", default="fp32", choices=("fp32", "int8"),
+                        help="int8: ONNX quantized by onnxruntime (dynamic, per-channel int8 weights)")
+    parser.add_argument("--tolerance", type=float, default=None,
+                        help="largest accepted relative difference (default 1e-4; 0.1 with --precision int8)")
     args = parser.parse_args(argv)
     if args.batch < 1:
         parser.error(f"--batch must be at least 1, got {args.batch}")
+    if args.precision == "int8" and args.format != "onnx":
+        parser.error(f"--precision int8 is for --format onnx (onnxruntime's quantizer), not {args.format}")
+    if args.tolerance is None:
+        args.tolerance = 0.1 if args.precision == "int8" else 1e-4
     for what, path in (("config", args.config), ("checkpoint", args.checkpoint), ("input", args.input)):
         if path is not None and not Path(path).is_file():
             raise SystemExit(f"error: {what} file {path} does not exist")
@@ -70,13 +81,19 @@ def main(argv: list[str] | None = None) -> int:
         convert_to_deploy(model)
     spec.net.eval()
     out = Path(args.out) if args.out else Path(args.checkpoint).with_name(
-        Path(args.checkpoint).stem + ("_deploy" if args.deploy else "") + FORMATS[args.format])
+        Path(args.checkpoint).stem + ("_deploy" if args.deploy else "") + ("_int8" if args.precision == "int8" else "")
+        + FORMATS[args.format])
     try:
-        export(spec.net, batches[0], args.format, out, spec.names, spec.dynamic)
+        if args.precision == "int8":
+            quantized = _export_int8(spec, batches[0], out)
+        else:
+            export(spec.net, batches[0], args.format, out, spec.names, spec.dynamic)
     except ExportWriteError as e:  # a full disk: the message names the file; nothing is left behind
         print(f"error: {e}", file=sys.stderr)
         return 1
     form = "deploy form" if args.deploy else "plain model"
+    if args.precision == "int8":
+        form += f", int8: {quantized[0]} of its {quantized[1]} weighted products quantized by onnxruntime"
     shapes = ", ".join(f"{n} {tuple(t.shape)}" for n, t in zip(spec.names, batches[0]))
     axes = dynamic_axes(args.format, out)
     dynamic = "traced" if axes is None else "dynamic axes " + ", ".join(f"{k} {v}" for k, v in axes.items())
@@ -92,8 +109,10 @@ def main(argv: list[str] | None = None) -> int:
                   f"from eager")
         else:
             abs_diff, rel_diff = differences(got, want)
+            agree = f", top-1 agreement {(got.argmax(-1) == want.argmax(-1)).float().mean().item():.1%}" \
+                if args.precision == "int8" and want.dim() == 2 else ""
             print(f"batch {len(inputs[0])}: output {tuple(want.shape)}, max abs difference {abs_diff:.3g}, "
-                  f"max rel difference {rel_diff:.3g} against eager")
+                  f"max rel difference {rel_diff:.3g} against eager{agree}")
         worst = max(worst, rel_diff)
     if axes and any(len(a) > 1 for a in axes.values()):  # a size the file claims: run it there
         inputs = tuple(_grown(t, axes.get(n, [0])) for n, t in zip(spec.names, batches[0]))
@@ -108,6 +127,17 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: relative difference {worst:.3g} exceeds --tolerance {args.tolerance}", file=sys.stderr)
         return 1
     return 0
+
+
+def _export_int8(spec, inputs: tuple[torch.Tensor, ...], out: Path) -> tuple[int, int]:  # noqa: ANN001
+    """The float32 ONNX file in a temporary folder, quantized into ``out``; (products quantized, weighted)."""
+    import tempfile
+
+    from backbones.deploy.export import export, quantize_onnx_int8
+
+    with tempfile.TemporaryDirectory() as folder:
+        fp32 = export(spec.net, inputs, "onnx", Path(folder) / "fp32.onnx", spec.names, spec.dynamic)
+        return quantize_onnx_int8(fp32, out)
 
 
 def _grown(t: torch.Tensor, axes: list[int]) -> torch.Tensor:

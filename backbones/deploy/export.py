@@ -99,6 +99,45 @@ def _write(net: nn.Module, inputs: tuple[torch.Tensor, ...], fmt: str, names: Se
     return buf.getvalue()
 
 
+#: the ONNX operators whose constant weights onnxruntime's dynamic quantizer makes int8.
+QUANTIZABLE = ("MatMul", "Gemm")
+
+
+def quantize_onnx_int8(src: str | Path, dst: str | Path) -> tuple[int, int]:
+    """An int8 ONNX file from a float32 one, through onnxruntime's quantizer (``quantize_dynamic``): weights int8
+    per output channel, activations quantized per batch at run time (``DynamicQuantizeLinear`` +
+    ``MatMulInteger``); written atomically. The deploy form holds its linears as constant matrices, so each becomes
+    a quantized product.
+
+    Returns:
+        (products quantized, products with a constant weight in ``src``): what stayed float is the difference.
+
+    Raises:
+        ExportWriteError: ``dst`` cannot be written (the file named, nothing left).
+    """
+    import tempfile
+
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    from backbones.engine.checkpoint.atomic import write_atomic
+
+    model = onnx.load(str(src))
+    constants = {i.name for i in model.graph.initializer}
+    weighted = sum(n.op_type in QUANTIZABLE and any(i in constants for i in n.input) for n in model.graph.node)
+    with tempfile.TemporaryDirectory() as folder:
+        tmp = Path(folder) / "int8.onnx"
+        quantize_dynamic(str(src), str(tmp), per_channel=True, weight_type=QuantType.QInt8)
+        data = tmp.read_bytes()
+        quantized = sum(n.op_type in ("MatMulInteger", "DynamicQuantizeMatMul") for n in onnx.load(str(tmp)).graph.node)
+    try:
+        write_atomic(data, dst)
+    except OSError as e:
+        raise ExportWriteError(e.errno, f"cannot write the int8 model {dst} ({len(data)} bytes): "
+                                        f"{e.strerror or e}") from e
+    return quantized, weighted
+
+
 def _name_batch_axis(model: Any) -> Any:
     """An ONNX model with its batch symbol (the tracer's ``s77``: the first input's axis 0) renamed ``batch`` in
     every input, output and intermediate shape."""

@@ -25,16 +25,11 @@ from mmengine.registry import DATASETS
 from mmpretrain.datasets import CustomDataset
 from mmpretrain.datasets.custom import get_samples
 
+from backbones.engine.folders import class_folders
+
 
 class ImageFileError(ValueError):
     """An image file of the dataset cannot be loaded (empty, truncated, not an image); names the file."""
-
-
-def class_folders(folder: str) -> list[str]:
-    """The sorted sub-folder names of ``folder`` (the class names of a class-per-folder layout)."""
-    if not osp.isdir(folder):
-        raise FileNotFoundError(f"image folder {folder} does not exist (check data_root / data_prefix)")
-    return sorted(d for d in os.listdir(folder) if osp.isdir(osp.join(folder, d)))
 
 
 @DATASETS.register_module()

@@ -17,6 +17,8 @@ from mmengine.registry import DATASETS
 from mmengine.structures import BaseDataElement
 from PIL import Image
 
+from backbones.engine.folders import class_folders
+
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
 
 
@@ -28,13 +30,6 @@ def read_image(path: str, channels: int, size: int) -> np.ndarray:
             img = img.resize((size, size), Image.BICUBIC)
         array = np.asarray(img, dtype=np.uint8)
     return array[:, :, None] if channels == 1 else array
-
-
-def class_folders(folder: str) -> list[str]:
-    """The sorted sub-folder names of ``folder``."""
-    if not osp.isdir(folder):
-        raise FileNotFoundError(f"image folder {folder} does not exist (check data_root / data_prefix)")
-    return sorted(d for d in os.listdir(folder) if osp.isdir(osp.join(folder, d)))
 
 
 @DATASETS.register_module()

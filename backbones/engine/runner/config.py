@@ -8,7 +8,6 @@ model and of the data preprocessor.
 """
 from __future__ import annotations
 
-import os
 import os.path as osp
 from typing import Any
 
@@ -44,7 +43,9 @@ def _count_classes(dataset: dict) -> int:
     if not osp.isdir(folder):
         raise FileNotFoundError(f"num_classes='auto' needs the training folder {folder} (data_root / data_prefix), "
                                 f"which does not exist; prepare the data or set num_classes")
-    n = sum(osp.isdir(osp.join(folder, d)) for d in os.listdir(folder))  # the class-per-folder layout's classes
+    from backbones.engine.folders import class_folders
+
+    n = len(class_folders(folder))
     if n < 2:
         raise ValueError(f"{folder}: {n} class sub-folder(s), so num_classes='auto' cannot be resolved (a classifier "
                          f"needs at least two classes)")

@@ -240,3 +240,26 @@ def test_int8_onnx_quantizes_every_weighted_product(task_checkpoints: dict, tmp_
     bad = subprocess.run([sys.executable, "tools/deploy/export.py", str(cfg), str(ckpt), "--format", "torchscript",
                           "--precision", "int8"], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert bad.returncode == 2 and "--precision int8 is for --format onnx" in bad.stderr
+
+
+@pytest.mark.parametrize("fmt", ["onnx", "exported"])
+def test_generator_exports_noise_and_label_to_images(fmt: str, digits, tmp_path) -> None:  # noqa: ANN001
+    """A GAN config exports its sampler: noise (B, Z) and labels (B,) -> images (B, C, 32, 32), batch dynamic, run
+    back at two batch sizes against eager."""
+    from mmengine.config import Config
+
+    from backbones.engine.runner.config import build_model
+
+    config = ROOT / "configs/generation/digits/sagan_selfattention-w16_1xb32-2k_digits-32px.py"
+    cfg = tmp_path / "gan.py"
+    cfg.write_text(f"_base_ = ['{config}']\n" + "".join(
+        f"{split}_dataloader = dict(dataset=dict(data_root='{digits}'))\n" for split in ("train", "val", "test")))
+    torch.manual_seed(0)
+    model = build_model(Config.fromfile(str(cfg)))
+    torch.save({"state_dict": model.state_dict(), "meta": {}}, tmp_path / "gan.pth")
+    out = tmp_path / f"gan{FORMATS[fmt]}"
+    proc = run_tool("tools/deploy/export.py", str(cfg), str(tmp_path / "gan.pth"), "--format", fmt, "--deploy",
+                    "--batch", "3", "--out", str(out))
+    z = model.noise_dim
+    assert f"images in [-1, 1]; inputs noise (3, {z}), label (3,); dynamic axes noise [0], label [0]" in proc.stdout
+    assert "batch 3: output (3, 1, 32, 32)" in proc.stdout and "batch 4: output (4, 1, 32, 32)" in proc.stdout

@@ -10,6 +10,9 @@
 * Part segmentation (``PointCloudModel`` with ``PointPartSegHead``): ``inputs`` (B, N, C) and ``category`` (B,)
   int64 -> per-point part logits (B, N, P), the parts outside each cloud's category at ``-inf`` when the dataset
   names them (``category_parts``), so that an arg-max gives the restricted prediction of the standard evaluation.
+* Generation (a model with a ``sampler`` network and a ``noise_dim``: the zoo's ``ConditionalGAN``): ``noise``
+  (B, Z) and ``label`` (B,) int64 -> images (B, C, H, W) in [-1, 1], from the sampler (the generator's EMA when the
+  model keeps one).
 
 Every input's first axis (the batch) is dynamic (:func:`backbones.deploy.export.export`).
 """
@@ -83,6 +86,18 @@ class PartSegmentation(nn.Module):
         return self.head.logits(self.backbone(inputs), category) + self.mask[category][:, None]
 
 
+class GeneratorOutput(nn.Module):
+    """A generative model's sampler: noise (B, Z) and labels (B,) -> images (B, C, H, W) in [-1, 1]."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.sampler = model.sampler
+
+    def forward(self, noise: torch.Tensor, label: torch.Tensor) -> torch.Tensor:
+        """Class-conditional samples."""
+        return self.sampler(noise, label)
+
+
 def export_spec(model: nn.Module, dataset_meta: dict | None = None, output: str = "logits") -> ExportSpec:
     """The network to export for ``model`` (a config's model, plain or converted) and its inputs' names and axes.
 
@@ -100,6 +115,8 @@ def export_spec(model: nn.Module, dataset_meta: dict | None = None, output: str 
         parts = [table[name] for name in meta["classes"]] if table and meta.get("classes") else None
         return ExportSpec(PartSegmentation(model, parts), ("inputs", "category"),
                           description="part logits (parts outside the category: -inf)")
+    if hasattr(model, "sampler") and hasattr(model, "noise_dim"):
+        return ExportSpec(GeneratorOutput(model), ("noise", "label"), description="images in [-1, 1]")
     if hasattr(model, "decode_head"):  # torch.export keeps height and width dynamic where the network allows
         return ExportSpec(SegmentationOutput(model, output), dynamic={"inputs": {2: "height", 3: "width"}},
                           description=f"{output} at the input size")
@@ -109,6 +126,9 @@ def export_spec(model: nn.Module, dataset_meta: dict | None = None, output: str 
 def example_inputs(spec: ExportSpec, batch: dict, model: nn.Module) -> tuple[torch.Tensor, ...]:
     """The export inputs of a data batch (``pseudo_collate`` of dataset samples) through the model's preprocessor."""
     data = model.data_preprocessor(batch, False)
+    if spec.names == ("noise", "label"):  # one fixed noise draw per sample (seeded by its index), the samples' labels
+        labels = model.labels_of(data["data_samples"], torch.device("cpu"))
+        return model.noise(len(labels), labels.device, seeds=list(range(len(labels)))), labels
     if spec.names == ("inputs", "category"):
         category = torch.as_tensor([int(s.category) for s in data["data_samples"]], dtype=torch.long)
         return data["inputs"], category

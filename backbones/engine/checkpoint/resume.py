@@ -7,6 +7,8 @@ import re
 import zipfile
 from pathlib import Path
 
+from backbones.engine.checkpoint.safe_load import damaged_entry
+
 
 def is_remote(name: str | Path) -> bool:
     """Whether a checkpoint name is a URL or another scheme (``scheme://...``) rather than a local path."""
@@ -26,7 +28,7 @@ def checkpoint_problem(path: str | Path) -> str | None:
         return "is empty (0 bytes)"
     try:
         with zipfile.ZipFile(path) as z:
-            bad = z.testzip()
+            bad = damaged_entry(z)
     except (zipfile.BadZipFile, OSError, EOFError) as e:
         return f"is truncated or corrupt ({e})"
     return f"is corrupt (CRC error in {bad})" if bad else None

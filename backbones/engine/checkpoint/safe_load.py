@@ -22,6 +22,7 @@ from __future__ import annotations
 import os
 import pickle
 import re
+import zipfile
 from collections.abc import Iterable
 from pathlib import Path
 from typing import IO, Any
@@ -122,6 +123,22 @@ class PickleScan:
 LEGACY_PICKLES = 5
 
 
+def damaged_entry(z: zipfile.ZipFile) -> str | None:
+    """The first entry of a zip whose bytes fail its CRC (or whose header is damaged), or None.
+
+    Every entry is read by position, in 1 MiB chunks: duplicate names are all checked (``ZipFile.testzip`` opens
+    by name, so it reads the last copy of a name only), and no tensor is held in memory.
+    """
+    for info in z.infolist():
+        try:
+            with z.open(info) as entry:
+                while entry.read(1 << 20):
+                    pass
+        except zipfile.BadZipFile:  # raised at the end of an entry whose CRC does not match
+            return info.filename
+    return None
+
+
 def pickle_streams(f: Path | IO[bytes], name: str) -> list[tuple[str, bytes]]:
     """Every pickle stream a torch checkpoint holds, as ``(where, bytes)``, after its zip CRCs are checked.
 
@@ -133,23 +150,15 @@ def pickle_streams(f: Path | IO[bytes], name: str) -> list[tuple[str, bytes]]:
     Raises:
         CheckpointReadError: a zip entry fails its CRC (entry and file named).
     """
-    import zipfile
-
     start = f.tell() if not isinstance(f, Path) else 0
     try:
         try:
             with zipfile.ZipFile(f) as z:
-                streams = []
-                for info in z.infolist():
-                    try:
-                        with z.open(info) as entry:
-                            data = entry.read()
-                    except zipfile.BadZipFile as e:  # raised at the end of an entry whose CRC does not match
-                        raise CheckpointReadError(f"checkpoint {name} is damaged: its entry {info.filename} fails "
-                                                  f"the zip check ({e})") from None
-                    if info.filename.endswith(".pkl"):
-                        streams.append((info.filename, data))
-                return streams
+                bad = damaged_entry(z)
+                if bad is not None:
+                    raise CheckpointReadError(f"checkpoint {name} is damaged: its entry {bad} fails the zip check "
+                                              f"(its CRC does not match its bytes, or its header is damaged)")
+                return [(info.filename, z.read(info)) for info in z.infolist() if info.filename.endswith(".pkl")]
         except (zipfile.BadZipFile, OSError, EOFError, KeyError, ValueError):
             pass
         return _legacy_streams(f)

@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from backbones.engine.checkpoint.atomic import write_text_atomic
+from backbones.engine.checkpoint.loaders import file_sha256 as sha256_of_file
 
 #: the result's field holding the SHA-256 of the rest of its content
 DIGEST = "digest"
@@ -63,14 +64,11 @@ def file_sha256(path: Path) -> str:
     with _HASHES_LOCK:
         if stamp in _HASHES:
             return _HASHES[stamp]
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
+    digest = sha256_of_file(path)
     if time.time() - st.st_mtime >= RACY_SECONDS:
         with _HASHES_LOCK:
-            _HASHES[stamp] = digest.hexdigest()
-    return digest.hexdigest()
+            _HASHES[stamp] = digest
+    return digest
 
 
 def checkpoint_path(result: dict[str, Any], root: Path) -> Path:

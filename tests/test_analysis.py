@@ -87,7 +87,8 @@ def test_user_benchmark_prints_the_machine_and_both_forms(capsys) -> None:  # no
     the deploy form's time, with the share of the GEMM rate."""
     import re
 
-    from backbones.cli.benchmark import cpu_flags, main
+    from backbones.cli.benchmark import main
+    from backbones.cli.machine import cpu_flags
 
     assert main(["vit-tiny", "--batch", "2", "--img", "32", "--iters", "2", "--warmup", "1"]) == 0
     out = capsys.readouterr().out

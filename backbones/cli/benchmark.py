@@ -20,22 +20,9 @@ from collections.abc import Callable
 import torch
 import torch.nn as nn
 
-from backbones.cli.machine import cpu_model
+from backbones.cli.machine import cpu_flags, cpu_model
 
-#: the CPU flags that decide which kernels (and which precisions) run fast.
-FLAGS = ("avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "avx_vnni", "amx_bf16", "amx_int8")
 GEMM_N = 2048
-
-
-def cpu_flags() -> list[str]:
-    """Which of :data:`FLAGS` this CPU reports (``/proc/cpuinfo``; empty where it is not readable)."""
-    try:
-        text = open("/proc/cpuinfo").read()
-    except OSError:
-        return []
-    line = next((row for row in text.splitlines() if row.startswith("flags")), "")
-    have = set(line.split(":", 1)[-1].split())
-    return [f for f in FLAGS if f in have]
 
 
 def median_ms(fn: Callable[[], object], iters: int, warmup: int) -> tuple[float, float, float]:

@@ -4,15 +4,28 @@ from __future__ import annotations
 import platform
 from pathlib import Path
 
+#: the CPU flags that decide which kernels (and which precisions) run fast.
+FLAGS = ("avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "avx_vnni", "amx_bf16", "amx_int8")
+
+
+def _cpuinfo() -> list[str]:
+    try:
+        return Path("/proc/cpuinfo").read_text().splitlines()
+    except OSError:
+        return []
+
+
+def cpu_flags() -> list[str]:
+    """Which of :data:`FLAGS` this CPU reports (``/proc/cpuinfo``; empty where it is not readable)."""
+    line = next((ln for ln in _cpuinfo() if ln.startswith("flags")), "")
+    have = set(line.split(":", 1)[-1].split())
+    return [f for f in FLAGS if f in have]
+
 
 def cpu_model() -> str:
     """The CPU's model name (``/proc/cpuinfo``; the platform's processor string elsewhere)."""
     cpu = platform.processor() or platform.machine() or "unknown CPU"
-    try:
-        lines = Path("/proc/cpuinfo").read_text().splitlines()
-        return next((ln.split(":", 1)[1].strip() for ln in lines if ln.startswith("model name")), cpu)
-    except OSError:
-        return cpu
+    return next((ln.split(":", 1)[1].strip() for ln in _cpuinfo() if ln.startswith("model name")), cpu)
 
 
 def machine_info(threads: int) -> dict[str, str | int]:

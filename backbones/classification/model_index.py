@@ -17,8 +17,6 @@ and expects a classifier, so the segmentation models (mmseg's ``EncoderDecoder``
 """
 from __future__ import annotations
 
-from pathlib import Path
-
 from backbones.mim import MIM, mim_path
 
 #: model indexes registered with mmpretrain's ModelHub, relative to the package's data folder (:mod:`backbones.mim`).
@@ -27,10 +25,10 @@ METAFILES = ("configs/classification/metafile.yml",)
 _registered: list[str] = []
 
 
-def register_model_index(root: Path = MIM) -> list[str]:
+def register_model_index() -> list[str]:
     """Register the zoo's classification models with mmpretrain's ``ModelHub`` (once); returns their names.
 
-    Config paths in the metafiles are relative to ``root`` (the package's ``.mim`` folder).
+    Config paths in the metafiles are relative to the package's ``.mim`` folder.
 
     Raises:
         FileNotFoundError: the package carries no metafile (a broken install: the message says where it looked).
@@ -42,13 +40,11 @@ def register_model_index(root: Path = MIM) -> list[str]:
     from modelindex.load_model_index import load
 
     for rel in METAFILES:
-        path = root / rel
-        if not path.is_file():
-            mim_path(str(path.relative_to(MIM)) if path.is_relative_to(MIM) else str(path))  # raises, naming it
+        path = mim_path(rel)  # raises, naming it, when the package was installed without its data
         index = load(str(path))
         errors = list(index.check_errors) + [e for m in index.models for e in m.check_errors]
         if errors:
             raise ValueError(f"{path}: {errors[:5]}")
-        ModelHub.register_model_index(path, config_prefix=root)
+        ModelHub.register_model_index(path, config_prefix=MIM)
         _registered.extend(m.name.lower() for m in index.models)
     return list(_registered)

@@ -167,9 +167,17 @@ MICRO = {
                                                                "model.head.in_channels": 16}}),
     "reattention-scale": dict(depth=2, seeds=(0,), epochs=1, width=16, heads=2, variants=("unscaled", "scaled"),
                               extra={"digits": TINY}),
+    "generation": dict(kinds=("ExternalAttention", "none (SNGAN)"), seeds=(0,), length=2,
+                       extra={"model.generator.base_width": 8, "model.discriminator.base_width": 8,
+                              "train_dataloader.batch_size": 8, "train_dataloader.dataset.indices": 64,
+                              "default_hooks.logger.interval": 1,
+                              **{f"{s}_dataloader.dataset.indices": 40 for s in ("val", "test")},
+                              **{f"{s}_evaluator.{k}": v for s in ("val", "test")
+                                 for k, v in (("classifier_images", 200), ("classifier_epochs", 1))}}),
 }
 PNGS = {"collapse": ["depth.png", "offsets.png"], "ffonly": ["mixing.png", "stems.png"],
-        "external": ["sweep.png", "memory.png"], "reattention-scale": ["seeds.png"]}
+        "external": ["sweep.png", "memory.png"], "reattention-scale": ["seeds.png"],
+        "generation": ["fd.png", "samples.png"]}
 
 
 @pytest.mark.parametrize("name", sorted(MICRO))

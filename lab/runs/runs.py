@@ -62,6 +62,7 @@ class Run:
         dataset: a key of :data:`DATASETS`.
         metric: the test metric to read (``accuracy/top1``, ``mIoU``, ``point/OA``).
         extra_metrics: more test metrics to read (``aAcc``).
+        loss_keys: the logged losses whose sum is the run's ``train_loss`` (a GAN: its discriminator's two).
         similarity: also measure the attention similarities of the trained model.
         processes: training processes (more than 1: ``tools/dist_train.sh``, the threads shared among them); the
             overrides set the per-process batch.
@@ -77,6 +78,7 @@ class Run:
     dataset: str = "digits"
     metric: str = "accuracy/top1"
     extra_metrics: tuple[str, ...] = ()
+    loss_keys: tuple[str, ...] = ("loss",)
     similarity: bool = False
     processes: int = 1
     cost: float = 1.0
@@ -139,19 +141,20 @@ def count_params(config: Path) -> int:
         return sum(p.numel() for p in build_model(cfg).parameters())
 
 
-def final_train_loss(work: Path) -> float:
-    """Mean training loss over the last epoch's logged iterations (or the last tenth of an iteration-based run)."""
+def final_train_loss(work: Path, keys: tuple[str, ...] = ("loss",)) -> float:
+    """Mean training loss (the sum of the logged ``keys``) over the last epoch's logged iterations (or the last tenth
+    of an iteration-based run)."""
     logs = sorted(work.glob("*/vis_data/scalars.json"))
     if not logs:
         raise FileNotFoundError(f"{work}: no */vis_data/scalars.json")
-    recs = [r for r in map(json.loads, logs[-1].read_text().splitlines()) if "loss" in r]
+    recs = [r for r in map(json.loads, logs[-1].read_text().splitlines()) if all(k in r for k in keys)]
     if not recs:
-        raise ValueError(f"{logs[-1]}: no training loss logged")
+        raise ValueError(f"{logs[-1]}: no training loss logged (expected the keys {list(keys)})")
     if "epoch" in recs[-1]:
         recs = [r for r in recs if r.get("epoch") == recs[-1]["epoch"]]
     else:
         recs = recs[-max(1, len(recs) // 10):]
-    return statistics.fmean(r["loss"] for r in recs)
+    return statistics.fmean(sum(r[k] for k in keys) for r in recs)
 
 
 def rescale_schedule(cfg: Any, length: int) -> None:
@@ -196,6 +199,9 @@ def write_config(ctx: Context, run: Run, path: Path) -> None:
     root = ctx.data_root(run.dataset) / DATASETS[run.dataset][1]
     for split in ("train", "val", "test"):
         cfg[f"{split}_dataloader"].dataset.data_root = str(root)
+    for evaluator in (cfg.get("val_evaluator"), cfg.get("test_evaluator")):
+        if isinstance(evaluator, dict) and "data_root" in evaluator:  # e.g. where the GAN metric's classifier lives
+            evaluator["data_root"] = str(root)
     path.parent.mkdir(parents=True, exist_ok=True)
     cfg.dump(str(path))
 
@@ -270,7 +276,7 @@ def execute(ctx: Context, run: Run, key: str, settings: dict, progress: Callable
         if not found:
             raise RuntimeError(f"no {name} in {folder / 'test.log'}")
         metrics[name] = float(found[-1])
-    metrics["train_loss"] = final_train_loss(work)
+    metrics["train_loss"] = final_train_loss(work, run.loss_keys)
     if run.similarity:
         out = folder / "similarity.json"
         _stream(["tools/analysis/attention_similarity.py", str(config), ckpt, "--images", "64", "--out",

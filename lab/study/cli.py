@@ -1,7 +1,8 @@
 """Command line of the claims study: ``python -m lab.study STUDY [--quick] [--out DIR] ...``.
 
 Studies (one per claim, see docs/claims.md): ``collapse`` (DeepViT) and its follow-up ``reattention-scale``,
-``ffonly`` (FF-only), ``external`` (External attention). Run from the repository root.
+``ffonly`` (FF-only), ``external`` (External attention) and ``generation`` (External attention in a GAN). Run
+from the repository root.
 
 Each study writes to ``--out`` (default ``work_dirs/study/<study>``, ``work_dirs/study/<study>-quick`` with
 ``--quick``): ``runs.json`` (every run: settings, seed, metrics, time, machine), ``table.md`` and PNG plots.
@@ -31,9 +32,9 @@ from backbones.bundled import data_digest
 from backbones.cli.machine import machine_info
 from lab.runs.run_cache import code_digest, code_note, invalid_note
 from lab.runs.runs import Context, estimate, finished_results, hms, keyed, repo_root, run_all, verify, write_runs
-from lab.study import collapse, external, ffonly, reattention_scale
+from lab.study import collapse, external, ffonly, generation, reattention_scale
 
-STUDIES: dict[str, ModuleType] = {m.NAME: m for m in (collapse, reattention_scale, ffonly, external)}
+STUDIES: dict[str, ModuleType] = {m.NAME: m for m in (collapse, reattention_scale, ffonly, external, generation)}
 QUICK_NOTE = ("**QUICK MODE** (`--quick`): fewer depths, epochs, seeds and sizes than the study; it checks that "
               "everything runs and is not evidence for or against the claim.")
 
@@ -77,7 +78,8 @@ def run_study(module: ModuleType, settings: dict, ctx: Context, out: Path, mode:
               f"- {code_line}"]
     if report_only:
         header.insert(1, f"- **PARTIAL** (`--report`): {done} of the study's {len(unique)} runs have finished; the "
-                         "tables and plots hold only those" + ("" if sweep is not None else ", and no token sweep"))
+                         "tables and plots hold only those" + ("" if sweep is not None or not hasattr(module, "measure")
+                                                            else ", without the measurements made after the runs"))
     if invalid:
         header.append(f"- **INVALID** cached results left out ({len(invalid)}; a run without `--report` redoes them): "
                       + "; ".join(invalid.values()))

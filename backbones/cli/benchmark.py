@@ -1,9 +1,11 @@
-"""Time a model of the zoo on this machine: median milliseconds per batch of the plain and the deploy form, images
-per second and the share of the float32 GEMM rate it reaches, with the CPU, its flags and the thread count.
+"""Time a model of the zoo on this machine: median milliseconds per batch of the plain and the deploy form (in each
+``--precisions``), images per second and the share of the GEMM rate of that precision it reaches, with the CPU, its
+flags (avx512_bf16, avx512_vnni and amx decide what bf16 and int8 gain) and the thread count.
 
 Usage::
 
     python -m backbones.cli.benchmark PRESET_OR_CONFIG [--batch 16] [--img 224] [--threads 2] [--iters 20]
+                                      [--precisions fp32 bf16 int8]
 
 A preset (``vit-tiny``) is timed as its backbone with a 1000-class head; an image config (classification,
 segmentation) as its model's tensor forward. This is the installed user's benchmark; the project's comparison with
@@ -12,6 +14,7 @@ the papers' official code, in fresh processes round by round, is the lab's (``la
 from __future__ import annotations
 
 import argparse
+import copy
 import functools
 import statistics
 import time
@@ -37,11 +40,26 @@ def median_ms(fn: Callable[[], object], iters: int, warmup: int) -> tuple[float,
     return statistics.median(times), min(times), max(times)
 
 
-def gemm_gflops(iters: int = 5) -> float:
-    """The float32 GEMM rate of this process (a 2048^3 product, median), GFLOP/s: the roofline of the figures."""
-    a, b = torch.randn(GEMM_N, GEMM_N), torch.randn(GEMM_N, GEMM_N)
-    med, _, _ = median_ms(lambda: a @ b, iters, 2)
-    return 2 * GEMM_N ** 3 / med / 1e6
+def gemm_gflops(iters: int = 5, precision: str = "fp32") -> tuple[float, int]:
+    """The GEMM rate of this process in ``precision`` (median of n^3 products), GFLOP/s (GOP/s for int8: the
+    dynamically quantized Linear the int8 deploy form runs, float in and out, activations quantized per call): the
+    roofline of that precision's figures; and n. n is
+    :data:`GEMM_N`, or 512 where a 512^3 product already takes over 50 ms (no hardware for that precision: bf16
+    without avx512_bf16 / AMX runs 100x slower than float32, and a 2048^3 probe would take minutes)."""
+    def product(n: int) -> Callable[[], object]:
+        if precision == "int8":
+            from backbones.deploy.precision import apply_precision
+
+            layer = apply_precision(nn.Sequential(nn.Linear(n, n, bias=False)).eval(), "int8")
+            return functools.partial(layer, torch.randn(n, n))
+        dtype = torch.bfloat16 if precision == "bf16" else torch.float32
+        a, b = (torch.randn(n, n, dtype=dtype) for _ in range(2))
+        return functools.partial(torch.mm, a, b)
+
+    small, _, _ = median_ms(product(512), 1, 1)
+    n = GEMM_N if small < 50 else 512
+    med, _, _ = median_ms(product(n), iters if n == GEMM_N else 2, 2 if n == GEMM_N else 0)
+    return 2 * n ** 3 / med / 1e6, n
 
 
 class _Tensor(nn.Module):
@@ -83,6 +101,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
     parser.add_argument("--iters", type=int, default=20)
     parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--precisions", nargs="+", default=["fp32"], choices=["fp32", "bf16", "int8"],
+                        help="precisions of the deploy form to time (backbones.deploy.precision; default fp32)")
     args = parser.parse_args(argv)
     import backbones  # noqa: F401  (registers the zoo for configs)
     from backbones.deploy import convert_to_deploy
@@ -90,19 +110,21 @@ def main(argv: list[str] | None = None) -> int:
 
     torch.set_num_threads(args.threads)
     x = torch.randn(args.batch, 3, args.img, args.img)
-    roof = gemm_gflops()
-    print(f"CPU {cpu_model()}; flags {' '.join(cpu_flags()) or '-'}; {args.threads} thread(s); float32 GEMM "
-          f"{GEMM_N}^3: {roof:.0f} GFLOP/s")
-    model = build(args.target, args.img)
+    probes = {p: gemm_gflops(precision=p) for p in dict.fromkeys(["fp32", *args.precisions])}
+    roofs = {p: rate for p, (rate, _) in probes.items()}
+    print(f"CPU {cpu_model()}; flags {' '.join(cpu_flags()) or '-'}; {args.threads} thread(s); GEMM rate: "
+          + ", ".join(f"{p} {r:.3g} G{'OP' if p == 'int8' else 'FLOP'}/s ({n}^3)" for p, (r, n) in probes.items()))
+    plain = build(args.target, args.img)
     with torch.no_grad():
-        flops = forward_flops(model, x)
-        for form in ("plain", "deploy"):
-            if form == "deploy":
-                model = convert_to_deploy(model)
+        flops = forward_flops(plain, x)
+        forms = [("plain", "fp32")] + [("deploy", p) for p in dict.fromkeys(args.precisions)]
+        for form, precision in forms:
+            model = plain if form == "plain" else convert_to_deploy(copy.deepcopy(plain), precision)
             med, low, high = median_ms(functools.partial(model, x), args.iters, args.warmup)
-            print(f"{args.target} {form}: {med:.1f} ms per batch of {args.batch} [{low:.1f}-{high:.1f}], "
+            name = form if precision == "fp32" else f"{form} {precision}"
+            print(f"{args.target} {name}: {med:.1f} ms per batch of {args.batch} [{low:.1f}-{high:.1f}], "
                   f"{args.batch / med * 1e3:.1f} images/s, {flops / med / 1e6:.0f} GFLOP/s "
-                  f"({flops / med / 1e6 / roof:.0%} of the GEMM rate)")
+                  f"({flops / med / 1e6 / roofs[precision]:.0%} of the {precision} GEMM rate)")
     return 0
 
 

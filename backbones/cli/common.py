@@ -27,6 +27,9 @@ def parse_args(argv: list[str] | None = None, test: bool = False, description: s
         parser.add_argument("--deploy", action="store_true",
                             help="test the model converted for deployment (backbones.deploy.convert_to_deploy, "
                                  "after the checkpoint is loaded)")
+        parser.add_argument("--precision", choices=["fp32", "bf16", "int8"], default="fp32",
+                            help="with --deploy: the deploy form in bfloat16, or with int8 Linears (dynamic "
+                                 "activations); backbones.deploy.precision (default fp32)")
         parser.add_argument("--compile", action="store_true",
                             help="test the deploy form compiled with torch.compile (backbones.deploy.compile; the "
                                  "first batch compiles and its time is logged)")

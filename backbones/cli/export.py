@@ -2,7 +2,7 @@
 
 Usage:
     python tools/deploy/export.py CONFIG CHECKPOINT --format {onnx,torchscript,exported} [--deploy]
-        [--precision {fp32,int8}] [--out FILE] [--input IMAGE] [--batch 2] [--output {logits,labels}]
+        [--precision {fp32,bf16,int8}] [--out FILE] [--input IMAGE] [--batch 2] [--output {logits,labels}]
         [--tolerance 1e-4]
 
 Every task exports (backbones/cli/exporting.py): classification and point-cloud classification take the
@@ -19,6 +19,9 @@ no partial or temporary file is left). ``--precision int8`` (ONNX): the float32 
 dynamic quantizer (int8 weights per output channel, activations per batch; best with ``--deploy``, whose linears are
 constant matrices); the tool says how many of the file's products became int8, compares the file with the float32
 eager model (with the top-1 agreement for logits) and checks ``--tolerance`` (default 0.1 for int8).
+``--precision bf16`` (TorchScript and ``torch.export``; onnxruntime's CPU provider has no bfloat16 kernels for most
+operators) exports the deploy form in bfloat16 (``backbones.deploy.precision``) and compares it with the float32
+eager model in the same way (default tolerance 0.1).
 """
 from __future__ import annotations
 
@@ -46,17 +49,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--input", help="an image to check the file on (default: the config's test set)")
     parser.add_argument("--batch", type=int, default=2, help="batch size of the trace; checked there and one more")
     parser.add_argument("--output", default="logits", choices=("logits", "labels"), help="segmentation output")
-    parser.add_argument("--precision", default="fp32", choices=("fp32", "int8"),
-                        help="int8: ONNX quantized by onnxruntime (dynamic, per-channel int8 weights)")
+    parser.add_argument("--precision", default="fp32", choices=("fp32", "bf16", "int8"),
+                        help="int8: ONNX quantized by onnxruntime (dynamic, per-channel int8 weights); bf16: the "
+                             "deploy form in bfloat16 (torchscript, exported)")
     parser.add_argument("--tolerance", type=float, default=None,
                         help="largest accepted relative difference (default 1e-4; 0.1 with --precision int8)")
     args = parser.parse_args(argv)
     if args.batch < 1:
         parser.error(f"--batch must be at least 1, got {args.batch}")
     if args.precision == "int8" and args.format != "onnx":
-        parser.error(f"--precision int8 is for --format onnx (onnxruntime's quantizer), not {args.format}")
+        parser.error(f"--precision int8 is for --format onnx (onnxruntime's quantizer), not {args.format}; "
+                     f"tools/test.py --deploy --precision int8 tests the eager int8 form")
+    if args.precision == "bf16" and (args.format == "onnx" or not args.deploy):
+        parser.error("--precision bf16 exports the deploy form (--deploy) as torchscript or exported; onnxruntime's "
+                     "CPU provider has no bfloat16 kernels for most operators")
     if args.tolerance is None:
-        args.tolerance = 0.1 if args.precision == "int8" else 1e-4
+        args.tolerance = 1e-4 if args.precision == "fp32" else 0.1
     for what, path in (("config", args.config), ("checkpoint", args.checkpoint), ("input", args.input)):
         if path is not None and not Path(path).is_file():
             raise SystemExit(f"error: {what} file {path} does not exist")
@@ -80,8 +88,17 @@ def main(argv: list[str] | None = None) -> int:
     if args.deploy:
         convert_to_deploy(model)
     spec.net.eval()
+    reference = spec.net
+    if args.precision == "bf16":  # the file is compared with the float32 eager model
+        import copy
+
+        from backbones.deploy import apply_precision
+
+        reference = copy.deepcopy(spec.net)
+        apply_precision(spec.net, "bf16")
     out = Path(args.out) if args.out else Path(args.checkpoint).with_name(
-        Path(args.checkpoint).stem + ("_deploy" if args.deploy else "") + ("_int8" if args.precision == "int8" else "")
+        Path(args.checkpoint).stem + ("_deploy" if args.deploy else "") + ("" if args.precision == "fp32" else
+                                                                            f"_{args.precision}")
         + FORMATS[args.format])
     try:
         if args.precision == "int8":
@@ -94,6 +111,8 @@ def main(argv: list[str] | None = None) -> int:
     form = "deploy form" if args.deploy else "plain model"
     if args.precision == "int8":
         form += f", int8: {quantized[0]} of its {quantized[1]} weighted products quantized by onnxruntime"
+    elif args.precision == "bf16":
+        form += ", bfloat16"
     shapes = ", ".join(f"{n} {tuple(t.shape)}" for n, t in zip(spec.names, batches[0]))
     axes = dynamic_axes(args.format, out)
     dynamic = "traced" if axes is None else "dynamic axes " + ", ".join(f"{k} {v}" for k, v in axes.items())
@@ -101,8 +120,9 @@ def main(argv: list[str] | None = None) -> int:
     worst = 0.0
     for inputs in batches:
         with torch.no_grad():
-            want = spec.net(*inputs)
+            want = reference(*inputs)
         got = run_exported(args.format, out, inputs, spec.names)
+        got = got.float() if got.is_floating_point() else got  # a bfloat16 file's logits
         if not want.is_floating_point():  # labels: the share of entries that differ (a near tie may flip one)
             rel_diff = (got != want).float().mean().item()
             print(f"batch {len(inputs[0])}: output {tuple(want.shape)}, {100 * rel_diff:.3g}% of the labels differ "
@@ -110,14 +130,14 @@ def main(argv: list[str] | None = None) -> int:
         else:
             abs_diff, rel_diff = differences(got, want)
             agree = f", top-1 agreement {(got.argmax(-1) == want.argmax(-1)).float().mean().item():.1%}" \
-                if args.precision == "int8" and want.dim() == 2 else ""
+                if args.precision != "fp32" and want.dim() == 2 else ""
             print(f"batch {len(inputs[0])}: output {tuple(want.shape)}, max abs difference {abs_diff:.3g}, "
                   f"max rel difference {rel_diff:.3g} against eager{agree}")
         worst = max(worst, rel_diff)
     if axes and any(len(a) > 1 for a in axes.values()):  # a size the file claims: run it there
         inputs = tuple(_grown(t, axes.get(n, [0])) for n, t in zip(spec.names, batches[0]))
         with torch.no_grad():
-            want = spec.net(*inputs)
+            want = reference(*inputs)
         got = run_exported(args.format, out, inputs, spec.names)
         rel_diff = (got != want).float().mean().item() if not want.is_floating_point() else differences(got, want)[1]
         print(f"input {tuple(inputs[0].shape)} (another size on the dynamic axes): output {tuple(want.shape)}, "

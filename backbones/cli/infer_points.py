@@ -1,7 +1,8 @@
 """Classify or part-segment point / mesh files (.txt, .npy, .ply, .pcd, .xyz, .off, .obj, ...) with a checkpoint.
 
 Usage:
-    python tools/infer_points.py CONFIG CHECKPOINT FILE [FILE ...] [--category NAME] [--show-dir DIR] [--deploy]
+    python tools/infer_points.py CONFIG CHECKPOINT FILE [FILE ...] [--category NAME] [--show-dir DIR]
+                                 [--deploy [--precision {fp32,bf16,int8}]]
 
 Prints one line per file (class and score, or the number of points per predicted part); with
 ``--show-dir`` writes a PNG per file (points coloured by predicted part). Text and ``.npy`` files hold
@@ -30,7 +31,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--allow-partial", action="store_true",
                         help="load only the checkpoint keys that match the model (default: a mismatch is an error)")
     parser.add_argument("--deploy", action="store_true", help="predict with the model converted for deployment")
+    parser.add_argument("--precision", choices=["fp32", "bf16", "int8"], default="fp32",
+                        help="with --deploy: the deploy form's precision (backbones.deploy.precision)")
     args = parser.parse_args(argv)
+    if args.precision != "fp32" and not args.deploy:
+        parser.error(f"--precision {args.precision} sets the precision of the deploy form; add --deploy")
     from mmengine.runner import load_checkpoint
 
     from backbones.engine.checkpoint import CheckpointReadError, UnsafeCheckpointError
@@ -45,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.deploy:
             from backbones.deploy import convert_to_deploy
 
-            convert_to_deploy(model)
+            convert_to_deploy(model, args.precision)
         category = int(args.category) if args.category is not None and args.category.isdigit() else args.category
         samples = inference_points(model, args.files, category)
     except (UnsafeCheckpointError, CheckpointReadError, PointFileError, FileNotFoundError) as e:

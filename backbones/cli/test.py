@@ -2,7 +2,8 @@
 
 Usage:
     python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out FILE] [--show-dir DIR] [--allow-partial]
-                         [--deploy] [--compile [--autotune]] [--cfg-options KEY=VALUE ...]
+                         [--deploy [--precision {fp32,bf16,int8}]] [--compile [--autotune]]
+                         [--cfg-options KEY=VALUE ...]
                          [--launcher {none,pytorch,slurm,mpi}]
 
 The checkpoint is loaded with torch's weights-only unpickler (a file that needs code to load is refused)
@@ -36,9 +37,12 @@ def main(argv: list[str] | None = None) -> dict:
     cfg.load_from = args.checkpoint
     if args.allow_partial:
         common.allow_partial_load_from(cfg)
+    if args.precision != "fp32" and not args.deploy:
+        raise SystemExit(f"error: --precision {args.precision} sets the precision of the deploy form; add --deploy")
     if args.deploy or args.compile:
         cfg.custom_hooks = [*cfg.get("custom_hooks", []),
-                            dict(type="DeployHook", compile=args.compile, autotune=args.autotune)]
+                            dict(type="DeployHook", compile=args.compile, autotune=args.autotune,
+                                 precision=args.precision)]
     if args.out:
         evaluators = cfg.test_evaluator if isinstance(cfg.test_evaluator, list) else [cfg.test_evaluator]
         cfg.test_evaluator = [*evaluators, dict(type="AtomicDumpResults", out_file_path=args.out)]

@@ -2,12 +2,14 @@
 
 >>> from backbones.deploy import convert_to_deploy
 >>> model = convert_to_deploy(model)  # once, after loading the trained weights; eval mode, inference only
+>>> model = convert_to_deploy(model, precision="int8")  # or "bf16": :mod:`backbones.deploy.precision`
 
 Each module's inference form lives beside the module (``to_deploy()`` / ``deploy_branch()``,
 :mod:`backbones.deploy.base`); this package holds the pure folds, the walker, export and the test hook.
 """
 from backbones.deploy.base import DeployModule, ModuleBranch, bare_norm, folded_or_plain
 from backbones.deploy.convert import convert_to_deploy, is_deployed
+from backbones.deploy.precision import PRECISIONS, apply_precision, precision_summary
 
-__all__ = ["DeployModule", "ModuleBranch", "bare_norm", "convert_to_deploy", "folded_or_plain",
-           "is_deployed"]
+__all__ = ["PRECISIONS", "DeployModule", "ModuleBranch", "apply_precision", "bare_norm", "convert_to_deploy",
+           "folded_or_plain", "is_deployed", "precision_summary"]

@@ -21,9 +21,26 @@ def bare_norm(x: torch.Tensor, eps: float | None) -> torch.Tensor:
     return x if eps is None else F.layer_norm(x, x.shape[-1:], None, None, eps)
 
 
+def frozen_linear(weight: torch.Tensor, bias: torch.Tensor | None = None) -> nn.Linear:
+    """An ``nn.Linear`` (no gradients) holding a folded (out, in) ``weight`` and (out,) ``bias``.
+
+    The deploy forms keep each of their channel Linears as such a module, so that what works on Linear modules
+    (``torch.ao.quantization.quantize_dynamic``, the precision pass of :mod:`backbones.deploy.precision`, a user's
+    own quantizer) sees their weights.
+    """
+    out_features, in_features = weight.shape
+    layer = nn.Linear(in_features, out_features, bias=bias is not None, device=weight.device, dtype=weight.dtype)
+    with torch.no_grad():
+        layer.weight.copy_(weight)
+        if bias is not None:
+            layer.bias.copy_(bias)
+    return layer.requires_grad_(False).eval()
+
+
 class DeployModule(nn.Module):
-    """Base of the inference-only modules: they hold their folded weights as buffers, keep no state between
-    calls and cannot be put back into training mode.
+    """Base of the inference-only modules: they hold their folded weights (channel Linears as
+    :func:`frozen_linear` modules, other weights as buffers), keep no state between calls and cannot be put back
+    into training mode.
 
     A residual branch (``forward(x, grid)``, (B, N, C) -> (B, N, C), the residual included) also says whether
     it mixes tokens and gives the result for the first (class) token alone, (B, N, C) -> (B, 1, C): a backbone

@@ -17,7 +17,7 @@ import torch.nn as nn
 from backbones.deploy.base import DeployModule
 
 
-def convert_to_deploy(model: nn.Module) -> nn.Module:
+def convert_to_deploy(model: nn.Module, precision: str = "fp32") -> nn.Module:
     """Replace every module of ``model`` that has an inference form (``to_deploy()``) by that form.
 
     The model is put in eval mode first (BatchNorm statistics and dropout as at inference). Containers
@@ -25,13 +25,17 @@ def convert_to_deploy(model: nn.Module) -> nn.Module:
 
     Args:
         model: a module containing the zoo's blocks (MixerViT, PointMixerBackbone, a model around them).
+        precision: ``fp32``, ``bf16`` (the deploy forms in bfloat16) or ``int8`` (every Linear int8 per output
+            channel, activations quantized dynamically): :mod:`backbones.deploy.precision`.
 
     Returns:
         The converted model in eval mode: ``model`` itself, unless ``model`` has an inference form itself.
     """
+    from backbones.deploy.precision import apply_precision
+
     model.eval()
     with torch.no_grad():
-        return _convert(model).eval()
+        return apply_precision(_convert(model).eval(), precision)
 
 
 def _convert(module: nn.Module) -> nn.Module:

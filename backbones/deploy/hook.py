@@ -10,6 +10,7 @@ from mmengine.registry import HOOKS
 
 from backbones.deploy.compile import compile_for_inference
 from backbones.deploy.convert import convert_to_deploy
+from backbones.deploy.precision import PRECISIONS, precision_summary
 
 
 @HOOKS.register_module()
@@ -24,19 +25,28 @@ class DeployHook(Hook):
     Args:
         compile: also compile the converted model (``tools/test.py --compile``).
         autotune: compile with inductor's GEMM templates too (much longer compilation).
+        precision: ``fp32``, ``bf16`` or ``int8`` (``tools/test.py --precision``; :mod:`backbones.deploy.precision`).
     """
 
     priority = "VERY_HIGH"
 
-    def __init__(self, compile: bool = False, autotune: bool = False) -> None:  # noqa: A002  (the user's word)
-        self.compile, self.autotune = compile, autotune
+    def __init__(self, compile: bool = False, autotune: bool = False,  # noqa: A002  (the user's word)
+                 precision: str = "fp32") -> None:
+        if precision not in PRECISIONS:
+            raise ValueError(f"DeployHook: precision {precision!r}: expected one of {list(PRECISIONS)}")
+        self.compile, self.autotune, self.precision = compile, autotune, precision
         self._times: list[float] = []
         self._start = 0.0
 
     def before_test(self, runner) -> None:  # noqa: ANN001
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model
-        convert_to_deploy(model)
-        runner.logger.info("DeployHook: model converted to its deploy form (backbones.deploy.convert_to_deploy)")
+        convert_to_deploy(model, self.precision)
+        summary = precision_summary(model)
+        regions = ", ".join(n or "(the model)" for n in summary["bf16_modules"])
+        detail = {"fp32": "", "bf16": f", in bfloat16: {regions}",
+                  "int8": f", {summary['int8_linears']} Linears int8 ({summary['float_linears']} left in float)"}
+        runner.logger.info("DeployHook: model converted to its deploy form (backbones.deploy.convert_to_deploy)"
+                           + detail[self.precision])
         if self.compile:
             compile_for_inference(model, autotune=self.autotune)
             runner.logger.info("DeployHook: compiled with torch.compile (inductor, freezing"

@@ -5,7 +5,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from backbones.deploy.base import DeployModule, bare_norm, folded_or_plain
+from backbones.deploy.base import DeployModule, bare_norm, folded_or_plain, frozen_linear
 from backbones.deploy.fold import fold_affine, folds_norm, layer_norm_parts
 from backbones.models.layers.dropout import Dropout
 
@@ -57,10 +57,10 @@ class MlpBranch(DeployModule):
         self.eps, gamma, beta = layer_norm_parts(norm, mlp.fc1.in_features, a)
         self.approximate = mlp.act.approximate
         w1, b1 = fold_affine(mlp.fc1.weight, mlp.fc1.bias, gamma, beta)
-        self._buffers_from(w1=w1, b1=b1, w2=mlp.fc2.weight / a,
-                           b2=None if mlp.fc2.bias is None else mlp.fc2.bias / a)
+        self.fc1 = frozen_linear(w1, b1)
+        self.fc2 = frozen_linear(mlp.fc2.weight / a, None if mlp.fc2.bias is None else mlp.fc2.bias / a)
 
     def forward(self, x: torch.Tensor, grid: tuple[int, int] | None = None) -> torch.Tensor:
         """(..., C) -> (..., C)."""
-        h = F.gelu(F.linear(bare_norm(x, self.eps), self.w1, self.b1), approximate=self.approximate)
-        return F.linear(h, self.w2, self.b2).add_(x)
+        h = F.gelu(self.fc1(bare_norm(x, self.eps)), approximate=self.approximate)
+        return self.fc2(h).add_(x)

@@ -13,7 +13,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from backbones.deploy.base import DeployModule, bare_norm, folded_or_plain
+from backbones.deploy.base import DeployModule, bare_norm, folded_or_plain, frozen_linear
 from backbones.deploy.fold import fold_affine, folds_norm, layer_norm_parts
 from backbones.models.layers.double_norm import double_normalize, memory_map_t, read_map_t
 from backbones.models.layers.dropout import Dropout
@@ -100,7 +100,9 @@ class ExternalAttentionBranch(DeployModule):
     ``proj`` once when the layer computes that way (:meth:`ExternalAttention.folded_memories`), the norm's affine
     folded into the first Linear and 1/a into the last. The composed form keeps its map transposed, (h*S, B*N),
     tokens innermost (:func:`~backbones.models.layers.double_norm.memory_map_t`): as fast in eager, and onnxruntime's
-    Softmax needs no transposes (eamlp-7 exported: 379 ms a batch against 630 in the (B, N, h, S) layout)."""
+    Softmax needs no transposes (eamlp-7 exported: 379 ms a batch against 630 in the (B, N, h, S) layout). The
+    composed memories are buffers (the transposed layout reads them as matrices); the four Linears of the other
+    form are :func:`~backbones.deploy.base.frozen_linear` modules."""
 
     @classmethod
     def covers(cls, norm: nn.Module, ea: ExternalAttention, a: float = 1.0) -> bool:
@@ -118,8 +120,9 @@ class ExternalAttentionBranch(DeployModule):
             self._buffers_from(in_w=in_w, in_b=in_b, out_w=out_w / a, out_b=out_b / a)
         else:
             t_w, t_b = fold_affine(ea.trans_dims.weight, ea.trans_dims.bias, gamma, beta)
-            self._buffers_from(t_w=t_w, t_b=t_b, w0=ea.linear_0.weight, b0=ea.linear_0.bias, w1=ea.linear_1.weight,
-                               b1=ea.linear_1.bias, p_w=ea.proj.weight / a, p_b=ea.proj.bias / a)
+            self.trans_dims = frozen_linear(t_w, t_b)
+            self.linear_0, self.linear_1 = (frozen_linear(m.weight, m.bias) for m in (ea.linear_0, ea.linear_1))
+            self.proj = frozen_linear(ea.proj.weight / a, ea.proj.bias / a)
 
     def forward(self, x: torch.Tensor, grid: tuple[int, int] | None = None) -> torch.Tensor:
         """(B, N, C) -> (B, N, C)."""
@@ -142,10 +145,10 @@ class ExternalAttentionBranch(DeployModule):
         """(B, N, C) -> the double-normalised map (B, N, h, S) through the four Linears (memories not composed)."""
         b, n, _ = x.shape
         y = bare_norm(x, self.eps)
-        t = F.linear(y, self.t_w, self.t_b).view(b, n, self.heads, self.head_dim)
-        return double_normalize(F.linear(t, self.w0, self.b0), token_dim=1)
+        t = self.trans_dims(y).view(b, n, self.heads, self.head_dim)
+        return double_normalize(self.linear_0(t), token_dim=1)
 
     def _read(self, attn: torch.Tensor) -> torch.Tensor:
         """Map rows (B, M, h, S) -> values (B, M, C) through ``M_v`` and ``proj``."""
         b, m = attn.shape[:2]
-        return F.linear(F.linear(attn, self.w1, self.b1).reshape(b, m, -1), self.p_w, self.p_b)
+        return self.proj(self.linear_1(attn).reshape(b, m, -1))

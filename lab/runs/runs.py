@@ -415,18 +415,21 @@ def finished_results(ctx: Context, runs: list[Run], keys: list[str]) -> list[dic
     return [dict(stored[k], label=run.label, info=run.info) for run, k in zip(runs, keys) if k in stored]
 
 
-def verify(ctx: Context, results: list[dict], count: int, log: Callable[[str], None] = print) -> list[str]:
-    """Rerun ``count`` finished runs (spread over ``results``) from their stored settings on the current code, in a
-    scratch cache, and compare every metric with the stored one: a run repeats bit for bit on one machine, so a
-    difference means the code now computes something else. Returns the differences (empty: all reproduced)."""
+def verify(ctx: Context, results: list[dict], count: int, log: Callable[[str], None] = print,
+           planned: dict[str, Run] | None = None) -> list[str]:
+    """Rerun ``count`` finished runs (spread over ``results``) on the current code, in a scratch cache, and compare
+    every metric with the stored one: a run repeats bit for bit on one machine, so a difference means the code now
+    computes something else. Each run as ``planned`` defines it (key -> the study's :class:`Run`, e.g. its loss
+    keys), else from its stored settings. Returns the differences (empty: all reproduced)."""
     picked = results[:: max(len(results) // max(count, 1), 1)][:count]
     scratch = Context(ctx.root, ctx.cache.parent / (ctx.cache.name + "-verify"), ctx.data_roots, ctx.threads, ctx.log)
     problems = []
     for r in picked:
-        run = Run(label=r["label"], config=r["settings"]["config"], overrides=r["settings"]["overrides"],
-                  seed=r["seed"], length=r["settings"]["length"], similarity=r["settings"]["similarity"],
-                  processes=r["settings"].get("processes", 1),
-                  dataset=r["dataset"], metric=r["metric"], extra_metrics=tuple(r.get("extra_metrics", ())))
+        run = (planned or {}).get(r["key"]) or Run(
+            label=r["label"], config=r["settings"]["config"], overrides=r["settings"]["overrides"], seed=r["seed"],
+            length=r["settings"]["length"], similarity=r["settings"]["similarity"],
+            processes=r["settings"].get("processes", 1), dataset=r["dataset"], metric=r["metric"],
+            extra_metrics=tuple(r.get("extra_metrics", ())))
         again = execute(scratch, run, r["key"], r["settings"], lambda line: None)
         same = again["metrics"] == r["metrics"]
         log(f"[verify] {r['label']} (seed {r['seed']}): {'reproduced' if same else 'DIFFERS'} on code "

@@ -97,7 +97,8 @@ def run_study(module: ModuleType, settings: dict, ctx: Context, out: Path, mode:
         ctx.log(f"[{module.NAME}] --report refused {len(invalid)} invalid cached result(s), left out of the outputs "
                 f"(a run without --report redoes them):" + invalid_note(invalid))
     if verify_runs:
-        differences = verify(ctx, results, verify_runs, ctx.log)
+        _, keys = keyed(ctx, runs, {r.dataset: data_digest(ctx.data_root(r.dataset)) for r in runs})
+        differences = verify(ctx, results, verify_runs, ctx.log, dict(zip(keys, runs)))
         ctx.log(f"[{module.NAME}] verify: {verify_runs - len(differences)} of {verify_runs} reruns on the current code "
                 f"reproduced their stored metrics" + "".join(f"\n  {d}" for d in differences))
         errors += differences

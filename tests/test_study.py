@@ -248,3 +248,18 @@ with ThreadPoolExecutor(2) as pool:
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
     assert sorted(p.name for p in tmp_path.glob("*.py")) == [f"{n}.py" for n in range(6)]
+
+
+def test_verify_reruns_a_run_as_its_study_plans_it(tmp_path: Path, digits: Path) -> None:  # noqa: F811
+    """``--verify``: a GAN run (whose train loss is its discriminator's two terms, a setting only the study's plan
+    holds) retrained on the current code repeats its stored metrics bit for bit."""
+    from lab.runs.runs import Context
+    from lab.study.cli import STUDIES, run_study
+
+    lines: list[str] = []
+    ctx = Context(root=ROOT, cache=tmp_path / "cache", data_roots={"digits": digits}, log=lines.append)
+    settings = dict(MICRO["generation"], kinds=("none (SNGAN)",))
+    assert run_study(STUDIES["generation"], settings, ctx, tmp_path / "out", "quick", "micro", verify_runs=1) == 0, \
+        "\n".join(lines)
+    assert any("[verify] gan none (SNGAN) (seed 0): reproduced" in ln for ln in lines), "\n".join(lines)
+    assert any("verify: 1 of 1 reruns on the current code reproduced" in ln for ln in lines)

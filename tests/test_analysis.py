@@ -83,18 +83,20 @@ def test_analysis_tools_end_to_end(tmp_path, digits) -> None:  # noqa: ANN001, F
 
 
 def test_user_benchmark_prints_the_machine_and_both_forms(capsys) -> None:  # noqa: ANN001
-    """tools/analysis/benchmark.py (backbones.cli.benchmark): the CPU, its flags, the GEMM rate, then the plain and
-    the deploy form's time, with the share of the GEMM rate."""
+    """tools/analysis/benchmark.py (backbones.cli.benchmark): the CPU, its flags, the GEMM rate of each precision,
+    then the plain and the deploy form's time (float32 and int8), with the share of that precision's GEMM rate."""
     import re
 
     from backbones.cli.benchmark import main
     from backbones.cli.machine import cpu_flags
 
-    assert main(["vit-tiny", "--batch", "2", "--img", "32", "--iters", "2", "--warmup", "1"]) == 0
+    assert main(["vit-tiny", "--batch", "2", "--img", "32", "--iters", "2", "--warmup", "1", "--precisions", "fp32",
+                 "int8"]) == 0
     out = capsys.readouterr().out
-    assert re.search(r"^CPU .+; flags .+; \d+ thread\(s\); float32 GEMM 2048\^3: \d+ GFLOP/s$", out, re.M), out
-    for form in ("plain", "deploy"):
-        assert re.search(rf"^vit-tiny {form}: [0-9.]+ ms per batch of 2 .* images/s, \d+ GFLOP/s \(\d+% of the GEMM",
-                         out, re.M), out
+    assert re.search(r"^CPU .+; flags .+; \d+ thread\(s\); GEMM rate: fp32 [0-9.]+ GFLOP/s \((2048|512)\^3\), "
+                     r"int8 [0-9.]+ GOP/s \((2048|512)\^3\)$", out, re.M), out
+    for form, precision in (("plain", "fp32"), ("deploy", "fp32"), ("deploy int8", "int8")):
+        assert re.search(rf"^vit-tiny {form}: [0-9.]+ ms per batch of 2 .* images/s, \d+ GFLOP/s \(\d+% of the "
+                         rf"{precision} GEMM rate\)$", out, re.M), out
     assert set(cpu_flags()) <= {"avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "avx_vnni", "amx_bf16",
                                 "amx_int8"}

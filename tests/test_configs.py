@@ -118,7 +118,8 @@ def test_config_name_follows_the_scheme(path: Path) -> None:
     slugs = {mixer_slug(name): name for name in MIXERS}
     first = m["backbone"].split("-")[0]
     if cfg.model.type == "ConditionalGAN":  # the mixer of the attention block of both networks ('none': no block)
-        mixers = {(net.get("attention") or {}).get("mixer") for net in (cfg.model.generator, cfg.model.discriminator)}
+        specs = [(net.get("attention") or {}).get("mixer") for net in (cfg.model.generator, cfg.model.discriminator)]
+        mixers = {s if s is None or isinstance(s, str) else s["type"] for s in specs}  # a name or dict(type=...)
         assert mixers == {None if first == "none" else slugs[first]}, f"{path.name} names {first!r}, has {mixers}"
         return
     backbone = cfg.model.backbone

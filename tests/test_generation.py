@@ -223,13 +223,12 @@ def test_metric_ranks_degraded_images_below_real_ones(digit_sets) -> None:  # no
     worse as noise, blurred (5x5 box) or with their pixels shuffled."""
     metric, images, labels = digit_sets
     ref, cand, cand_labels = images[::2], images[1::2], labels[1::2]
-    g = torch.Generator().manual_seed(0)
-    blurred = torch.nn.functional.avg_pool2d(cand.float(), 5, stride=1, padding=2, count_include_pad=False)
-    shuffled = cand.flatten(1)[:, torch.randperm(32 * 32, generator=g)].view_as(cand)
-    noise = torch.randint(0, 256, cand.shape, dtype=torch.uint8, generator=g)
+    from lab.study.generation import degrade  # the study's references: the same three degradations
+
     real = metric.evaluate_images(ref, cand, cand_labels)
     assert real["sample_acc"] > 80 and real["precision"] > 0.6 and real["recall"] > 0.6, real
-    for name, fake in (("noise", noise), ("blurred", blurred.round().to(torch.uint8)), ("shuffled", shuffled)):
+    for name in ("noise", "blurred", "shuffled"):
+        fake = degrade(cand, name)
         bad = metric.evaluate_images(ref, fake, cand_labels)
         assert bad["fd"] > 2 * real["fd"], (name, bad, real)
         assert bad["precision"] < real["precision"] and bad["sample_acc"] < real["sample_acc"], (name, bad, real)

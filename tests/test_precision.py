@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import re
+import subprocess
 import sys
 from pathlib import Path
 
@@ -157,8 +158,8 @@ def test_test_tool_runs_the_deploy_form_in_each_precision(tmp_path: Path, digits
         if precision == "int8":
             assert re.search(r"DeployHook: .*deploy form.*, 17 Linears int8 \(0 left in float\)", out), out[-1500:]
     assert abs(top1["int8"] - top1["fp32"]) < 5 and abs(top1["bf16"] - top1["fp32"]) < 5, top1
-    proc = __import__("subprocess").run([sys.executable, "tools/test.py", str(cfg), str(ckpt), "--precision", "int8"],
-                                        cwd=ROOT, capture_output=True, text=True)
+    proc = subprocess.run([sys.executable, "tools/test.py", str(cfg), str(ckpt), "--precision", "int8"], cwd=ROOT,
+                          capture_output=True, text=True)
     assert proc.returncode != 0 and "add --deploy" in proc.stderr
 
 
@@ -171,8 +172,6 @@ def test_export_tool_writes_a_bf16_file_and_refuses_bf16_onnx(tmp_path: Path, di
     out = _tool("tools/deploy/export.py", str(cfg), str(ckpt), "--format", "exported", "--deploy", "--precision",
                    "bf16", "--out", str(tmp_path / "m.pt2"))
     assert "bfloat16" in out and re.search(r"top-1 agreement (9\d|100)\.\d%", out), out
-    import subprocess
-
     proc = subprocess.run([sys.executable, "tools/deploy/export.py", str(cfg), str(ckpt), "--format", "onnx",
                            "--deploy", "--precision", "bf16"], cwd=ROOT, capture_output=True, text=True)
     assert proc.returncode == 2 and "no bfloat16 kernels" in proc.stderr

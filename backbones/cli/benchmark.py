@@ -24,6 +24,7 @@ import torch
 import torch.nn as nn
 
 from backbones.cli.machine import cpu_flags, cpu_model
+from backbones.deploy.precision import PRECISIONS
 
 GEMM_N = 2048
 
@@ -45,7 +46,7 @@ def gemm_gflops(iters: int = 5, precision: str = "fp32") -> tuple[float, int]:
     dynamically quantized Linear the int8 deploy form runs, float in and out, activations quantized per call): the
     roofline of that precision's figures; and n. n is
     :data:`GEMM_N`, or 512 where a 512^3 product already takes over 50 ms (no hardware for that precision: bf16
-    without avx512_bf16 / AMX runs 100x slower than float32, and a 2048^3 probe would take minutes)."""
+    without avx512_bf16 / AMX ran 60x slower than float32 on an AVX2 EPYC, and a 2048^3 probe would take minutes)."""
     def product(n: int) -> Callable[[], object]:
         if precision == "int8":
             from backbones.deploy.precision import apply_precision
@@ -101,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
     parser.add_argument("--iters", type=int, default=20)
     parser.add_argument("--warmup", type=int, default=3)
-    parser.add_argument("--precisions", nargs="+", default=["fp32"], choices=["fp32", "bf16", "int8"],
+    parser.add_argument("--precisions", nargs="+", default=["fp32"], choices=PRECISIONS,
                         help="precisions of the deploy form to time (backbones.deploy.precision; default fp32)")
     args = parser.parse_args(argv)
     import backbones  # noqa: F401  (registers the zoo for configs)

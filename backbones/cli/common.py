@@ -15,6 +15,8 @@ def parse_args(argv: list[str] | None = None, test: bool = False, description: s
     """The flags of tools/train.py (``test=False``) and tools/test.py (``test=True``): OpenMMLab's."""
     from mmengine.config import DictAction
 
+    from backbones.deploy.precision import PRECISIONS
+
     parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("config", help="config file")
     if test:
@@ -27,7 +29,7 @@ def parse_args(argv: list[str] | None = None, test: bool = False, description: s
         parser.add_argument("--deploy", action="store_true",
                             help="test the model converted for deployment (backbones.deploy.convert_to_deploy, "
                                  "after the checkpoint is loaded)")
-        parser.add_argument("--precision", choices=["fp32", "bf16", "int8"], default="fp32",
+        parser.add_argument("--precision", choices=PRECISIONS, default="fp32",
                             help="with --deploy: the deploy form in bfloat16, or with int8 Linears (dynamic "
                                  "activations); backbones.deploy.precision (default fp32)")
         parser.add_argument("--compile", action="store_true",

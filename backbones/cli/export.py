@@ -39,6 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     from backbones.cli.exporting import example_inputs, export_spec
     from backbones.deploy import convert_to_deploy
     from backbones.deploy.export import FORMATS, ExportWriteError, differences, dynamic_axes, export, run_exported
+    from backbones.deploy.precision import PRECISIONS
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("config")
@@ -49,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--input", help="an image to check the file on (default: the config's test set)")
     parser.add_argument("--batch", type=int, default=2, help="batch size of the trace; checked there and one more")
     parser.add_argument("--output", default="logits", choices=("logits", "labels"), help="segmentation output")
-    parser.add_argument("--precision", default="fp32", choices=("fp32", "bf16", "int8"),
+    parser.add_argument("--precision", default="fp32", choices=PRECISIONS,
                         help="int8: ONNX quantized by onnxruntime (dynamic, per-channel int8 weights); bf16: the "
                              "deploy form in bfloat16 (torchscript, exported)")
     parser.add_argument("--tolerance", type=float, default=None,

@@ -22,6 +22,8 @@ import backbones.safe_loading  # noqa: F401  (mmengine loads checkpoints with th
 
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
+    from backbones.deploy.precision import PRECISIONS
+
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("config")
     parser.add_argument("checkpoint")
@@ -31,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--allow-partial", action="store_true",
                         help="load only the checkpoint keys that match the model (default: a mismatch is an error)")
     parser.add_argument("--deploy", action="store_true", help="predict with the model converted for deployment")
-    parser.add_argument("--precision", choices=["fp32", "bf16", "int8"], default="fp32",
+    parser.add_argument("--precision", choices=PRECISIONS, default="fp32",
                         help="with --deploy: the deploy form's precision (backbones.deploy.precision)")
     args = parser.parse_args(argv)
     if args.precision != "fp32" and not args.deploy:

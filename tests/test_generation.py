@@ -97,6 +97,52 @@ def test_projection_discriminator_depends_on_the_label() -> None:
     assert not torch.allclose(d(x, torch.tensor([0, 0])), d(x, torch.tensor([1, 1])))
 
 
+# --- the deploy form --------------------------------------------------------------------------------------------
+
+#: relative error (norm of the difference / norm of float32's output) of each precision's deploy form
+DEPLOY_TOLERANCE = {"fp32": 1e-5, "bf16": 0.03, "int8": 0.1}
+
+
+def _relative(got: torch.Tensor, want: torch.Tensor) -> float:
+    return ((got - want).norm() / want.norm()).item()
+
+
+@pytest.mark.parametrize("precision", ["fp32", "bf16", "int8"])
+@pytest.mark.parametrize("mixer", [*MIXERS, None])
+def test_deploy_form_of_both_networks_in_every_precision(mixer: str | None, precision: str) -> None:
+    """Spectral norms baked, the mixer's own branch form: what the eval-mode networks compute, in each precision;
+    every Linear int8 in int8; a deep copy converted leaves the original working (torch's parametrised classes are
+    shared between copies)."""
+    from backbones.deploy import convert_to_deploy, precision_summary
+    from backbones.generation.layers import DeployAttention2d
+
+    torch.manual_seed(0)
+    gan = tiny_gan(mixer).train()
+    labels = torch.tensor([0, 3, 9, 1])
+    with torch.no_grad():
+        for _ in range(3):  # power iterations: the stored singular vectors move away from their start
+            gan.discriminator(gan.generator(torch.randn(4, 16), labels), labels)
+        for block in (m for m in gan.modules() if isinstance(m, MixerAttention2d)):
+            block.gamma.fill_(0.5)  # the gate open
+        gan.eval()
+        noise = torch.randn(4, 16)
+        images = gan.generator(noise, labels)
+        scores = gan.discriminator(images, labels)
+        deployed = convert_to_deploy(copy.deepcopy(gan), precision)
+        assert _relative(deployed.generator(noise, labels), images) < DEPLOY_TOLERANCE[precision]
+        assert _relative(deployed.discriminator(images, labels), scores) < DEPLOY_TOLERANCE[precision]
+        assert torch.equal(gan.generator(noise, labels), images)  # the original is untouched
+    assert not any(hasattr(m, "parametrizations") for m in deployed.modules())
+    blocks = [m for m in deployed.modules() if isinstance(m, DeployAttention2d)]
+    assert len(blocks) == (0 if mixer is None else 3)  # generator, discriminator, the generator's EMA
+    summary = precision_summary(deployed)
+    if precision == "int8":
+        linears = sum(isinstance(m, torch.nn.Linear) for m in convert_to_deploy(copy.deepcopy(gan)).modules())
+        assert summary["float_linears"] == 0 and summary["int8_linears"] == linears > 0
+    if precision == "bf16":
+        assert summary["bf16_modules"] == ["generator", "discriminator", "generator_ema.module"]
+
+
 # --- the GAN step ----------------------------------------------------------------------------------------------
 
 def test_each_optimizer_holds_only_its_network() -> None:
@@ -308,6 +354,11 @@ def test_train_test_generate_tools(digits: Path, tmp_path: Path) -> None:
     test = run_tool("tools/test.py", str(cfg), str(ckpt), "--work-dir", str(tmp_path / "test"), env=ENV)
     metrics = dict(re.findall(r"gen/(\w+): ([0-9.]+)", test.stdout + test.stderr))
     assert {"fd", "precision", "recall", "sample_acc", "real_acc"} <= set(metrics)
+    test = run_tool("tools/test.py", str(cfg), str(ckpt), "--deploy", "--precision", "int8", "--calibrate", "1",
+                    "--work-dir", str(tmp_path / "test-int8"), env=ENV)
+    assert re.search(r"DeployHook: .*, 9 Linears int8 \(0 left in float; activation scales calibrated on 1 batches",
+                     test.stdout + test.stderr)
+    assert {"fd", "sample_acc"} <= set(re.findall(r"gen/(\w+): [0-9.]+", test.stdout + test.stderr))
     out = tmp_path / "grid.png"
     gen = run_tool("tools/generate.py", str(cfg), str(ckpt), "--num", "3", "--out", str(out), env=ENV)
     assert str(out) in gen.stdout

@@ -21,10 +21,12 @@ ARCH = dict(embed_dims=32, depth=2, num_heads=4, mlp_ratio=2.0, stem=dict(type="
 #: relative error (norm of the difference / norm of float32's output) each precision stays under on these random
 #: models; measured: bf16 0.63%, int8 1.5% at most (every mixer, both read-outs, input seed 1)
 TOLERANCE = {"fp32": 1e-5, "bf16": 0.02, "int8": 0.08}
-#: float weights the int8 form keeps outside Linears, by the end of their name: GEMMs over the token axis (FF-only's
-#: token MLP, its (N, 1) biases too), the composed memories of EA (a transposed layout), Re-attention's head mixing,
-#: the stem's conv, position embedding and class token
-FLOAT_MATRICES = ("w1", "b1", "w2", "b2", "in_w", "out_w", "mix_w", "proj.weight", "pos_embed", "cls_token")
+#: float weights the int8 form keeps outside Linears, by the end of their name: Re-attention's head mixing, the stem's
+#: conv, position embedding and class token
+FLOAT_MATRICES = ("mix_w", "proj.weight", "pos_embed", "cls_token")
+#: products the float32 deploy form reads as matrices and the int8 form runs as Linears: FF-only's token MLP, EA's
+#: composed memories
+MATRIX_PRODUCTS = (".w1", ".w2", ".in_w", ".out_w")
 
 
 def _tiny(mixer: str | dict, out_type: str = "raw") -> MixerViT:
@@ -54,7 +56,8 @@ def test_each_precision_stays_close_to_float32(mixer: str | dict, precision: str
     if precision == "int8":  # every Linear of the deploy form is int8; what stays float is known
         assert summary["float_linears"] == 0 and summary["int8_linears"] > 0
         plain = precision_summary(convert_to_deploy(_tiny(mixer, out_type)))
-        assert summary["int8_linears"] == plain["float_linears"]
+        products = [name for name in plain["float_matrices"] if name.endswith(MATRIX_PRODUCTS)]
+        assert summary["int8_linears"] == plain["float_linears"] + len(products)  # every product, counted
         assert all(name.endswith(FLOAT_MATRICES) for name in summary["float_matrices"]), summary["float_matrices"]
     if precision == "bf16":
         assert summary["bf16_modules"] == [""]  # the backbone is the region
@@ -96,6 +99,48 @@ def test_bad_precision_and_nothing_to_cast_are_clear_errors() -> None:
         convert_to_deploy(_tiny("SelfAttention"), "fp16")
     with pytest.raises(ValueError, match="holds no deploy form of the zoo"):
         apply_precision(nn.Sequential(nn.Linear(4, 4)), "bf16")
+
+
+@pytest.mark.parametrize("mixer", sorted(MIXERS) + [dict(type="ExternalAttention", memory=8)])
+def test_calibrated_int8_quantizes_every_linear_with_static_scales(mixer: str | dict) -> None:
+    """int8 with ``calibrate``: every Linear static int8 (calibrated activation scales), close to float32."""
+    model, x = _tiny(mixer, "raw"), torch.randn(3, 3, 32, 32)
+    calls = []
+    with torch.no_grad():
+        want = torch.cat([t.flatten() for t in model(x)])
+        deployed = convert_to_deploy(copy.deepcopy(model), "int8", calibrate=lambda m: calls.append(m(x)))
+        got = torch.cat([t.flatten() for t in deployed(x)])
+    summary, plain = precision_summary(deployed), precision_summary(convert_to_deploy(model))
+    products = [name for name in plain["float_matrices"] if name.endswith(MATRIX_PRODUCTS)]
+    assert len(calls) == 1 and summary["float_linears"] == 0
+    assert summary["int8_linears"] == summary["int8_calibrated"] == plain["float_linears"] + len(products) > 0
+    assert ((got - want).norm() / want.norm()).item() < TOLERANCE["int8"]
+
+
+def test_calibration_belongs_to_int8_and_the_hook_checks_its_arguments() -> None:
+    from backbones.deploy.hook import DeployHook
+
+    with pytest.raises(ValueError, match="calibration sets int8 activation scales"):
+        convert_to_deploy(_tiny("SelfAttention"), "bf16", calibrate=lambda m: None)
+    with pytest.raises(ValueError, match="precision is 'fp32', expected 'int8'"):
+        DeployHook(calibrate=4)
+    with pytest.raises(ValueError, match="calibrate=-1: expected a number of batches >= 0"):
+        DeployHook(precision="int8", calibrate=-1)
+    with pytest.raises(ValueError, match="calibrate_from='test': expected 'train' or 'val'"):
+        DeployHook(precision="int8", calibrate=4, calibrate_from="test")
+
+
+@pytest.mark.parametrize("mixer, per_block", [("FeedForwardMixer", "w1 w2"),
+                                               (dict(type="ExternalAttention", memory=8), "in_w out_w")])
+def test_int8_runs_token_mlp_and_composed_memories_as_linears(mixer: str | dict, per_block: str) -> None:
+    """The float32 forms read these products as matrices (a GEMM over N; EA's transposed map); int8 asks the branch
+    for them as Linear modules (for_precision): two more int8 Linears per block, the matrices gone."""
+    fp32 = precision_summary(convert_to_deploy(_tiny(mixer)))
+    int8 = precision_summary(convert_to_deploy(_tiny(mixer), "int8"))
+    names = per_block.split()
+    assert sum(n.endswith(tuple("." + w for w in names)) for n in fp32["float_matrices"]) == 2 * ARCH["depth"]
+    assert not any(n.endswith(tuple("." + w for w in names)) for n in int8["float_matrices"])
+    assert int8["int8_linears"] == fp32["float_linears"] + 2 * ARCH["depth"]
 
 
 def test_converting_twice_changes_nothing() -> None:
@@ -156,11 +201,19 @@ def test_test_tool_runs_the_deploy_form_in_each_precision(tmp_path: Path, digits
                        "--work-dir", str(tmp_path / precision))
         top1[precision] = float(re.findall(r"accuracy/top1: ([0-9.]+)", out)[-1])
         if precision == "int8":
-            assert re.search(r"DeployHook: .*deploy form.*, 17 Linears int8 \(0 left in float\)", out), out[-1500:]
-    assert abs(top1["int8"] - top1["fp32"]) < 5 and abs(top1["bf16"] - top1["fp32"]) < 5, top1
+            assert re.search(r"DeployHook: .*deploy form.*, 17 Linears int8 \(0 left in float; activations quantized "
+                             r"at run time\)", out), out[-1500:]
+    out = _tool("tools/test.py", str(cfg), str(ckpt), "--deploy", "--precision", "int8", "--calibrate", "2",
+                "--calibrate-from", "val", "--work-dir", str(tmp_path / "static"))
+    assert "17 Linears int8 (0 left in float; activation scales calibrated on 2 batches of the val loader)" in out
+    top1["static"] = float(re.findall(r"accuracy/top1: ([0-9.]+)", out)[-1])
+    assert all(abs(top1[p] - top1["fp32"]) < 5 for p in ("int8", "bf16", "static")), top1
     proc = subprocess.run([sys.executable, "tools/test.py", str(cfg), str(ckpt), "--precision", "int8"], cwd=ROOT,
                           capture_output=True, text=True)
     assert proc.returncode != 0 and "add --deploy" in proc.stderr
+    proc = subprocess.run([sys.executable, "tools/test.py", str(cfg), str(ckpt), "--deploy", "--calibrate", "2"],
+                          cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode != 0 and "add --precision int8" in proc.stderr
 
 
 def test_export_tool_writes_a_bf16_file_and_refuses_bf16_onnx(tmp_path: Path, digits: Path) -> None:  # noqa: F811
@@ -172,6 +225,11 @@ def test_export_tool_writes_a_bf16_file_and_refuses_bf16_onnx(tmp_path: Path, di
     out = _tool("tools/deploy/export.py", str(cfg), str(ckpt), "--format", "exported", "--deploy", "--precision",
                    "bf16", "--out", str(tmp_path / "m.pt2"))
     assert "bfloat16" in out and re.search(r"top-1 agreement (9\d|100)\.\d%", out), out
+    for extra, how in (([], "activations at run time"), (["--calibrate", "2"], "activation scales calibrated on 2 train batches")):
+        out = _tool("tools/deploy/export.py", str(cfg), str(ckpt), "--format", "onnx", "--deploy", "--precision",
+                    "int8", "--out", str(tmp_path / "m.onnx"), *extra)
+        assert re.search(rf"int8: 17 of its 17 weighted products quantized by onnxruntime \({how}", out), out
+        assert re.search(r"top-1 agreement (9\d|100)\.\d%", out), out
     proc = subprocess.run([sys.executable, "tools/deploy/export.py", str(cfg), str(ckpt), "--format", "onnx",
                            "--deploy", "--precision", "bf16"], cwd=ROOT, capture_output=True, text=True)
     assert proc.returncode == 2 and "no bfloat16 kernels" in proc.stderr

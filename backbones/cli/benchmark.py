@@ -5,11 +5,13 @@ flags (avx512_bf16, avx512_vnni and amx decide what bf16 and int8 gain) and the 
 Usage::
 
     python -m backbones.cli.benchmark PRESET_OR_CONFIG [--batch 16] [--img 224] [--threads 2] [--iters 20]
-                                      [--precisions fp32 bf16 int8]
+                                      [--precisions fp32 bf16 int8] [--calibrated]
 
 A preset (``vit-tiny``) is timed as its backbone with a 1000-class head; an image config (classification,
-segmentation) as its model's tensor forward. This is the installed user's benchmark; the project's comparison with
-the papers' official code, in fresh processes round by round, is the lab's (``lab/tools/benchmark.py``).
+segmentation) as its model's tensor forward. ``--calibrated`` adds the int8 form with activation scales
+calibrated on the timed batch (static int8) beside the dynamic one. This is the installed user's benchmark; the
+project's comparison with the papers' official code, in fresh processes round by round, is the lab's
+(``lab/tools/benchmark.py``).
 """
 from __future__ import annotations
 
@@ -42,20 +44,21 @@ def median_ms(fn: Callable[[], object], iters: int, warmup: int) -> tuple[float,
 
 
 def gemm_gflops(iters: int = 5, precision: str = "fp32") -> tuple[float, int]:
-    """The GEMM rate of this process in ``precision`` (median of n^3 products), GFLOP/s (GOP/s for int8: the
-    dynamically quantized Linear the int8 deploy form runs, float in and out, activations quantized per call): the
-    roofline of that precision's figures; and n. n is
-    :data:`GEMM_N`, or 512 where a 512^3 product already takes over 50 ms (no hardware for that precision: bf16
-    without avx512_bf16 / AMX ran 60x slower than float32 on an AVX2 EPYC, and a 2048^3 probe would take minutes)."""
+    """The GEMM rate of this process in ``precision`` (median of n^3 products), GFLOP/s (GOP/s for int8): the
+    roofline of that precision's figures; and n. float32: ``torch.mm``; bf16 and int8: the product the deploy form's
+    Linears run (``F.linear`` on bfloat16 tensors; the dynamically quantized Linear, float in and out, activations
+    quantized per call). n is :data:`GEMM_N`, or 512 where a 512^3 product already takes over 50 ms (no hardware
+    for that precision: without avx512_bf16 / AMX, bf16 products ran 5-60x slower than float32 on an AVX2 EPYC,
+    and a 2048^3 probe would take minutes)."""
     def product(n: int) -> Callable[[], object]:
         if precision == "int8":
             from backbones.deploy.precision import apply_precision
 
             layer = apply_precision(nn.Sequential(nn.Linear(n, n, bias=False)).eval(), "int8")
             return functools.partial(layer, torch.randn(n, n))
-        dtype = torch.bfloat16 if precision == "bf16" else torch.float32
-        a, b = (torch.randn(n, n, dtype=dtype) for _ in range(2))
-        return functools.partial(torch.mm, a, b)
+        if precision == "bf16":
+            return functools.partial(nn.functional.linear, *(torch.randn(n, n, dtype=torch.bfloat16) for _ in "ab"))
+        return functools.partial(torch.mm, torch.randn(n, n), torch.randn(n, n))
 
     small, _, _ = median_ms(product(512), 1, 1)
     n = GEMM_N if small < 50 else 512
@@ -104,6 +107,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--precisions", nargs="+", default=["fp32"], choices=PRECISIONS,
                         help="precisions of the deploy form to time (backbones.deploy.precision; default fp32)")
+    parser.add_argument("--calibrated", action="store_true",
+                        help="with int8 in --precisions: also time the int8 form with calibrated activation scales")
     args = parser.parse_args(argv)
     import backbones  # noqa: F401  (registers the zoo for configs)
     from backbones.deploy import convert_to_deploy
@@ -118,15 +123,23 @@ def main(argv: list[str] | None = None) -> int:
     plain = build(args.target, args.img)
     with torch.no_grad():
         flops = forward_flops(plain, x)
-        forms = [("plain", "fp32")] + [("deploy", p) for p in dict.fromkeys(args.precisions)]
-        for form, precision in forms:
-            model = plain if form == "plain" else convert_to_deploy(copy.deepcopy(plain), precision)
+        forms = [("plain", "fp32", False)] + [("deploy", p, False) for p in dict.fromkeys(args.precisions)]
+        if args.calibrated and "int8" in args.precisions:
+            forms.append(("deploy", "int8", True))
+        for form, precision, calibrated in forms:
+            calibrate = functools.partial(_run_on, x) if calibrated else None
+            model = plain if form == "plain" else convert_to_deploy(copy.deepcopy(plain), precision, calibrate)
             med, low, high = median_ms(functools.partial(model, x), args.iters, args.warmup)
-            name = form if precision == "fp32" else f"{form} {precision}"
+            name = form if precision == "fp32" else f"{form} {precision}" + (" calibrated" if calibrated else "")
             print(f"{args.target} {name}: {med:.1f} ms per batch of {args.batch} [{low:.1f}-{high:.1f}], "
                   f"{args.batch / med * 1e3:.1f} images/s, {flops / med / 1e6:.0f} GFLOP/s "
                   f"({flops / med / 1e6 / roofs[precision]:.0%} of the {precision} GEMM rate)")
     return 0
+
+
+def _run_on(x: torch.Tensor, model: nn.Module) -> None:
+    """Calibration on the timed batch: one forward."""
+    model(x)
 
 
 def cli() -> None:

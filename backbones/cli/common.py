@@ -32,6 +32,12 @@ def parse_args(argv: list[str] | None = None, test: bool = False, description: s
         parser.add_argument("--precision", choices=PRECISIONS, default="fp32",
                             help="with --deploy: the deploy form in bfloat16, or with int8 Linears (dynamic "
                                  "activations); backbones.deploy.precision (default fp32)")
+        parser.add_argument("--calibrate", type=int, default=0, metavar="N",
+                            help="with --precision int8: calibrate the activation scales on N batches of the "
+                                 "config's train loader (--calibrate-from val: its val loader) instead of "
+                                 "quantizing activations at run time (default 0: at run time)")
+        parser.add_argument("--calibrate-from", choices=("train", "val"), default="train",
+                            help="the loader --calibrate reads (default train)")
         parser.add_argument("--compile", action="store_true",
                             help="test the deploy form compiled with torch.compile (backbones.deploy.compile; the "
                                  "first batch compiles and its time is logged)")

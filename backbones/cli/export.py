@@ -2,7 +2,8 @@
 
 Usage:
     python tools/deploy/export.py CONFIG CHECKPOINT --format {onnx,torchscript,exported} [--deploy]
-        [--precision {fp32,bf16,int8}] [--out FILE] [--input IMAGE] [--batch 2] [--output {logits,labels}]
+        [--precision {fp32,bf16,int8} [--calibrate N [--calibrate-from {train,val}]]] [--out FILE]
+        [--input IMAGE] [--batch 2] [--output {logits,labels}]
         [--tolerance 1e-4]
 
 Every task exports (backbones/cli/exporting.py): classification and point-cloud classification take the
@@ -17,7 +18,9 @@ more; the max absolute and relative differences against the eager model are prin
 difference exceeds ``--tolerance``, or when the file cannot be written (a full disk: the error names the file, and
 no partial or temporary file is left). ``--precision int8`` (ONNX): the float32 file is quantized by onnxruntime's
 dynamic quantizer (int8 weights per output channel, activations per batch; best with ``--deploy``, whose linears are
-constant matrices); the tool says how many of the file's products became int8, compares the file with the float32
+constant matrices); with ``--calibrate N``, onnxruntime's static quantizer instead (QDQ format, activation scales
+calibrated on N batches of the config's train set, or its val set with ``--calibrate-from val``); the tool says
+how many of the file's products became int8, compares the file with the float32
 eager model (with the top-1 agreement for logits) and checks ``--tolerance`` (default 0.1 for int8).
 ``--precision bf16`` (TorchScript and ``torch.export``; onnxruntime's CPU provider has no bfloat16 kernels for most
 operators) exports the deploy form in bfloat16 (``backbones.deploy.precision``) and compares it with the float32
@@ -53,6 +56,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--precision", default="fp32", choices=PRECISIONS,
                         help="int8: ONNX quantized by onnxruntime (dynamic, per-channel int8 weights); bf16: the "
                              "deploy form in bfloat16 (torchscript, exported)")
+    parser.add_argument("--calibrate", type=int, default=0, metavar="N",
+                        help="with --precision int8: onnxruntime's static quantizer (QDQ), activation scales "
+                             "calibrated on N batches of the config's train set (--calibrate-from val: its val set); "
+                             "default 0: dynamic")
+    parser.add_argument("--calibrate-from", choices=("train", "val"), default="train",
+                        help="the set --calibrate reads (default train)")
     parser.add_argument("--tolerance", type=float, default=None,
                         help="largest accepted relative difference (default 1e-4; 0.1 with --precision int8)")
     args = parser.parse_args(argv)
@@ -64,6 +73,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.precision == "bf16" and (args.format == "onnx" or not args.deploy):
         parser.error("--precision bf16 exports the deploy form (--deploy) as torchscript or exported; onnxruntime's "
                      "CPU provider has no bfloat16 kernels for most operators")
+    if args.calibrate < 0 or (args.calibrate and args.precision != "int8"):
+        parser.error(f"--calibrate {args.calibrate}: a number of batches >= 0, with --precision int8")
     if args.tolerance is None:
         args.tolerance = 1e-4 if args.precision == "fp32" else 0.1
     for what, path in (("config", args.config), ("checkpoint", args.checkpoint), ("input", args.input)):
@@ -103,7 +114,13 @@ def main(argv: list[str] | None = None) -> int:
         + FORMATS[args.format])
     try:
         if args.precision == "int8":
-            quantized = _export_int8(spec, batches[0], out)
+            calibration = None
+            if args.calibrate:
+                from backbones.cli.loading import calibration_batches
+
+                calibration = [dict(zip(spec.names, (t.numpy() for t in example_inputs(spec, b, model))))
+                               for b in calibration_batches(cfg, args.calibrate_from, args.calibrate)]
+            quantized = _export_int8(spec, batches[0], out, calibration)
         else:
             export(spec.net, batches[0], args.format, out, spec.names, spec.dynamic)
     except ExportWriteError as e:  # a full disk: the message names the file; nothing is left behind
@@ -111,7 +128,9 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     form = "deploy form" if args.deploy else "plain model"
     if args.precision == "int8":
-        form += f", int8: {quantized[0]} of its {quantized[1]} weighted products quantized by onnxruntime"
+        form += (f", int8: {quantized[0]} of its {quantized[1]} weighted products quantized by onnxruntime"
+                 + (f" (activation scales calibrated on {args.calibrate} {args.calibrate_from} batches)"
+                    if args.calibrate else " (activations at run time)"))
     elif args.precision == "bf16":
         form += ", bfloat16"
     shapes = ", ".join(f"{n} {tuple(t.shape)}" for n, t in zip(spec.names, batches[0]))
@@ -150,15 +169,17 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _export_int8(spec, inputs: tuple[torch.Tensor, ...], out: Path) -> tuple[int, int]:  # noqa: ANN001
-    """The float32 ONNX file in a temporary folder, quantized into ``out``; (products quantized, weighted)."""
+def _export_int8(spec, inputs: tuple[torch.Tensor, ...], out: Path,  # noqa: ANN001
+                 calibration: list[dict] | None = None) -> tuple[int, int]:
+    """The float32 ONNX file in a temporary folder, quantized into ``out`` (statically with ``calibration``
+    feeds); (products quantized, weighted)."""
     import tempfile
 
     from backbones.deploy.export import export, quantize_onnx_int8
 
     with tempfile.TemporaryDirectory() as folder:
         fp32 = export(spec.net, inputs, "onnx", Path(folder) / "fp32.onnx", spec.names, spec.dynamic)
-        return quantize_onnx_int8(fp32, out)
+        return quantize_onnx_int8(fp32, out, calibration)
 
 
 def _grown(t: torch.Tensor, axes: list[int]) -> torch.Tensor:

@@ -2,7 +2,8 @@
 
 Usage:
     python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out FILE] [--show-dir DIR] [--allow-partial]
-                         [--deploy [--precision {fp32,bf16,int8}]] [--compile [--autotune]]
+                         [--deploy [--precision {fp32,bf16,int8} [--calibrate N [--calibrate-from {train,val}]]]]
+                         [--compile [--autotune]]
                          [--cfg-options KEY=VALUE ...]
                          [--launcher {none,pytorch,slurm,mpi}]
 
@@ -12,7 +13,9 @@ config's model (another architecture) is an error naming those keys. ``--allow-p
 matching keys only and warns about the others (mmengine's default). ``--deploy`` tests the model in its
 deploy form (``DeployHook``: ``backbones.deploy.convert_to_deploy`` after the checkpoint is loaded);
 ``--compile`` also compiles it with ``torch.compile`` (``backbones.deploy.compile``; the first batch compiles,
-its time is logged), ``--autotune`` with inductor's GEMM templates as well.
+its time is logged), ``--autotune`` with inductor's GEMM templates as well. ``--precision bf16|int8`` tests
+the deploy form in that precision (``backbones.deploy.precision``); with int8, ``--calibrate N`` fixes the
+activation scales on N batches of the train (or ``--calibrate-from val``) loader.
 """
 from __future__ import annotations
 
@@ -39,10 +42,15 @@ def main(argv: list[str] | None = None) -> dict:
         common.allow_partial_load_from(cfg)
     if args.precision != "fp32" and not args.deploy:
         raise SystemExit(f"error: --precision {args.precision} sets the precision of the deploy form; add --deploy")
+    if args.calibrate and args.precision != "int8":
+        raise SystemExit(f"error: --calibrate {args.calibrate} calibrates int8 activations; add --precision int8")
+    if args.calibrate < 0:
+        raise SystemExit(f"error: --calibrate {args.calibrate}: expected a number of batches >= 0")
     if args.deploy or args.compile:
         cfg.custom_hooks = [*cfg.get("custom_hooks", []),
                             dict(type="DeployHook", compile=args.compile, autotune=args.autotune,
-                                 precision=args.precision)]
+                                 precision=args.precision, calibrate=args.calibrate,
+                                 calibrate_from=args.calibrate_from)]
     if args.out:
         evaluators = cfg.test_evaluator if isinstance(cfg.test_evaluator, list) else [cfg.test_evaluator]
         cfg.test_evaluator = [*evaluators, dict(type="AtomicDumpResults", out_file_path=args.out)]

@@ -56,6 +56,12 @@ class DeployModule(nn.Module):
                                f"plain model instead")
         return super().train(False)
 
+    def for_precision(self, precision: str) -> None:
+        """Called by the precision pass (:func:`backbones.deploy.precision.apply_precision`) before it casts or
+        quantizes: a module whose fastest float32 layout reads a weight as a plain matrix (a product over another
+        axis, a transposed layout) gives that product as a :func:`frozen_linear` module for ``int8`` here, so the
+        quantizers see it. Default: nothing."""
+
     @classmethod
     def covers(cls, norm: nn.Module, fn: nn.Module, a: float = 1.0) -> bool:
         """Whether this branch form folds ``x + fn(norm(a x)) / a`` (:func:`folded_or_plain` asks before building);

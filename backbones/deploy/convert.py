@@ -11,13 +11,17 @@ validation during training, EMA and analysis hooks always see the plain model.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import torch
 import torch.nn as nn
 
 from backbones.deploy.base import DeployModule
 
 
-def convert_to_deploy(model: nn.Module, precision: str = "fp32") -> nn.Module:
+def convert_to_deploy(model: nn.Module, precision: str = "fp32", calibrate: Callable[[nn.Module], Any] | None = None
+                      ) -> nn.Module:
     """Replace every module of ``model`` that has an inference form (``to_deploy()``) by that form.
 
     The model is put in eval mode first (BatchNorm statistics and dropout as at inference). Containers
@@ -27,6 +31,8 @@ def convert_to_deploy(model: nn.Module, precision: str = "fp32") -> nn.Module:
         model: a module containing the zoo's blocks (MixerViT, PointMixerBackbone, a model around them).
         precision: ``fp32``, ``bf16`` (the deploy forms in bfloat16) or ``int8`` (every Linear int8 per output
             channel, activations quantized dynamically): :mod:`backbones.deploy.precision`.
+        calibrate: with ``int8``, activations quantized with scales calibrated by ``calibrate(model)`` (it runs the
+            calibration data through the model; :func:`~backbones.deploy.precision.apply_precision`).
 
     Returns:
         The converted model in eval mode: ``model`` itself, unless ``model`` has an inference form itself.
@@ -35,7 +41,7 @@ def convert_to_deploy(model: nn.Module, precision: str = "fp32") -> nn.Module:
 
     model.eval()
     with torch.no_grad():
-        return apply_precision(_convert(model).eval(), precision)
+        return apply_precision(_convert(model).eval(), precision, calibrate)
 
 
 def _convert(module: nn.Module) -> nn.Module:

@@ -15,12 +15,15 @@ from __future__ import annotations
 import io
 import re
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 import torch.nn as nn
+
+if TYPE_CHECKING:
+    import numpy as np
 
 #: format -> file suffix
 FORMATS = {"torchscript": ".pt", "onnx": ".onnx", "exported": ".pt2"}
@@ -103,11 +106,16 @@ def _write(net: nn.Module, inputs: tuple[torch.Tensor, ...], fmt: str, names: Se
 QUANTIZABLE = ("MatMul", "Gemm")
 
 
-def quantize_onnx_int8(src: str | Path, dst: str | Path) -> tuple[int, int]:
-    """An int8 ONNX file from a float32 one, through onnxruntime's quantizer (``quantize_dynamic``): weights int8
-    per output channel, activations quantized per batch at run time (``DynamicQuantizeLinear`` +
-    ``MatMulInteger``); written atomically. The deploy form holds its linears as constant matrices, so each becomes
-    a quantized product.
+def quantize_onnx_int8(src: str | Path, dst: str | Path,
+                       calibration: Iterable[dict[str, np.ndarray]] | None = None) -> tuple[int, int]:
+    """An int8 ONNX file from a float32 one, through onnxruntime's quantizer; written atomically. The deploy form
+    holds its linears as constant matrices, so each becomes a quantized product.
+
+    * Without ``calibration``: ``quantize_dynamic``: weights int8 per output channel, activations quantized per
+      batch at run time (``DynamicQuantizeLinear`` + ``MatMulInteger``).
+    * With ``calibration`` (input feeds, name -> array): ``quantize_static`` in the QDQ format: weights int8 per
+      output channel, the products' activations uint8 with scales calibrated (min-max) on those feeds; only the
+      products (``MatMul``, ``Gemm``) are quantized, everything else stays float32 as in the eager int8 form.
 
     Returns:
         (products quantized, products with a constant weight in ``src``): what stayed float is the difference.
@@ -118,7 +126,7 @@ def quantize_onnx_int8(src: str | Path, dst: str | Path) -> tuple[int, int]:
     import tempfile
 
     import onnx
-    from onnxruntime.quantization import QuantType, quantize_dynamic
+    from onnxruntime.quantization import QuantFormat, QuantType, quantize_dynamic, quantize_static
 
     from backbones.engine.checkpoint.atomic import write_atomic
 
@@ -127,15 +135,39 @@ def quantize_onnx_int8(src: str | Path, dst: str | Path) -> tuple[int, int]:
     weighted = sum(n.op_type in QUANTIZABLE and any(i in constants for i in n.input) for n in model.graph.node)
     with tempfile.TemporaryDirectory() as folder:
         tmp = Path(folder) / "int8.onnx"
-        quantize_dynamic(str(src), str(tmp), per_channel=True, weight_type=QuantType.QInt8)
+        if calibration is None:
+            quantize_dynamic(str(src), str(tmp), per_channel=True, weight_type=QuantType.QInt8)
+        else:
+            quantize_static(str(src), str(tmp), _Feeds(calibration), quant_format=QuantFormat.QDQ, per_channel=True,
+                            weight_type=QuantType.QInt8, activation_type=QuantType.QUInt8,
+                            op_types_to_quantize=list(QUANTIZABLE))
         data = tmp.read_bytes()
-        quantized = sum(n.op_type in ("MatMulInteger", "DynamicQuantizeMatMul") for n in onnx.load(str(tmp)).graph.node)
+        quantized = _quantized_products(onnx.load(str(tmp)).graph)
     try:
         write_atomic(data, dst)
     except OSError as e:
         raise ExportWriteError(e.errno, f"cannot write the int8 model {dst} ({len(data)} bytes): "
                                         f"{e.strerror or e}") from e
     return quantized, weighted
+
+
+def _quantized_products(graph: Any) -> int:
+    """Integer products of a quantized graph: dynamic (``MatMulInteger``, ``DynamicQuantizeMatMul``) or QDQ (a
+    ``MatMul`` / ``Gemm`` reading a weight through ``DequantizeLinear`` of a constant)."""
+    constants = {i.name for i in graph.initializer}
+    dequantized = {n.output[0] for n in graph.node if n.op_type == "DequantizeLinear" and n.input[0] in constants}
+    return sum(n.op_type in ("MatMulInteger", "DynamicQuantizeMatMul")
+               or (n.op_type in QUANTIZABLE and any(i in dequantized for i in n.input)) for n in graph.node)
+
+
+class _Feeds:
+    """onnxruntime's ``CalibrationDataReader`` protocol over a list of feeds."""
+
+    def __init__(self, feeds: Iterable[dict[str, np.ndarray]]) -> None:
+        self._feeds = iter(list(feeds))
+
+    def get_next(self) -> dict[str, np.ndarray] | None:
+        return next(self._feeds, None)
 
 
 def _name_batch_axis(model: Any) -> Any:

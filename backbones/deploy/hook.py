@@ -1,6 +1,8 @@
 """``DeployHook``: test a config's model in its deploy form (``tools/test.py --deploy``, or in a config)."""
 from __future__ import annotations
 
+import copy
+import itertools
 import statistics
 import time
 
@@ -26,31 +28,59 @@ class DeployHook(Hook):
         compile: also compile the converted model (``tools/test.py --compile``).
         autotune: compile with inductor's GEMM templates too (much longer compilation).
         precision: ``fp32``, ``bf16`` or ``int8`` (``tools/test.py --precision``; :mod:`backbones.deploy.precision`).
+        calibrate: with ``int8``: 0 quantizes activations dynamically; N > 0 calibrates their scales on the first N
+            batches of the config's ``calibrate_from`` loader (``tools/test.py --calibrate N``), each run through the
+            model's ``test_step`` as the test loop runs it.
+        calibrate_from: ``'train'`` (default: the data the model was fitted on) or ``'val'``.
     """
 
     priority = "VERY_HIGH"
 
     def __init__(self, compile: bool = False, autotune: bool = False,  # noqa: A002  (the user's word)
-                 precision: str = "fp32") -> None:
+                 precision: str = "fp32", calibrate: int = 0, calibrate_from: str = "train") -> None:
         if precision not in PRECISIONS:
             raise ValueError(f"DeployHook: precision {precision!r}: expected one of {list(PRECISIONS)}")
+        if not isinstance(calibrate, int) or calibrate < 0:
+            raise ValueError(f"DeployHook: calibrate={calibrate!r}: expected a number of batches >= 0")
+        if calibrate and precision != "int8":
+            raise ValueError(f"DeployHook: calibrate={calibrate} calibrates int8 activations; precision is "
+                             f"{precision!r}, expected 'int8'")
+        if calibrate_from not in ("train", "val"):
+            raise ValueError(f"DeployHook: calibrate_from={calibrate_from!r}: expected 'train' or 'val'")
         self.compile, self.autotune, self.precision = compile, autotune, precision
+        self.calibrate, self.calibrate_from = calibrate, calibrate_from
         self._times: list[float] = []
         self._start = 0.0
 
     def before_test(self, runner) -> None:  # noqa: ANN001
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model
-        convert_to_deploy(model, self.precision)
+        convert_to_deploy(model, self.precision, self._calibration(runner) if self.calibrate else None)
         summary = precision_summary(model)
         regions = ", ".join(n or "(the model)" for n in summary["bf16_modules"])
+        activations = (f"activation scales calibrated on {self.calibrate} batches of the {self.calibrate_from} loader"
+                       if self.calibrate else "activations quantized at run time")
         detail = {"fp32": "", "bf16": f", in bfloat16: {regions}",
-                  "int8": f", {summary['int8_linears']} Linears int8 ({summary['float_linears']} left in float)"}
+                  "int8": f", {summary['int8_linears']} Linears int8 ({summary['float_linears']} left in float; "
+                          f"{activations})"}
         runner.logger.info("DeployHook: model converted to its deploy form (backbones.deploy.convert_to_deploy)"
                            + detail[self.precision])
         if self.compile:
             compile_for_inference(model, autotune=self.autotune)
             runner.logger.info("DeployHook: compiled with torch.compile (inductor, freezing"
                                + (", GEMM autotuning" if self.autotune else "") + "); the first batch compiles")
+
+    def _calibration(self, runner):  # noqa: ANN001, ANN202
+        """``calibrate(model)``: the first ``self.calibrate`` batches of the ``calibrate_from`` loader through
+        ``model.test_step``."""
+        key = f"{self.calibrate_from}_dataloader"
+        if not runner.cfg.get(key):
+            raise ValueError(f"DeployHook: calibrate_from={self.calibrate_from!r}, but the config has no {key}")
+        loader = runner.build_dataloader(copy.deepcopy(runner.cfg[key]), seed=runner.seed)
+
+        def calibrate(model) -> None:  # noqa: ANN001
+            for batch in itertools.islice(loader, self.calibrate):
+                model.test_step(batch)
+        return calibrate
 
     def before_test_iter(self, runner, batch_idx: int, data_batch=None) -> None:  # noqa: ANN001
         self._start = time.perf_counter()

@@ -1,5 +1,5 @@
-"""Reduced precision for the deploy form: bf16 weights and activations, or int8 weights with dynamic int8
-activations. One explicit pass, run by :func:`backbones.deploy.convert_to_deploy` (``precision=``) after the
+"""Reduced precision for the deploy form: bf16 weights and activations, or int8 weights with dynamic or calibrated
+int8 activations. One explicit pass, run by :func:`backbones.deploy.convert_to_deploy` (``precision=``) after the
 conversion; nothing switches by itself.
 
 * ``bf16``: the zoo's deploy forms (the outermost modules that define ``to_deploy`` or are deploy modules: a
@@ -10,9 +10,16 @@ conversion; nothing switches by itself.
   double normalisation) and the GEMMs' dot products.
 * ``int8``: every ``nn.Linear`` of the model, the deploy forms' :func:`~backbones.deploy.base.frozen_linear` ones
   included, becomes ``torch.ao``'s dynamically quantized Linear (weights int8 per output channel, activations
-  quantized per tensor at run time; fbgemm / oneDNN kernels, VNNI where the CPU has it). Weights used as matrices
-  outside a Linear stay float32 and are counted by :func:`precision_summary`: FF-only's token MLP (a GEMM over the
-  token axis), EA's composed memories (read in a transposed layout), Re-attention's head mixing, convolutions.
+  quantized per tensor at run time; fbgemm / oneDNN kernels, VNNI where the CPU has it). Deploy modules first give
+  the products their float32 layout reads as matrices as Linear modules (``DeployModule.for_precision``): FF-only's
+  token MLP (a Linear over the token axis of the transposed tokens) and EA's composed memories (the map in the
+  tokens' layout). Weights still used as matrices stay float32 and are counted by :func:`precision_summary`:
+  Re-attention's H x H head mixing (applied to the attention maps), the T2T stem's token layers, convolutions.
+* ``int8`` with ``calibrate`` (static): every ``nn.Linear`` becomes :class:`StaticInt8Linear`, torch.ao's eager
+  static quantization around that one layer (``QuantStub -> Linear -> DeQuantStub``, the ``x86`` default qconfig:
+  histogram-calibrated activation scales, weights per output channel); ``calibrate(model)`` runs the data that fixes
+  the activation scales (:class:`~backbones.deploy.hook.DeployHook`: N batches of the config's train or val loader).
+  Float32 in and out of each Linear, so every other operation keeps its precision, as in the dynamic form.
 
 Why ``torch.ao``'s dynamic quantization (docs/benchmark.md, "Reduced precision", has the measurements): it runs in
 eager mode, without compiling, on the fbgemm / oneDNN int8 kernels shipped with torch; it is the eager twin of the
@@ -22,6 +29,7 @@ and an inductor compile per shape, and torchao's int8 dynamic config has an open
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -32,17 +40,30 @@ from backbones.deploy.base import DeployModule
 PRECISIONS = ("fp32", "bf16", "int8")
 
 
-def apply_precision(model: nn.Module, precision: str) -> nn.Module:
+def apply_precision(model: nn.Module, precision: str, calibrate: Callable[[nn.Module], Any] | None = None
+                    ) -> nn.Module:
     """``model`` (converted, in eval mode) in ``precision``; ``fp32`` returns it unchanged.
+
+    Args:
+        model: the deploy form.
+        precision: ``fp32``, ``bf16`` or ``int8``.
+        calibrate: ``int8`` only: quantize activations with scales calibrated by ``calibrate(model)`` (called once,
+            without gradients, on the model with observers; it runs the calibration data through it) instead of
+            dynamically at run time.
 
     Returns:
         The model: converted in place for ``bf16`` and ``int8``.
 
     Raises:
-        ValueError: an unknown precision, or ``bf16`` for a model without a deploy form (nothing to cast).
+        ValueError: an unknown precision, ``bf16`` for a model without a deploy form (nothing to cast), or
+            ``calibrate`` with a precision other than ``int8``.
     """
     if precision not in PRECISIONS:
         raise ValueError(f"precision {precision!r}: expected one of {list(PRECISIONS)}")
+    if calibrate is not None and precision != "int8":
+        raise ValueError(f"precision {precision!r}: calibration sets int8 activation scales; use precision 'int8'")
+    for module in [m for m in model.modules() if isinstance(m, DeployModule)]:
+        module.for_precision(precision)  # e.g. products read as matrices become Linear modules for int8
     if precision == "bf16":
         regions = bf16_regions(model)
         if not regions:
@@ -55,6 +76,8 @@ def apply_precision(model: nn.Module, precision: str) -> nn.Module:
             module.register_forward_pre_hook(_inputs_to_bf16, with_kwargs=True)
             module.register_forward_hook(_outputs_to_fp32)
             module.deploy_precision = "bf16"
+    elif precision == "int8" and calibrate is not None:
+        _static_int8(model, calibrate)
     elif precision == "int8":
         from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
 
@@ -62,6 +85,44 @@ def apply_precision(model: nn.Module, precision: str) -> nn.Module:
             warnings.simplefilter("ignore")
             quantize_dynamic(model, {nn.Linear: per_channel_dynamic_qconfig}, dtype=torch.qint8, inplace=True)
     return model
+
+
+class StaticInt8Linear(nn.Module):
+    """A Linear between torch.ao's quantization stubs: float32 (..., C_in) -> (..., C_out) float32, the product in int8
+    with calibrated activation scales once :func:`torch.ao.quantization.convert` has swapped the stubs and the layer
+    (``Quantize`` -> ``QuantizedLinear`` -> ``DeQuantize``).
+
+    Args:
+        linear: the float layer.
+    """
+
+    def __init__(self, linear: nn.Linear) -> None:
+        super().__init__()
+        from torch.ao.quantization import DeQuantStub, QuantStub, get_default_qconfig
+
+        self.quant, self.linear, self.dequant = QuantStub(), linear, DeQuantStub()
+        self.qconfig = get_default_qconfig("x86")
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(..., C_in) -> (..., C_out)."""
+        return self.dequant(self.linear(self.quant(x)))
+
+
+def _static_int8(model: nn.Module, calibrate: Callable[[nn.Module], Any]) -> None:
+    """Every ``nn.Linear`` of ``model`` -> :class:`StaticInt8Linear`, observed while ``calibrate(model)`` runs, then
+    converted to int8 (in place)."""
+    from torch.ao.quantization import convert, prepare
+
+    for parent in list(model.modules()):
+        for name, child in list(parent.named_children()):
+            if type(child) is nn.Linear:
+                setattr(parent, name, StaticInt8Linear(child))
+    with warnings.catch_warnings():  # torch.ao's deprecation notice (the API stays in torch 2.x)
+        warnings.simplefilter("ignore")
+        prepare(model, inplace=True)
+        with torch.no_grad():
+            calibrate(model)
+        convert(model, inplace=True)
 
 
 def bf16_regions(model: nn.Module) -> list[nn.Module]:
@@ -99,15 +160,19 @@ def _outputs_to_fp32(module: nn.Module, args: tuple, output: Any) -> Any:
 
 
 def precision_summary(model: nn.Module) -> dict[str, Any]:
-    """What the precision pass changed: ``int8_linears`` (dynamically quantized Linears), ``float_linears``
+    """What the precision pass changed: ``int8_linears`` (quantized Linears), ``int8_calibrated`` (those of them
+    with calibrated activation scales), ``float_linears``
     (``nn.Linear`` left in floating point), ``float_matrices`` (names of 2-D or larger float weights outside
     Linears: GEMMs over other axes, composed memories, convolutions) and ``bf16_modules`` (the cast regions)."""
+    from torch.ao.nn.quantized import Linear as QuantizedLinear
     from torch.ao.nn.quantized.dynamic import Linear as DynamicLinear
 
-    int8 = sum(isinstance(m, DynamicLinear) for m in model.modules())
+    int8 = sum(isinstance(m, QuantizedLinear) for m in model.modules())  # the dynamic Linear derives from it
+    calibrated = int8 - sum(isinstance(m, DynamicLinear) for m in model.modules())
     float_linears = sum(type(m) is nn.Linear for m in model.modules())
     linear_tensors = {id(t) for m in model.modules() if type(m) is nn.Linear for t in m.parameters()}
     matrices = [name for name, t in list(model.named_parameters()) + list(model.named_buffers())
                 if t.is_floating_point() and t.dim() >= 2 and id(t) not in linear_tensors]
     regions = [name for name, m in model.named_modules() if getattr(m, "deploy_precision", None) == "bf16"]
-    return dict(int8_linears=int8, float_linears=float_linears, float_matrices=matrices, bf16_modules=regions)
+    return dict(int8_linears=int8, int8_calibrated=calibrated, float_linears=float_linears, float_matrices=matrices,
+                bf16_modules=regions)

@@ -11,6 +11,9 @@ token mixer is any mixer of the zoo.
   (B, C, H, W) becomes tokens (B, H*W, C), passes a pre-norm and the mixer (any
   :func:`~backbones.models.mixers.build_mixer` spec), returns to a map and joins the input through SAGAN's learned
   gate ``y = x + gamma * mixer(norm(x))``, ``gamma`` initialised at 0 (the block is the identity at init).
+* The deploy forms (:func:`backbones.deploy.convert_to_deploy`): :func:`bake_spectral_norm` divides each weight by
+  its stored spectral norm once (the eval-mode weight), and :class:`DeployAttention2d` runs the mixer's own folded
+  branch (its ``deploy_branch``: LayerNorm folded, channel Linears as frozen ``nn.Linear`` modules).
 """
 from __future__ import annotations
 
@@ -18,8 +21,10 @@ from typing import Any
 
 import torch
 import torch.nn as nn
+from torch.nn.utils import parametrize
 from torch.nn.utils.parametrizations import spectral_norm
 
+from backbones.deploy.base import DeployModule
 from backbones.models.mixers import build_mixer
 
 #: layer types whose ``weight`` :func:`spectral_norm_all` normalises
@@ -41,6 +46,30 @@ def spectral_norm_all(module: nn.Module) -> nn.Module:
     for child in list(module.modules()):
         if isinstance(child, SN_LAYERS) and not hasattr(child, "parametrizations"):
             spectral_norm(child)
+    return module
+
+
+def bake_spectral_norm(module: nn.Module) -> nn.Module:
+    """Replace every parametrised tensor inside ``module`` by its eval-mode value (in place; ``module`` is put in
+    eval mode first, so no power iteration runs): each spectrally normalised layer becomes a plain layer of its own
+    class holding ``W / sigma`` (the stored singular-vector estimates), what its eval-mode forward computes.
+
+    Unlike ``torch.nn.utils.parametrize.remove_parametrizations``, the class torch generated for a parametrised
+    layer is left as it is: deep copies of a model share it, so a copy can be baked and the original still works.
+
+    Returns:
+        ``module``, without parametrizations; the baked tensors need no gradient.
+    """
+    module.eval()
+    with torch.no_grad():
+        for child in list(module.modules()):
+            if not parametrize.is_parametrized(child):
+                continue
+            values = {name: getattr(child, name).detach().clone() for name in child.parametrizations.keys()}
+            child.__class__ = type(child).__bases__[0]  # this layer only: the plain class torch derived it from
+            del child._modules["parametrizations"]
+            for name, value in values.items():
+                child.register_parameter(name, nn.Parameter(value, requires_grad=False))
     return module
 
 
@@ -103,4 +132,32 @@ class MixerAttention2d(nn.Module):
         tokens = x.flatten(2).transpose(1, 2)  # (B, H*W, C)
         args = ((h, w),) if self.mixer.wants_grid else ()
         mixed = self.mixer(self.norm(tokens), *args)  # (B, H*W, C)
+        return x + self.gamma * mixed.transpose(1, 2).reshape(b, c, h, w)
+
+    def to_deploy(self) -> DeployAttention2d:
+        """The inference form: spectral norms baked, the mixer's own branch form (norm folded where it can)."""
+        bake_spectral_norm(self)
+        return DeployAttention2d(self.mixer.deploy_branch(self.norm), self.gamma, self.grid_size)
+
+
+class DeployAttention2d(DeployModule):
+    """:class:`MixerAttention2d` at inference, (B, C, H, W) -> (B, C, H, W): ``x + gamma * (branch(t) - t)`` with
+    ``t`` the tokens (B, H*W, C) and ``branch(t) = t + mixer(norm(t))`` the mixer's deploy branch.
+
+    Args:
+        branch: the mixer's residual branch form (``deploy_branch`` of the baked mixer).
+        gamma: the block's trained gate (a scalar).
+        grid_size: (H, W) the block was built for.
+    """
+
+    def __init__(self, branch: DeployModule, gamma: torch.Tensor, grid_size: tuple[int, int]) -> None:
+        super().__init__()
+        self.branch, self.grid_size = branch, tuple(grid_size)
+        self._buffers_from(gamma=gamma)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, C, H, W) -> (B, C, H, W)."""
+        b, c, h, w = x.shape
+        tokens = x.flatten(2).transpose(1, 2)  # (B, H*W, C)
+        mixed = self.branch(tokens, (h, w)) - tokens
         return x + self.gamma * mixed.transpose(1, 2).reshape(b, c, h, w)

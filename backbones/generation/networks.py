@@ -17,7 +17,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from mmengine.registry import MODELS
 
-from backbones.generation.layers import ConditionalBatchNorm2d, MixerAttention2d, sn
+from backbones.generation.layers import ConditionalBatchNorm2d, MixerAttention2d, bake_spectral_norm, sn
 
 
 def _attention(attention: dict | None, channels: int, resolution: int) -> nn.Module | None:
@@ -134,6 +134,11 @@ class SAGANGenerator(nn.Module):
                 h = self.attention(h)
         return torch.tanh(self.out_conv(F.relu(self.out_norm(h))))
 
+    def to_deploy(self) -> SAGANGenerator:
+        """The deploy switch, in place (its attention block is converted before, by the bottom-up walk of
+        :func:`backbones.deploy.convert_to_deploy`): every spectral norm baked into its weight."""
+        return bake_spectral_norm(self)
+
 
 @MODELS.register_module()
 class SAGANDiscriminator(nn.Module):
@@ -170,3 +175,7 @@ class SAGANDiscriminator(nn.Module):
             h = self.attention(h)
         h = F.relu(self.blocks(h)).sum(dim=(2, 3))  # (B, 4w)
         return self.linear(h).squeeze(1) + (self.embed(labels) * h).sum(dim=1)
+
+    def to_deploy(self) -> SAGANDiscriminator:
+        """The deploy switch, in place: every spectral norm baked into its weight (as the generator's)."""
+        return bake_spectral_norm(self)

@@ -230,6 +230,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--iters", type=int, default=30, help="--headline: timed batches per process")
     parser.add_argument("--onnx", action="store_true",
                         help="--headline: also ours and the baseline exported to ONNX, run by onnxruntime (CPU)")
+    parser.add_argument("--precisions", nargs="+", default=[], choices=("bf16", "int8"),
+                        help="--headline: also ours converted in these precisions (with --onnx, int8 ONNX too)")
     parser.add_argument("--no-baseline", action="store_true",
                         help="--headline: ours and plain only (the deploy >= plain check over many presets)")
     parser.add_argument("--allocator", choices=ALLOCATORS, default=RUN_SETUP,
@@ -263,7 +265,8 @@ def main(argv: list[str] | None = None) -> int:
 
         result = headline(args.targets, repo_root(), args.rounds, args.iters, args.batch, args.img, args.threads,
                           args.allocator, compiled=args.compile,
-                          baseline=not args.no_baseline, onnx=args.onnx, log=lambda s: print(s, flush=True))
+                          baseline=not args.no_baseline, onnx=args.onnx, precisions=tuple(args.precisions),
+                          log=lambda s: print(s, flush=True))
         write_outputs(args, headline_markdown(result), result)
         return 0
     if args.train_memory_child is not None:  # used by train_memory_in_fresh_process

@@ -95,17 +95,17 @@ def add_step_args(parser: argparse.ArgumentParser) -> None:
 
 
 def build_step(target: str, kind: str = "deploy", train: bool = False, batch: int = 16,
-               img: int = 224) -> Callable[[], object]:
+               img: int = 224, precision: str = "fp32") -> Callable[[], object]:
     """One inference batch or training step of ``target`` in one of :data:`KINDS` (seeded, repeatable):
-    our model converted for deployment (inference; training steps always take the plain model), plain,
-    converted and compiled (``autotuned``: with inductor's GEMM templates), the family's baseline; ``gemm`` is
-    the rate probe :func:`gemm_step` instead."""
+    our model converted for deployment (inference; training steps always take the plain model; in ``precision``),
+    plain, converted and compiled (``autotuned``: with inductor's GEMM templates), the family's baseline; ``gemm``
+    is the rate probe :func:`gemm_step` instead."""
     if kind not in KINDS:
         raise ValueError(f"benchmark: kind must be one of {KINDS}, got {kind!r}")
     torch.manual_seed(0)
     if kind == "gemm":
         return gemm_step()
-    model, x = model_and_input(target, kind, train, batch, img)
+    model, x = model_and_input(target, kind, train, batch, img, precision)
     if kind in COMPILED_KINDS:
         from backbones.deploy.compile import compile_for_inference
 
@@ -113,30 +113,32 @@ def build_step(target: str, kind: str = "deploy", train: bool = False, batch: in
     return step_fn(model, x, train)
 
 
-def model_and_input(target: str, kind: str, train: bool, batch: int, img: int) -> tuple[nn.Module, torch.Tensor]:
-    """The model of a step (seeded): the baseline, or ours, converted for the inference of ``deploy`` and
-    ``compiled``; and its input batch (seeded apart, so every kind sees the same images)."""
+def model_and_input(target: str, kind: str, train: bool, batch: int, img: int, precision: str = "fp32"
+                    ) -> tuple[nn.Module, torch.Tensor]:
+    """The model of a step (seeded): the baseline, or ours, converted for the inference of ``deploy`` (in
+    ``precision``) and ``compiled``; and its input batch (seeded apart, so every kind sees the same images)."""
     torch.manual_seed(0)
     model = build_baseline(target) if kind == "baseline" else build_ours(target, img)
     if kind in ("deploy", *COMPILED_KINDS) and not train:
         from backbones.deploy.convert import convert_to_deploy
 
-        model = convert_to_deploy(model)
+        model = convert_to_deploy(model, precision if kind == "deploy" else "fp32")
     torch.manual_seed(1)
     return model, torch.randn(batch, 3, img, img)
 
 
 def onnx_step(target: str, kind: str = "deploy", batch: int = 16, img: int = 224,
-              threads: int = 2) -> Callable[[], object]:
+              threads: int = 2, int8: bool = False) -> Callable[[], object]:
     """One inference batch of ``target`` exported to ONNX as ``tools/deploy/export.py`` writes it (from the
     ``torch.export`` program, dynamic batch) and run by onnxruntime's CPU provider with ``threads`` intra-op
-    threads: what a deployment user runs. ``kind``: ``'deploy'`` (ours converted) or ``'baseline'``."""
+    threads: what a deployment user runs. ``kind``: ``'deploy'`` (ours converted) or ``'baseline'``; ``int8``: the
+    file quantized as ``--precision int8`` quantizes it (onnxruntime's dynamic quantizer)."""
     import tempfile
     from pathlib import Path
 
     import onnxruntime
 
-    from backbones.deploy.export import export
+    from backbones.deploy.export import export, quantize_onnx_int8
 
     if kind not in ("deploy", "baseline"):
         raise ValueError(f"benchmark: ONNX kind must be 'deploy' or 'baseline', got {kind!r}")
@@ -145,6 +147,8 @@ def onnx_step(target: str, kind: str = "deploy", batch: int = 16, img: int = 224
     options.intra_op_num_threads, options.inter_op_num_threads = threads, 1
     with tempfile.TemporaryDirectory() as folder:  # the session holds the graph; the file can go
         path = export(model.eval(), [x], "onnx", Path(folder) / "model.onnx")
+        if int8:
+            quantize_onnx_int8(path, path)
         session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
     feed = {session.get_inputs()[0].name: x.numpy()}
     return lambda: session.run(None, feed)[0]

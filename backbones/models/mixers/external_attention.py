@@ -101,8 +101,9 @@ class ExternalAttentionBranch(DeployModule):
     folded into the first Linear and 1/a into the last. The composed form keeps its map transposed, (h*S, B*N),
     tokens innermost (:func:`~backbones.models.layers.double_norm.memory_map_t`): as fast in eager, and onnxruntime's
     Softmax needs no transposes (eamlp-7 exported: 379 ms a batch against 630 in the (B, N, h, S) layout). The
-    composed memories are buffers (the transposed layout reads them as matrices); the four Linears of the other
-    form are :func:`~backbones.deploy.base.frozen_linear` modules."""
+    composed memories are buffers (the transposed layout reads them as matrices) until the int8 pass asks for them
+    as :func:`~backbones.deploy.base.frozen_linear` modules (:meth:`for_precision`: the map then in the tokens'
+    (B, N, h, S) layout); the four Linears of the other form are such modules."""
 
     @classmethod
     def covers(cls, norm: nn.Module, ea: ExternalAttention, a: float = 1.0) -> bool:
@@ -118,22 +119,33 @@ class ExternalAttentionBranch(DeployModule):
             in_w, in_b, out_w, out_b = ea.folded_memories()
             in_w, in_b = fold_affine(in_w, in_b, gamma, beta)
             self._buffers_from(in_w=in_w, in_b=in_b, out_w=out_w / a, out_b=out_b / a)
+            self.layout = "transposed"
         else:
+            self.layout = "tokens"
             t_w, t_b = fold_affine(ea.trans_dims.weight, ea.trans_dims.bias, gamma, beta)
             self.trans_dims = frozen_linear(t_w, t_b)
             self.linear_0, self.linear_1 = (frozen_linear(m.weight, m.bias) for m in (ea.linear_0, ea.linear_1))
             self.proj = frozen_linear(ea.proj.weight / a, ea.proj.bias / a)
 
+    def for_precision(self, precision: str) -> None:
+        """For ``int8``: the composed memories as Linear modules (``memory_in``, ``memory_out``), the map in the
+        tokens' layout, so that the quantizers see them."""
+        if precision == "int8" and self.layout == "transposed":
+            self.memory_in, self.memory_out = frozen_linear(self.in_w, self.in_b), frozen_linear(self.out_w, self.out_b)
+            for name in ("in_w", "in_b", "out_w", "out_b"):
+                delattr(self, name)
+            self.layout = "tokens"
+
     def forward(self, x: torch.Tensor, grid: tuple[int, int] | None = None) -> torch.Tensor:
         """(B, N, C) -> (B, N, C)."""
-        if self.folded:  # the map transposed, (h*S, B*N): tokens innermost
+        if self.layout == "transposed":  # the map transposed, (h*S, B*N): tokens innermost
             return read_map_t(self._map_t(x), self.out_w, self.out_b, x.shape[0]).add_(x)
         return self._read(self._map(x)).add_(x)
 
     def first_token(self, x: torch.Tensor, grid: tuple[int, int] | None = None) -> torch.Tensor:
         """(B, N, C) -> (B, 1, C): the map needs every token (softmax over N); the read-out only the first."""
         b, n, _ = x.shape
-        if self.folded:
+        if self.layout == "transposed":
             return read_map_t(self._map_t(x).view(-1, b, n)[:, :, 0], self.out_w, self.out_b, b).add_(x[:, :1])
         return self._read(self._map(x)[:, :1]).add_(x[:, :1])
 
@@ -142,13 +154,19 @@ class ExternalAttentionBranch(DeployModule):
         return memory_map_t(bare_norm(x, self.eps), self.in_w, self.in_b, self.heads)
 
     def _map(self, x: torch.Tensor) -> torch.Tensor:
-        """(B, N, C) -> the double-normalised map (B, N, h, S) through the four Linears (memories not composed)."""
+        """(B, N, C) -> the double-normalised map (B, N, h, S) through the composed memory (``memory_in``) or the
+        Linears ``trans_dims`` and ``linear_0``."""
         b, n, _ = x.shape
         y = bare_norm(x, self.eps)
-        t = self.trans_dims(y).view(b, n, self.heads, self.head_dim)
-        return double_normalize(self.linear_0(t), token_dim=1)
+        if self.folded:
+            z = self.memory_in(y).view(b, n, self.heads, -1)
+        else:
+            z = self.linear_0(self.trans_dims(y).view(b, n, self.heads, self.head_dim))
+        return double_normalize(z, token_dim=1)
 
     def _read(self, attn: torch.Tensor) -> torch.Tensor:
-        """Map rows (B, M, h, S) -> values (B, M, C) through ``M_v`` and ``proj``."""
+        """Map rows (B, M, h, S) -> values (B, M, C) through the composed ``memory_out``, or ``M_v`` and ``proj``."""
         b, m = attn.shape[:2]
+        if self.folded:
+            return self.memory_out(attn.reshape(b, m, -1))
         return self.proj(self.linear_1(attn).reshape(b, m, -1))

@@ -20,7 +20,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from backbones.deploy.base import DeployModule, folded_or_plain
+from backbones.deploy.base import DeployModule, folded_or_plain, frozen_linear
 from backbones.deploy.fold import fold_affine, folds_norm, layer_norm_parts
 from backbones.models.layers.dropout import Dropout
 from backbones.models.mixers.base import TokenMixer
@@ -118,7 +118,9 @@ class TokenMlpBranch(DeployModule):
     computed in the tokens' own (B, N, C) layout: the token MLP is ``W @ X`` per sample (a batched product with the
     weight broadcast), so nothing is transposed or copied into another layout, and the residual is the
     accumulator of the second product. The statistics over N are two means over axis 1 (``var_mean`` over a
-    non-innermost axis is several times slower on CPU).
+    non-innermost axis is several times slower on CPU). For int8 (:meth:`for_precision`) the two products become
+    :func:`~backbones.deploy.base.frozen_linear` modules over the token axis of the transposed tokens (B, C, N), so
+    that the quantizers see them.
     """
 
     @classmethod
@@ -133,20 +135,41 @@ class TokenMlpBranch(DeployModule):
         self.eps, gamma, beta = layer_norm_parts(ff.norm, ff.num_tokens, a)
         w1, b1 = fold_affine(ff.fc1.weight, ff.fc1.bias, gamma, beta)
         self._buffers_from(w1=w1, b1=b1[:, None], w2=ff.fc2.weight / a, b2=ff.fc2.bias[:, None] / a)
+        self.layout = "tokens"
+
+    def for_precision(self, precision: str) -> None:
+        """For ``int8``: the token MLP as two Linear modules over N (``fc1``, ``fc2``), run on (B, C, N)."""
+        if precision == "int8" and self.layout == "tokens":
+            self.fc1, self.fc2 = frozen_linear(self.w1, self.b1[:, 0]), frozen_linear(self.w2, self.b2[:, 0])
+            for name in ("w1", "b1", "w2", "b2"):
+                delattr(self, name)
+            self.layout = "channels"
 
     def forward(self, x: torch.Tensor, grid: tuple[int, int] | None = None) -> torch.Tensor:
         """(B, N, C) -> (B, N, C); N must be the build token count."""
+        if self.layout == "channels":
+            return x + self._mixed_t(x).transpose(1, 2)
         return torch.baddbmm(x, self.w2.expand(x.shape[0], -1, -1), self._hidden(x)).add_(self.b2)
 
     def first_token(self, x: torch.Tensor, grid: tuple[int, int] | None = None) -> torch.Tensor:
         """(B, N, C) -> (B, 1, C): only the first row of ``fc2``."""
+        if self.layout == "channels":
+            return x[:, :1] + self._mixed_t(x)[:, :, :1].transpose(1, 2)
         return torch.baddbmm(x[:, :1], self.w2[:1].expand(x.shape[0], -1, -1), self._hidden(x)).add_(self.b2[:1])
+
+    def _normed(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, N, C) -> LN over N without affine (folded into the first product)."""
+        if x.shape[1] != self.num_tokens:
+            raise_token_count(self.num_tokens, x.shape[1])
+        d = x - x.mean(1, keepdim=True)
+        return d.mul_(torch.rsqrt(d.square().mean(1, keepdim=True).add_(self.eps)))
 
     def _hidden(self, x: torch.Tensor) -> torch.Tensor:
         """(B, N, C) -> GELU(fc1(LN_N(x))) over the token axis, (B, hidden, C)."""
-        if x.shape[1] != self.num_tokens:
-            raise_token_count(self.num_tokens, x.shape[1])
-        d = x - x.mean(1, keepdim=True)  # LN over N without affine (folded into w1, b1)
-        y = d.mul_(torch.rsqrt(d.square().mean(1, keepdim=True).add_(self.eps)))
-        h = torch.baddbmm(self.b1, self.w1.expand(x.shape[0], -1, -1), y)
+        h = torch.baddbmm(self.b1, self.w1.expand(x.shape[0], -1, -1), self._normed(x))
         return F.gelu(h, approximate=self.approximate)
+
+    def _mixed_t(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, N, C) -> the token MLP's output transposed, (B, C, N), through the ``fc1`` / ``fc2`` modules."""
+        h = F.gelu(self.fc1(self._normed(x).transpose(1, 2)), approximate=self.approximate)
+        return self.fc2(h)

@@ -225,7 +225,8 @@ def test_export_tool_writes_a_bf16_file_and_refuses_bf16_onnx(tmp_path: Path, di
     out = _tool("tools/deploy/export.py", str(cfg), str(ckpt), "--format", "exported", "--deploy", "--precision",
                    "bf16", "--out", str(tmp_path / "m.pt2"))
     assert "bfloat16" in out and re.search(r"top-1 agreement (9\d|100)\.\d%", out), out
-    for extra, how in (([], "activations at run time"), (["--calibrate", "2"], "activation scales calibrated on 2 train batches")):
+    for extra, how in (([], "activations at run time"),
+                       (["--calibrate", "2"], "activation scales calibrated on 2 train batches")):
         out = _tool("tools/deploy/export.py", str(cfg), str(ckpt), "--format", "onnx", "--deploy", "--precision",
                     "int8", "--out", str(tmp_path / "m.onnx"), *extra)
         assert re.search(rf"int8: 17 of its 17 weighted products quantized by onnxruntime \({how}", out), out

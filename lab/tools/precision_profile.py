@@ -7,8 +7,9 @@ Usage: python lab/tools/precision_profile.py PRESET [--precisions fp32 bf16 int8
 Each precision: ``convert_to_deploy(MixerViT(PRESET), precision)``, one warm-up batch, one profiled batch; printed:
 the total and the ``--top`` operators' self time, share and calls. The process runs with the run setup's allocator
 (``backbones.cli.allocator``; it restarts itself with it unless the environment chooses one), as the benchmark's
-processes do: with glibc's defaults, page faults on fresh buffers land in whichever operator touches them first. The share of the products (``addmm``, ``mm``,
-``bmm``, ``matmul``, quantized linears, convolutions) bounds what a faster product can gain (Amdahl).
+processes do: with glibc's defaults, page faults on fresh buffers land in whichever operator touches them first.
+The share of the products (``addmm``, ``mm``, ``bmm``, ``matmul``, quantized linears, convolutions, fused attention)
+bounds what a faster product can gain (Amdahl).
 """
 import argparse
 import os

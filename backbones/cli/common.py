@@ -32,12 +32,7 @@ def parse_args(argv: list[str] | None = None, test: bool = False, description: s
         parser.add_argument("--precision", choices=PRECISIONS, default="fp32",
                             help="with --deploy: the deploy form in bfloat16, or with int8 Linears (dynamic "
                                  "activations); backbones.deploy.precision (default fp32)")
-        parser.add_argument("--calibrate", type=int, default=0, metavar="N",
-                            help="with --precision int8: calibrate the activation scales on N batches of the "
-                                 "config's train loader (--calibrate-from val: its val loader) instead of "
-                                 "quantizing activations at run time (default 0: at run time)")
-        parser.add_argument("--calibrate-from", choices=("train", "val"), default="train",
-                            help="the loader --calibrate reads (default train)")
+        add_calibration_args(parser, "int8 activation scales calibrated")
         parser.add_argument("--compile", action="store_true",
                             help="test the deploy form compiled with torch.compile (backbones.deploy.compile; the "
                                  "first batch compiles and its time is logged)")
@@ -57,6 +52,16 @@ def parse_args(argv: list[str] | None = None, test: bool = False, description: s
     args = parser.parse_args(argv)
     os.environ.setdefault("LOCAL_RANK", str(args.local_rank))
     return args
+
+
+def add_calibration_args(parser: argparse.ArgumentParser, what: str) -> None:
+    """``--calibrate N`` (0: activations quantized at run time) and ``--calibrate-from {train,val}``, the flags of
+    calibrated int8 shared by tools/test.py and the export tool; ``what`` says what N batches give."""
+    parser.add_argument("--calibrate", type=int, default=0, metavar="N",
+                        help=f"with --precision int8: {what} on N batches of the config's train set "
+                             f"(--calibrate-from val: its val set); default 0: activations quantized at run time")
+    parser.add_argument("--calibrate-from", choices=("train", "val"), default="train",
+                        help="the set --calibrate reads (default train)")
 
 
 def load_config(args: argparse.Namespace):  # noqa: ANN201

@@ -39,6 +39,7 @@ from backbones.cli.loading import load_images, load_model, test_batch
 
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
+    from backbones.cli.common import add_calibration_args
     from backbones.cli.exporting import example_inputs, export_spec
     from backbones.deploy import convert_to_deploy
     from backbones.deploy.export import FORMATS, ExportWriteError, differences, dynamic_axes, export, run_exported
@@ -56,12 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--precision", default="fp32", choices=PRECISIONS,
                         help="int8: ONNX quantized by onnxruntime (dynamic, per-channel int8 weights); bf16: the "
                              "deploy form in bfloat16 (torchscript, exported)")
-    parser.add_argument("--calibrate", type=int, default=0, metavar="N",
-                        help="with --precision int8: onnxruntime's static quantizer (QDQ), activation scales "
-                             "calibrated on N batches of the config's train set (--calibrate-from val: its val set); "
-                             "default 0: dynamic")
-    parser.add_argument("--calibrate-from", choices=("train", "val"), default="train",
-                        help="the set --calibrate reads (default train)")
+    add_calibration_args(parser, "onnxruntime's static quantizer (QDQ), activation scales calibrated")
     parser.add_argument("--tolerance", type=float, default=None,
                         help="largest accepted relative difference (default 1e-4; 0.1 with --precision int8)")
     args = parser.parse_args(argv)

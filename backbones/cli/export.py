@@ -112,10 +112,14 @@ def main(argv: list[str] | None = None) -> int:
         if args.precision == "int8":
             calibration = None
             if args.calibrate:
-                from backbones.cli.loading import calibration_batches
+                from backbones.deploy.hook import calibration_batches
 
+                try:
+                    data = calibration_batches(cfg, args.calibrate_from, args.calibrate)
+                except ValueError as e:
+                    raise SystemExit(f"error: {e}") from None
                 calibration = [dict(zip(spec.names, (t.numpy() for t in example_inputs(spec, b, model))))
-                               for b in calibration_batches(cfg, args.calibrate_from, args.calibrate)]
+                               for b in data]
             quantized = _export_int8(spec, batches[0], out, calibration)
         else:
             export(spec.net, batches[0], args.format, out, spec.names, spec.dynamic)

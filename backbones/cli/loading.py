@@ -59,27 +59,3 @@ def test_batch(cfg, count: int) -> tuple[dict, dict]:  # noqa: ANN001
                              f"empty; give an image with --input")
         return pseudo_collate([dataset[i % len(dataset)] for i in range(count)]), dict(dataset.metainfo)
 
-
-def calibration_batches(cfg, split: str, count: int) -> list[dict]:  # noqa: ANN001
-    """``count`` batches of the config's ``split`` set (``'train'`` or ``'val'``) through its pipeline, collated as
-    :func:`test_batch` collates, each of the loader's batch size, the samples drawn without replacement in an order
-    seeded by 0 (the same on every call).
-
-    Raises:
-        SystemExit: the config has no such loader, or its set is empty (the message names them).
-    """
-    import torch
-    from mmengine.dataset import pseudo_collate
-    from mmengine.registry import DATASETS, DefaultScope
-
-    loader = cfg.get(f"{split}_dataloader")
-    if not loader:
-        raise SystemExit(f"error: calibration reads the {split} set, but the config has no {split}_dataloader")
-    with DefaultScope.overwrite_default_scope(cfg.get("default_scope")):
-        dataset = DATASETS.build(loader.dataset)
-        if len(dataset) == 0:
-            raise SystemExit(f"error: the {split} set of the config ({loader.dataset.get('data_root')}) is empty")
-        order = torch.randperm(len(dataset), generator=torch.Generator().manual_seed(0)).tolist()
-        size = int(loader.get("batch_size", 1))
-        picks = [order[i % len(order)] for i in range(count * size)]
-        return [pseudo_collate([dataset[i] for i in picks[k:k + size]]) for k in range(0, len(picks), size)]

@@ -5,6 +5,7 @@ import copy
 import itertools
 import statistics
 import time
+from collections.abc import Iterator
 
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
@@ -13,6 +14,28 @@ from mmengine.registry import HOOKS
 from backbones.deploy.compile import compile_for_inference
 from backbones.deploy.convert import convert_to_deploy
 from backbones.deploy.precision import PRECISIONS, precision_summary
+
+
+def calibration_batches(cfg, split: str, count: int, seed: int | None = 0) -> Iterator[dict]:  # noqa: ANN001
+    """The first ``count`` batches of the config's ``split`` loader (``'train'`` or ``'val'``), built as mmengine's
+    runner builds it (its sampler seeded by ``seed``, its workers and collate function): the calibration data of
+    int8 (:class:`DeployHook`, the export tool's ``--calibrate``).
+
+    Raises:
+        ValueError: the config has no such loader, or its set is empty (the message names it).
+    """
+    from mmengine.registry import DefaultScope
+    from mmengine.runner import Runner
+
+    key = f"{split}_dataloader"
+    if not cfg.get(key):
+        raise ValueError(f"calibration reads the {split} set, but the config has no {key}")
+    with DefaultScope.overwrite_default_scope(cfg.get("default_scope")):
+        loader = Runner.build_dataloader(copy.deepcopy(cfg[key]), seed=seed)
+    if len(loader.dataset) == 0:
+        raise ValueError(f"calibration reads the {split} set of the config ({cfg[key].dataset.get('data_root')}), "
+                         f"which is empty")
+    return itertools.islice(loader, count)
 
 
 @HOOKS.register_module()
@@ -72,13 +95,10 @@ class DeployHook(Hook):
     def _calibration(self, runner):  # noqa: ANN001, ANN202
         """``calibrate(model)``: the first ``self.calibrate`` batches of the ``calibrate_from`` loader through
         ``model.test_step``."""
-        key = f"{self.calibrate_from}_dataloader"
-        if not runner.cfg.get(key):
-            raise ValueError(f"DeployHook: calibrate_from={self.calibrate_from!r}, but the config has no {key}")
-        loader = runner.build_dataloader(copy.deepcopy(runner.cfg[key]), seed=runner.seed)
+        batches = calibration_batches(runner.cfg, self.calibrate_from, self.calibrate, seed=runner.seed)
 
         def calibrate(model) -> None:  # noqa: ANN001
-            for batch in itertools.islice(loader, self.calibrate):
+            for batch in batches:
                 model.test_step(batch)
         return calibrate
 

@@ -242,6 +242,16 @@ def test_int8_onnx_quantizes_every_weighted_product(task_checkpoints: dict, tmp_
     assert bad.returncode == 2 and "--precision int8 is for --format onnx" in bad.stderr
 
 
+def test_int8_onnx_of_a_point_model_stays_within_the_default_tolerance(task_checkpoints: dict, tmp_path) -> None:  # noqa: ANN001
+    """A point-cloud model's int8 file, checked at the tool's default int8 tolerance (0.1): with full-range int8
+    weights onnxruntime's AVX2 kernels (no VNNI) saturate; this untrained model's file was 0.104 off with 8-bit
+    weights, 0.011 with the 7 bits the export uses."""
+    cfg, ckpt = task_checkpoints["points"]
+    proc = run_tool("tools/deploy/export.py", str(cfg), str(ckpt), "--format", "onnx", "--deploy", "--precision",
+                    "int8", "--out", str(tmp_path / "points_int8.onnx"))
+    assert len(re.findall(r"max rel difference ([0-9.e-]+) against eager", proc.stdout)) == 2, proc.stdout
+
+
 @pytest.mark.parametrize("fmt", ["onnx", "exported"])
 def test_generator_exports_noise_and_label_to_images(fmt: str, digits, tmp_path) -> None:  # noqa: ANN001
     """A GAN config exports its sampler: noise (B, Z) and labels (B,) -> images (B, C, 32, 32), batch dynamic, run

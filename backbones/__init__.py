@@ -5,9 +5,10 @@ shipped config needs in mmengine's root registries, which mmpretrain, mmsegmenta
 search: the models (:mod:`.models`), the engine's hooks, wrappers and file backend (:mod:`.engine`), the deploy
 hook (:mod:`.deploy`), and each task's datasets, heads and metrics (:mod:`.classification`, :mod:`.segmentation`,
 :mod:`.pointcloud`); it also registers the classification model index with mmpretrain's ``ModelHub``
-(``mmpretrain.get_model(name)``, ``list_models``). It changes no loader or writer: the zoo's own loading is always
-safe, and mmengine's loaders become safe when :mod:`backbones.safe_loading` is imported (the shipped configs and
-tools do).
+(``mmpretrain.get_model(name)``, ``list_models``), and registers the safe loader for every checkpoint scheme of
+mmengine's ``CheckpointLoader`` (its public ``register_scheme``), so that every tool loading through mmengine -
+OpenMMLab's own ``tools/test.py``, ``load_from``, ``--resume``, the inferencers - reads checkpoints weights-only
+and never runs code from them. It patches nothing: torch's allow-list and mmengine's writers stay as they were.
 """
 from backbones import classification, engine, generation, pointcloud, segmentation  # noqa: F401  (registers every task)
 from backbones.classification.model_index import register_model_index

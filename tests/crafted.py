@@ -75,3 +75,71 @@ def craft(path: Path, kind: str, marker: Path, state: dict | None = None) -> Pat
     path.parent.mkdir(parents=True, exist_ok=True)
     torch.save(ckpt, path)
     return path
+
+
+def zip_entries(path: Path) -> list[dict]:
+    """The entries of a zip checkpoint as ``dict(name=..., data=...)``, in the order they are stored."""
+    import zipfile
+
+    with zipfile.ZipFile(path) as z:
+        return [dict(name=info.filename, data=z.read(info)) for info in z.infolist()]
+
+
+def write_zip(path: Path, entries: list[dict]) -> Path:
+    """Write a zip by hand, byte for byte, so that its headers can lie. Each entry: ``name``, ``data``, and optionally
+    ``deflated`` (the stored bytes, a deflate stream of ``data``), ``crc`` (the CRC to declare), ``size`` (the
+    uncompressed size to declare; also the stored size unless deflated),
+    ``local_extra`` (bytes of the local header's extra field), ``first`` (list it first in the central directory)."""
+    import struct
+    import zlib
+
+    out, central = bytearray(), []
+    for e in entries:
+        name, data = e["name"].encode(), e["data"]
+        raw = e.get("deflated", data)
+        method, crc = (8 if "deflated" in e else 0), e.get("crc", zlib.crc32(data))
+        size = e.get("size", len(data))
+        stored = len(raw) if "deflated" in e else size
+        extra, offset = e.get("local_extra", b""), len(out)
+        out += struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0, method, 0, 0, crc, stored, size, len(name), len(extra))
+        out += name + extra + raw
+        central.append((e.get("first", False), name, method, crc, stored, size, offset))
+    start = len(out)
+    for _, name, method, crc, stored, size, offset in sorted(central, key=lambda c: not c[0]):
+        out += struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, 0, method, 0, 0, crc, stored, size, len(name),
+                           0, 0, 0, 0, 0, offset) + name
+    out += struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, len(entries), len(entries), len(out) - start, start, 0)
+    path.write_bytes(bytes(out))
+    return path
+
+
+def crc_bypass(good: Path, path: Path) -> Path:
+    """``good`` with a flipped bit in its first weight (CRC kept) and one more stored entry, listed first in the
+    central directory, whose 4 KB local extra field makes Python's zipfile read past the end of the file while torch's
+    reader accepts it: a loader that falls back when zipfile fails checks nothing and loads the flipped weight."""
+    import zlib
+
+    entries = zip_entries(good)
+    weight = next(e for e in entries if e["name"].endswith("/data/0"))
+    weight["crc"] = zlib.crc32(weight["data"])
+    weight["data"] = bytes([weight["data"][0], weight["data"][1], weight["data"][2], weight["data"][3] ^ 0x40]) + \
+        weight["data"][4:]
+    prefix = entries[0]["name"].split("/")[0]
+    entries.append(dict(name=f"{prefix}/zz", data=b"x" * 100, size=1100, local_extra=bytes(4096), first=True))
+    return write_zip(path, entries)
+
+
+def zip_bomb(good: Path, path: Path, mib: int) -> Path:
+    """``good`` with a deflated ``<archive>/bomb.pkl`` of ``mib`` MiB of zeros appended (torch never reads it),
+    compressed 1 MiB at a time."""
+    import zlib
+
+    pack, zeros, crc, stream = zlib.compressobj(9, zlib.DEFLATED, -15), bytes(1 << 20), 0, bytearray()
+    for _ in range(mib):
+        stream += pack.compress(zeros)
+        crc = zlib.crc32(zeros, crc)
+    stream += pack.flush()
+    entries = zip_entries(good)
+    prefix = entries[0]["name"].split("/")[0]
+    entries.append(dict(name=f"{prefix}/bomb.pkl", data=b"", deflated=bytes(stream), crc=crc, size=mib << 20))
+    return write_zip(path, entries)

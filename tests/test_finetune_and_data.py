@@ -43,8 +43,16 @@ def test_finetune_loads_every_backbone_key(arch: str, tmp_path, digits) -> None:
     # and it trains: a few iterations through the real tool
     small = small_config(tmp_path, digits, base=FINETUNE[arch], train_images=32, epochs=1,
                          extra=f"model = dict(backbone=dict(init_cfg=dict(checkpoint='{ckpt}')))")
-    run_tool("tools/train.py", str(small), "--work-dir", str(tmp_path / "ft"))
+    log = run_tool("tools/train.py", str(small), "--work-dir", str(tmp_path / "ft")).stdout
     assert (tmp_path / "ft" / "epoch_1.pth").exists()
+    total = len(model.backbone.state_dict())  # the load says what it read, resized and left
+    line = next((x for x in log.splitlines() if f"loaded {ckpt}: {total} of {total} tensors" in x), None)
+    assert line is not None and line.endswith("left at init: none; unexpected: none"), log[-3000:]
+    resized = [k for k in backbone_keys if source[k].shape != state[k].shape]
+    assert resized == (["backbone.pos_embed.pos_embed"] if arch == "vit-tiny" else [])  # FF resizes at each forward
+    for k in resized:
+        shape = "x".join(map(str, source[k].shape)), "x".join(map(str, state[k].shape))
+        assert f"resized {k.removeprefix('backbone.')} {shape[0]} -> {shape[1]}" in line, line
 
 
 def test_pretrained_with_foreign_keys_fails_loudly(tmp_path) -> None:  # noqa: ANN001

@@ -40,22 +40,26 @@ def marker(tmp_path: Path) -> Path:
     return tmp_path / "CODE_RAN"
 
 
-def test_import_backbones_changes_no_loader_or_writer() -> None:
-    """``import backbones`` (and its sub-packages) leaves torch's allow-list, mmengine's loader and its local
-    writer as they were; ``import backbones.safe_loading`` switches mmengine's local loader only."""
+def test_import_backbones_registers_safe_loaders_and_patches_nothing() -> None:
+    """``import backbones`` registers the safe loader for mmengine's schemes through ``register_scheme`` (idempotent:
+    a second registration changes nothing) and leaves torch's allow-list and mmengine's local writer as they were;
+    ``backbones.safe_loading`` still imports and changes nothing more."""
     code = """
 import torch, mmpretrain.models, mmseg.models
 from mmengine.fileio.backends.local_backend import LocalBackend
 from mmengine.runner.checkpoint import CheckpointLoader
-state = lambda: (sorted(map(repr, torch.serialization.get_safe_globals())), LocalBackend.put, LocalBackend.put_text,
-                 CheckpointLoader._get_checkpoint_loader('/x.pth'))
-before = state()
-import backbones, backbones.classification, backbones.pointcloud, backbones.segmentation
-assert state() == before, 'import backbones changed a loader or writer'
+state = lambda: (sorted(map(repr, torch.serialization.get_safe_globals())), LocalBackend.put, LocalBackend.put_text)
+loader = lambda: CheckpointLoader._get_checkpoint_loader('/x.pth').__name__
+before, plain = state(), loader()
+import backbones
+from backbones.engine.checkpoint.loaders import unsafe_schemes, use_safe_loader
+assert state() == before, 'import backbones changed the allow-list or a writer'
+assert plain == 'load_from_local' and loader() == 'load_from_local_safe', (plain, loader())
+assert unsafe_schemes() == [], unsafe_schemes()
+schemes = dict(CheckpointLoader._schemes)
+use_safe_loader()
 import backbones.safe_loading
-after = state()
-assert after[:3] == before[:3], "backbones.safe_loading changed torch's allow-list or the local writer"
-assert after[3].__name__ == 'load_from_local_safe' and before[3].__name__ == 'load_from_local', after[3]
+assert CheckpointLoader._schemes.keys() == schemes.keys() and state() == before
 print('ok')
 """
     proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)

@@ -1,4 +1,4 @@
-"""The zoo's own loading is safe after a plain ``import backbones`` (no ``backbones.safe_loading``, nothing patched),
+"""The zoo's own loading is safe after a plain ``import backbones`` (no ``backbones.safe_loading``),
 downloads are cached by full URL in the zoo's own folder and purged when refused, damaged or mismatched checkpoints
 fail loudly, and the pickle scan covers legacy and duplicate-entry files (issue: trust, third pass)."""
 from __future__ import annotations
@@ -8,7 +8,6 @@ import os
 import shutil
 import subprocess
 import sys
-import types
 import zipfile
 from pathlib import Path
 
@@ -45,7 +44,7 @@ try:
     outcome = ['loaded', '']
 except Exception as e:
     outcome = [type(e).__name__, str(e)]
-print(json.dumps(dict(outcome=outcome, mmengine_unchanged=len(unsafe_schemes()) > 0)))
+print(json.dumps(dict(outcome=outcome, mmengine_safe=unsafe_schemes() == [])))
 """
 
 
@@ -62,7 +61,7 @@ def served(tmp_path: Path):  # noqa: ANN201
 @pytest.mark.parametrize("how", ["pretrained", "init_cfg", "points", "eahead"])
 def test_plain_import_loads_pretrained_urls_safely(how: str, tmp_path: Path, served) -> None:  # noqa: ANN001
     """A crafted checkpoint by URL: refused, no code runs, deleted from the zoo's cache and from torch hub's cache
-    (a copy a plain hub load would run), and mmengine's own loaders are left as they were."""
+    (a copy a plain hub load would run), and mmengine's schemes all read through the safe loader."""
     store, url, env = served
     marker = tmp_path / "CODE_RAN"
     craft(store / "weights.pth", "system", marker)
@@ -81,7 +80,7 @@ def test_plain_import_loads_pretrained_urls_safely(how: str, tmp_path: Path, ser
     assert not marker.exists()
     assert not hub_copy.exists()
     assert not cached_path(f"{url}/weights.pth", env["BACKBONES_CACHE"]).exists()
-    assert result["mmengine_unchanged"]  # the plain import switched no mmengine loader
+    assert result["mmengine_safe"]  # the plain import registered the safe loader for every mmengine scheme
 
 
 def test_plain_import_loads_a_good_url_into_the_zoo_cache(tmp_path: Path, served) -> None:  # noqa: ANN001
@@ -160,7 +159,7 @@ def test_legacy_format_with_class_assignment_is_refused(tmp_path: Path) -> None:
     assert torch.equal(safe_load(plain)["state_dict"]["w"], torch.ones(3))  # a clean legacy file still loads
 
 
-def test_duplicate_data_pkl_entries_are_all_scanned(tmp_path: Path) -> None:
+def test_duplicate_data_pkl_entries_are_refused(tmp_path: Path) -> None:
     good, bad = tmp_path / "good.pth", craft(tmp_path / "bad.pth", "class_assign", tmp_path / "never")
     torch.save({"state_dict": {"w": torch.ones(2), "w2": torch.zeros(2)}}, good)
     mixed = tmp_path / "mixed.pth"
@@ -171,7 +170,8 @@ def test_duplicate_data_pkl_entries_are_all_scanned(tmp_path: Path) -> None:
         pkl = next(n for n in evil.namelist() if n.endswith("data.pkl"))
         with pytest.warns(UserWarning, match="Duplicate name"):
             out.writestr(next(n for n in src.namelist() if n.endswith("data.pkl")), evil.read(pkl))
-    with pytest.raises(UnsafeCheckpointError, match="special attribute __class__"):
+    with pytest.raises(CheckpointReadError, match=r"mixed\.pth refused: the zip lists entries more than once: "
+                                                  r"\['\S+/data.pkl'\]"):
         safe_load(mixed)
 
 
@@ -180,19 +180,15 @@ def test_load_from_another_architecture_is_refused(tmp_path: Path) -> None:
 
     model = backbones.MixerViT(**TINY)
     other = torch.nn.Sequential(torch.nn.Linear(4, 4), torch.nn.Linear(4, 2))
-    torch.save({"state_dict": other.state_dict()}, tmp_path / "other.pth")
-    runner = types.SimpleNamespace(model=model, _load_from=str(tmp_path / "other.pth"), _resume=False)
     with pytest.raises(KeyMismatchError, match=r"fills 0 of \d+ keys of MixerViT.*missing \['cls_token'.*"
                                                r"unexpected \['0.bias'"):
-        check_load_from(runner)
-    assert check_load_from(runner, min_share=0.0).share == 0.0  # the explicit partial load
-    assert check_load_from(types.SimpleNamespace(model=model, _load_from=runner._load_from, _resume=True)) is None
-    torch.save({"state_dict": model.state_dict()}, tmp_path / "same.pth")
-    assert check_load_from(dict_runner(model, tmp_path / "same.pth")).share == 1.0
-
-
-def dict_runner(model: torch.nn.Module, path: Path) -> types.SimpleNamespace:
-    return types.SimpleNamespace(model=model, _load_from=str(path), _resume=False)
+        check_load_from(model, {"state_dict": other.state_dict()}, "other.pth")
+    assert check_load_from(model, {"state_dict": other.state_dict()}, "other.pth", min_share=0.0)  # explicit partial
+    assert check_load_from(model, {"state_dict": model.state_dict()}, "same.pth").keys() == model.state_dict().keys()
+    int8 = {k: v.to(torch.int8) if v.is_floating_point() else v for k, v in model.state_dict().items()}
+    with pytest.raises(TypeError, match=r"int8\.pth holds tensors of another kind of dtype than the model: cls_token "
+                                        r"\(int8, the model holds float32\)"):
+        check_load_from(model, {"state_dict": int8}, "int8.pth")
 
 
 def test_train_tool_refuses_load_from_of_another_architecture(tmp_path: Path, digits: Path) -> None:  # noqa: F811
@@ -232,3 +228,24 @@ def test_inferencer_loading_checks_keys(tmp_path: Path) -> None:
     torch.save({"state_dict": {"x": torch.ones(1)}}, tmp_path / "x.pth")
     with pytest.raises(KeyMismatchError, match=r"x\.pth: MixerViT keys not matched"):
         load_checkpoint_into(model, tmp_path / "x.pth")
+
+
+def test_load_report_names_loaded_resized_left_and_unexpected() -> None:
+    import backbones
+    from backbones.engine.checkpoint.pretrained import report_load
+
+    src = backbones.MixerViT(dict(preset="vit-tiny", depth=1), img_size=64)
+    dst = backbones.MixerViT(**TINY)
+    state = {k: v for k, v in src.state_dict().items() if not k.startswith("norm.")}
+    state["extra.weight"] = torch.ones(2)
+    state["cls_token"] = state["cls_token"].double()  # a float tensor of another width is cast, and said
+    report = report_load(dst, state, "src.pth")
+    total = len(dst.state_dict())
+    assert (report.total, report.loaded) == (total, total - 2)
+    assert report.resized == [("pos_embed.pos_embed", (1, 17, 192), (1, 5, 192))]
+    assert report.left == ["norm.weight", "norm.bias"] and report.unexpected == ["extra.weight"]
+    line = report.line()
+    assert line.startswith(f"loaded src.pth: {total - 2} of {total} tensors; resized pos_embed.pos_embed 1x17x192 -> "
+                           f"1x5x192; cast cls_token float64 -> float32; left at init: norm.weight, norm.bias; "
+                           f"unexpected: extra.weight"), line
+    torch.testing.assert_close(dst.cls_token, src.cls_token)

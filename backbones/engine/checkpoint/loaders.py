@@ -20,9 +20,9 @@ the safe loader:
 * model-zoo names: resolved with mmengine's own tables, then as a URL or a file under mmengine's home;
 * object stores and other schemes: the bytes through mmengine's file backend for that path.
 
-Importing this module changes nothing. :func:`load_weights` is the zoo's own entry point (every scheme, safe,
-whether or not mmengine was switched over); :mod:`backbones.safe_loading` calls :func:`use_safe_loader`, which
-routes mmengine's ``CheckpointLoader`` here for code outside the zoo.
+:func:`load_weights` is the zoo's own entry point (every scheme, safe); :func:`use_safe_loader`, called when
+:mod:`backbones` is imported, registers these loaders with mmengine's ``CheckpointLoader`` (its public
+``register_scheme``) for code outside the zoo.
 """
 from __future__ import annotations
 
@@ -296,24 +296,42 @@ def _is_safe(loader: Callable) -> bool:
     return getattr(loader, "__module__", None) == __name__
 
 
-def use_safe_loader() -> None:
-    """Register the safe loader for every scheme of mmengine's ``CheckpointLoader``: mmengine's own
-    (:func:`safe_schemes`) and any other scheme registered by then (its bytes through mmengine's file backend).
+def for_mmengine(loader: Callable[..., Any]) -> Callable[..., Any]:
+    """``loader`` as a scheme of mmengine's ``CheckpointLoader``: what it returns must be a dict (a state dict, or a
+    checkpoint holding one), which mmengine indexes; anything else is refused naming the file, instead of a
+    traceback from inside mmengine."""
 
-    Idempotent; called when :mod:`backbones.safe_loading` is imported.
+    def load(filename: str, map_location: Any = None, *args: Any, **kwargs: Any) -> Any:
+        checkpoint = loader(filename, map_location, *args, **kwargs)
+        if not isinstance(checkpoint, dict):
+            raise CheckpointReadError(f"checkpoint {filename} holds a {type(checkpoint).__name__}, not a dict: "
+                                      f"mmengine loads a state dict or a checkpoint dict with a 'state_dict' entry")
+        return checkpoint
+
+    load.__name__ = load.__qualname__ = loader.__name__
+    load.__module__ = __name__
+    return load
+
+
+def use_safe_loader() -> None:
+    """Register the safe loader (:func:`safe_schemes`, each refusing a checkpoint that is not a dict) for every scheme
+    mmengine's ``CheckpointLoader`` ships, through its public ``register_scheme``. Idempotent.
+
+    Called when :mod:`backbones` is imported: after ``import backbones`` (a config's ``custom_imports``), every
+    tool that loads through mmengine - mmpretrain's and mmseg's ``tools/test.py``, ``load_from``, ``--resume``, the
+    inferencers - reads checkpoints with the safe loader, and mmengine's own checkpoints (message hub, numpy
+    values) load under torch's weights-only default. A scheme another package registers later keeps its own loader
+    (:func:`unsafe_schemes` lists such).
     """
     from mmengine.runner.checkpoint import CheckpointLoader
 
     for prefixes, loader in safe_schemes().items():
-        CheckpointLoader.register_scheme(prefixes=prefixes, loader=loader, force=True)
-    for prefix, loader in list(CheckpointLoader._schemes.items()):
-        if not _is_safe(loader):
-            CheckpointLoader.register_scheme(prefixes=prefix, loader=bytes_loader(), force=True)
+        CheckpointLoader.register_scheme(prefixes=prefixes, loader=for_mmengine(loader), force=True)
 
 
 def unsafe_schemes() -> list[str]:
-    """The prefixes of mmengine's ``CheckpointLoader`` whose loader is not one of this module's (empty once
-    :func:`use_safe_loader` has run, unless a scheme was registered after it)."""
+    """The prefixes of mmengine's ``CheckpointLoader`` whose loader is not one of this module's (empty after
+    :func:`use_safe_loader`, unless another package registered a scheme after it)."""
     from mmengine.runner.checkpoint import CheckpointLoader
 
     return [prefix for prefix, loader in CheckpointLoader._schemes.items() if not _is_safe(loader)]

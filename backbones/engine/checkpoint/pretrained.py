@@ -13,6 +13,7 @@ keys: a checkpoint of another architecture matches no key and training starts fr
 """
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,6 +24,9 @@ from backbones.engine.checkpoint.loaders import load_weights
 
 #: the share of a model's keys a checkpoint must fill unless a partial load is asked for.
 DEFAULT_MIN_SHARE = 0.5
+#: a logger for mmengine's lenient load that keeps its key lists to itself (the load report says them once).
+QUIET_LOGGER = logging.getLogger("backbones.silent_load")
+QUIET_LOGGER.propagate, QUIET_LOGGER.disabled = False, True
 
 
 class KeyMismatchError(KeyError):
@@ -52,6 +56,89 @@ class KeyMatch:
         def cut(keys: list[str]) -> str:
             return f"{keys[:limit]}{' ...' if len(keys) > limit else ''} ({len(keys)})"
         return f"missing {cut(self.missing)}, unexpected {cut(self.unexpected)}, other shape {cut(self.shape)}"
+
+
+@dataclass
+class LoadReport:
+    """What one load put into a model: tensors loaded of its total, tables resized on the way (old -> new shape), keys
+    left at their initial values, checkpoint keys the model does not have, float tensors cast to the model's dtype."""
+
+    source: str
+    total: int
+    loaded: int = 0
+    resized: list[tuple[str, tuple, tuple]] = field(default_factory=list)
+    left: list[str] = field(default_factory=list)
+    unexpected: list[str] = field(default_factory=list)
+    cast: list[tuple[str, torch.dtype, torch.dtype]] = field(default_factory=list)
+
+    def line(self, limit: int = 6) -> str:
+        """The one log line: ``loaded FILE: 149 of 152 tensors; resized ...; left at init ...; unexpected ...``."""
+        def cut(items: list) -> str:
+            return ", ".join(map(str, items[:limit])) + (f", ... ({len(items)} in all)" if len(items) > limit else "")
+        parts = [f"loaded {self.source}: {self.loaded} of {self.total} tensors"]
+        if self.resized:
+            parts.append("resized " + cut([f"{k} {'x'.join(map(str, a))} -> {'x'.join(map(str, b))}"
+                                           for k, a, b in self.resized]))
+        if self.cast:
+            parts.append("cast " + cut([f"{k} {str(a).removeprefix('torch.')} -> {str(b).removeprefix('torch.')}"
+                                        for k, a, b in self.cast]))
+        parts.append(f"left at init: {cut(self.left) if self.left else 'none'}")
+        parts.append(f"unexpected: {cut(self.unexpected) if self.unexpected else 'none'}")
+        return "; ".join(parts)
+
+
+def check_dtypes(model: torch.nn.Module, state: dict[str, torch.Tensor], source: str) -> list[tuple]:
+    """The float tensors of ``state`` whose dtype differs from the model's (cast on load: listed for the report).
+
+    Raises:
+        TypeError: a tensor of a non-float dtype (int8 weights, say) where the model holds floats, or the reverse
+            (key, both dtypes and the file named): copying it would silently change its values.
+    """
+    cast, refused = [], []
+    for key, value in model.state_dict().items():
+        other = state.get(key)
+        if not torch.is_tensor(other) or other.dtype == value.dtype or other.shape != value.shape:
+            continue
+        if other.dtype.is_floating_point and value.dtype.is_floating_point:
+            cast.append((key, other.dtype, value.dtype))
+        else:
+            refused.append(f"{key} ({str(other.dtype).removeprefix('torch.')}, the model holds "
+                           f"{str(value.dtype).removeprefix('torch.')})")
+    if refused:
+        raise TypeError(f"checkpoint {source} holds tensors of another kind of dtype than the model: "
+                        f"{', '.join(refused[:6])}{' ...' if len(refused) > 6 else ''}; a quantized or integer "
+                        f"checkpoint does not load into a float model (convert it back first)")
+    return cast
+
+
+def report_load(model: torch.nn.Module, state: dict[str, torch.Tensor], source: str,
+                apply: Any = None) -> LoadReport:
+    """Load ``state`` into ``model`` with ``apply()`` (default: torch's non-strict ``load_state_dict``) and say what
+    it did: tables whose shape differs are resized by the modules' own load hooks (position embeddings) when the
+    tensor changed, else left at init.
+
+    Raises:
+        TypeError: as :func:`check_dtypes` (before anything is loaded).
+    """
+    own = model.state_dict()
+    cast = check_dtypes(model, state, source)
+    other = [k for k in own if torch.is_tensor(state.get(k)) and state[k].shape != own[k].shape]
+    before = {k: own[k].detach().clone() for k in other}
+    (apply or (lambda: model.load_state_dict(state, strict=False)))()
+    after = model.state_dict()
+    resized = [(k, tuple(state[k].shape), tuple(after[k].shape)) for k in other
+               if after[k].shape != before[k].shape or not torch.equal(after[k], before[k])]
+    same = [k for k in own if torch.is_tensor(state.get(k)) and state[k].shape == own[k].shape]
+    done = {k for k, _, _ in resized} | set(same)
+    return LoadReport(source, len(own), len(done), resized, [k for k in own if k not in done],
+                      sorted(set(state) - set(own)), cast)
+
+
+def log_load(report: LoadReport) -> None:
+    """Log a :class:`LoadReport`'s line through mmengine's current logger."""
+    from mmengine.logging import print_log
+
+    print_log(report.line(), logger="current")
 
 
 def state_dict_of(checkpoint: Any, source: str) -> dict[str, torch.Tensor]:
@@ -144,13 +231,17 @@ def load_state(module: torch.nn.Module, state: dict[str, torch.Tensor], source: 
         from mmengine.runner.checkpoint import load_state_dict
 
         check_match(module, state, source, min_share, hint)
-        load_state_dict(module, state, strict=False)
+        log_load(report_load(module, state, source, lambda: load_state_dict(module, state, strict=False,
+                                                                            logger=QUIET_LOGGER)))
         return
-    missing, unexpected = module.load_state_dict(state, strict=False)
+    result = []
+    report = report_load(module, state, source, lambda: result.extend(module.load_state_dict(state, strict=False)))
+    missing, unexpected = result
     if missing or unexpected:
         found = KeyMatch(total=0, missing=list(missing), unexpected=list(unexpected))
         raise KeyMismatchError(f"checkpoint {source}: {type(module).__name__} keys not matched - "
                                f"{found.describe()}{' (' + hint + ')' if hint else ''}")
+    log_load(report)
 
 
 def load_checkpoint_into(model: torch.nn.Module, checkpoint: str | os.PathLike, strict: bool = True,
@@ -175,24 +266,25 @@ def load_checkpoint_into(model: torch.nn.Module, checkpoint: str | os.PathLike, 
     return ckpt if isinstance(ckpt, dict) else {}
 
 
-def check_load_from(runner: Any, min_share: float = DEFAULT_MIN_SHARE) -> KeyMatch | None:
-    """Before a run loads ``load_from`` (not when resuming): refuse a checkpoint that fills fewer than ``min_share``
-    of the model's keys, so a wrong file does not silently train from scratch. Reads it with the safe loader.
+def check_load_from(model: torch.nn.Module, checkpoint: Any, source: str,
+                    min_share: float = DEFAULT_MIN_SHARE) -> dict[str, torch.Tensor]:
+    """A ``load_from`` checkpoint mmengine has read, before it goes into ``model``: refused when it fills fewer than
+    ``min_share`` of the model's keys (so a wrong file does not silently train from scratch) or holds tensors of
+    another kind of dtype (:func:`check_dtypes`).
 
     Returns:
-        the match, or None when nothing is loaded (no ``load_from``, or a resume).
+        its state dict (``module.`` prefixes removed).
 
     Raises:
         KeyMismatchError: too few keys match (file, share and keys named; how to allow a partial load).
+        TypeError: as :func:`check_dtypes`.
     """
-    source = getattr(runner, "_load_from", None)
-    if not source or getattr(runner, "_resume", False):
-        return None
-    model = runner.model.module if hasattr(runner.model, "module") else runner.model
-    state = state_dict_of(load_weights(str(source), "cpu"), str(source))
-    return check_match(model, state, f"{source} (load_from)", min_share,
-                       hint="to fine-tune from part of it, lower default_hooks.checkpoint.load_from_min_share "
-                            "(tools/train.py --allow-partial sets it to 0)")
+    state = state_dict_of(checkpoint, source)
+    check_match(model, state, f"{source} (load_from)", min_share,
+                hint="to fine-tune from part of it, lower default_hooks.checkpoint.load_from_min_share "
+                     "(tools/train.py --allow-partial sets it to 0)")
+    check_dtypes(model, state, source)
+    return state
 
 
 def split_pretrained(init_cfg: dict | list | None) -> tuple[list[dict], dict | list | None]:
@@ -230,6 +322,6 @@ class SafePretrainedMixin:
         self._is_init = True
 
 
-__all__ = ["DEFAULT_MIN_SHARE", "KeyMatch", "KeyMismatchError", "SafePretrainedMixin", "check_load_from",
-           "check_match", "load_checkpoint_into", "load_pretrained", "load_state", "match_keys", "split_pretrained",
-           "state_dict_of"]
+__all__ = ["DEFAULT_MIN_SHARE", "QUIET_LOGGER", "KeyMatch", "KeyMismatchError", "LoadReport", "SafePretrainedMixin",
+           "check_dtypes", "check_load_from", "check_match", "load_checkpoint_into", "load_pretrained", "load_state",
+           "log_load", "match_keys", "report_load", "split_pretrained", "state_dict_of"]

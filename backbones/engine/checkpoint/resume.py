@@ -4,10 +4,9 @@ file)."""
 from __future__ import annotations
 
 import re
-import zipfile
 from pathlib import Path
 
-from backbones.engine.checkpoint.safe_load import damaged_entry
+from backbones.engine.checkpoint.safe_load import CheckpointReadError, zip_records
 
 
 def is_remote(name: str | Path) -> bool:
@@ -17,7 +16,8 @@ def is_remote(name: str | Path) -> bool:
 
 def checkpoint_problem(path: str | Path) -> str | None:
     """Why ``path`` cannot be resumed from (not local, missing, empty, truncated / corrupt zip), or None if it looks
-    whole. The zip structure and the CRC of every entry are checked (the file is read once; nothing is unpickled).
+    whole. Every record torch reads is checked as the safe loader checks it (:func:`zip_records`: both zip readers
+    agree, CRCs match; the file is read once; nothing is unpickled).
     """
     if is_remote(path):
         return "is not a local file (a run resumes only from local checkpoints)"
@@ -27,11 +27,10 @@ def checkpoint_problem(path: str | Path) -> str | None:
     if path.stat().st_size == 0:
         return "is empty (0 bytes)"
     try:
-        with zipfile.ZipFile(path) as z:
-            bad = damaged_entry(z)
-    except (zipfile.BadZipFile, OSError, EOFError) as e:
-        return f"is truncated or corrupt ({e})"
-    return f"is corrupt (CRC error in {bad})" if bad else None
+        zip_records(path, str(path))
+    except CheckpointReadError as e:
+        return f"is truncated or corrupt ({str(e).split(': ', 1)[-1]})"
+    return None
 
 
 _NUMBERED = re.compile(r"^(?:epoch|iter)_(\d+)\.pth$")

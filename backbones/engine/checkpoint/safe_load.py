@@ -9,10 +9,12 @@ would let a crafted file reach ``builtins.exec`` (``getattr(getattr, '__self__')
 torch's allowed rebuild functions. :func:`history_buffer_getattr` stands in for it under the same global
 name and returns only ``min``, ``max``, ``mean`` and ``current`` of the ``HistoryBuffer`` class;
 :func:`numpy_dtype` stands in for ``numpy.dtype`` and refuses object dtypes (their items are pickled Python
-objects). Before unpickling, the CRC of every zip entry is checked (a flipped bit in a weight fails it) and every
-pickle stream - each ``*.pkl`` entry, duplicate names included, or a legacy file's head pickles - is scanned
+objects). Before unpickling, the file is checked as torch will read it (:func:`zip_records`): torch's own zip reader
+and Python's must agree on every record torch reads, no record may be compressed, and every record's CRC must match
+(a flipped bit in a weight fails it); any disagreement or parse error is a refusal, never a fallback that checks
+less. The pickle torch unpickles - a zip's ``data.pkl``, a legacy file's head pickles - is scanned
 (:class:`PickleScan`) for strings naming special attributes (``__class__``, ``__self__``, ...), which no checkpoint
-data needs. Every refusal names the file and the global.
+data needs. Entries torch never reads are never read. Every refusal names the file and the global.
 
 Nothing here changes torch or mmengine at import; :mod:`backbones.engine.checkpoint.loaders` routes mmengine's
 checkpoint schemes here when :mod:`backbones.safe_loading` is imported.
@@ -23,6 +25,7 @@ import os
 import pickle
 import re
 import zipfile
+import zlib
 from collections.abc import Iterable
 from pathlib import Path
 from typing import IO, Any
@@ -121,47 +124,125 @@ class PickleScan:
 
 #: pickles at the head of a legacy (pre-zip) torch file: magic number, protocol, system info, data, storage keys.
 LEGACY_PICKLES = 5
+#: the first bytes of a zip file's local header: torch reads a file that starts with them as a zip archive.
+ZIP_MAGIC = b"PK\x03\x04"
+_LOCAL_HEADER = 30
 
 
-def damaged_entry(z: zipfile.ZipFile) -> str | None:
-    """The first entry of a zip whose bytes fail its CRC (or whose header is damaged), or None.
+def _local_data_offset(handle: IO[bytes], info: zipfile.ZipInfo) -> int:
+    """Where an entry's bytes start, from its local header (as torch's reader and Python's both compute it)."""
+    handle.seek(info.header_offset)
+    head = handle.read(_LOCAL_HEADER)
+    if len(head) != _LOCAL_HEADER or head[:4] != ZIP_MAGIC:
+        return -1
+    return info.header_offset + _LOCAL_HEADER + int.from_bytes(head[26:28], "little") + \
+        int.from_bytes(head[28:30], "little")
 
-    Every entry is read by position, in 1 MiB chunks: duplicate names are all checked (``ZipFile.testzip`` opens
-    by name, so it reads the last copy of a name only), and no tensor is held in memory.
+
+def zip_records(f: Path | IO[bytes], name: str) -> dict[str, tuple[int, int]]:
+    """The records torch reads from a zip checkpoint, checked: ``{record: (offset, size)}``.
+
+    torch's own reader (``torch._C.PyTorchFileReader``, the one ``torch.load`` uses) says which records exist and
+    where the bytes of each start; Python's ``zipfile`` reads the central directory for the sizes and CRCs. The
+    load is refused unless both agree on every record (one stored entry at that offset, the same size, inside the
+    file), no record is compressed (torch writes checkpoints uncompressed; a compressed record could inflate to any
+    size) and every record's bytes match its CRC (torch's reader does not check CRCs: a flipped bit in a weight would
+    load). A name listed twice is refused (which copy a reader takes is its own choice). Entries outside torch's
+records are never read. Memory: 1 MiB at a time; reads the file once.
+
+    Raises:
+        CheckpointReadError: any parse error or disagreement, a compressed record, a CRC that fails (file and
+            record named).
     """
-    for info in z.infolist():
+    def refuse(why: str) -> CheckpointReadError:
+        return CheckpointReadError(f"checkpoint {name} refused: {why} (the safe loader reads only zip checkpoints "
+                                   f"that torch.save could have written)")
+
+    handle = open(f, "rb") if isinstance(f, Path) else f
+    try:
+        handle.seek(0, os.SEEK_END)
+        length = handle.tell()
+        handle.seek(0)
         try:
-            with z.open(info) as entry:
-                while entry.read(1 << 20):
-                    pass
-        except zipfile.BadZipFile:  # raised at the end of an entry whose CRC does not match
-            return info.filename
-    return None
+            reader = torch._C.PyTorchFileReader(str(f) if isinstance(f, Path) else handle)
+            records = {r: (reader.get_record_offset(r), reader.get_record_size(r)) for r in reader.get_all_records()}
+        except Exception as e:  # torch.load would fail the same way
+            raise refuse(f"torch's zip reader cannot read it ({type(e).__name__}: {str(e).splitlines()[0]})") from None
+        try:
+            infos = zipfile.ZipFile(handle).infolist()
+            at = {}
+            for info in infos:
+                at.setdefault(_local_data_offset(handle, info), []).append(info)
+        except (zipfile.BadZipFile, OSError, EOFError, ValueError, KeyError) as e:
+            raise refuse(f"its zip directory does not parse ({type(e).__name__}: {e})") from None
+        names = [info.filename for info in infos]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:  # which copy a reader takes is its own choice: the readers could see different data
+            raise refuse(f"the zip lists entries more than once: {twice[:5]}")
+        for record, (offset, size) in records.items():
+            found = at.get(offset, [])
+            if len(found) != 1 or not found[0].filename.endswith("/" + record):
+                raise refuse(f"torch reads record {record!r} at byte {offset}, where the zip directory lists "
+                             f"{[i.filename for i in found] or 'no entry'}")
+            info = found[0]
+            if info.compress_type != zipfile.ZIP_STORED:
+                raise refuse(f"entry {info.filename} is compressed (method {info.compress_type})")
+            if not info.compress_size == info.file_size == size or offset + size > length:
+                raise refuse(f"entry {info.filename} declares {info.file_size} bytes ({info.compress_size} stored), "
+                             f"torch reads {size} from byte {offset} of {length}")
+            handle.seek(offset)
+            crc, left = 0, size
+            while left:
+                chunk = handle.read(min(left, 1 << 20))
+                if not chunk:
+                    raise refuse(f"entry {info.filename} is cut short")
+                crc, left = zlib.crc32(chunk, crc), left - len(chunk)
+            if crc != info.CRC:
+                raise CheckpointReadError(f"checkpoint {name} is damaged: its entry {info.filename} fails the zip "
+                                          f"check (its CRC does not match its bytes)")
+        return records
+    finally:
+        if isinstance(f, Path):
+            handle.close()
+
+
+def is_zip(f: Path | IO[bytes]) -> bool:
+    """Whether torch reads ``f`` as a zip archive (it starts with a zip local header)."""
+    if isinstance(f, Path):
+        with open(f, "rb") as handle:
+            return handle.read(4) == ZIP_MAGIC
+    start = f.tell()
+    try:
+        return f.read(4) == ZIP_MAGIC
+    finally:
+        f.seek(start)
 
 
 def pickle_streams(f: Path | IO[bytes], name: str) -> list[tuple[str, bytes]]:
-    """Every pickle stream a torch checkpoint holds, as ``(where, bytes)``, after its zip CRCs are checked.
+    """The pickle streams torch unpickles from a checkpoint, as ``(where, bytes)``, after the file is checked.
 
-    A zip checkpoint (torch's format since 1.6): every ``*.pkl`` entry, duplicate names included (which copy a
-    reader takes is the reader's choice, so all are scanned), after the CRC of every entry is checked: a flipped bit
-    in a weight changes no pickle but fails its entry's CRC. A legacy file: its first :data:`LEGACY_PICKLES`
-    pickles, read one after another. Anything else: none (the loader then says what the file is).
+    A zip checkpoint (torch's format since 1.6): its ``data.pkl`` record, exactly the bytes torch's reader takes,
+    after :func:`zip_records` checked every record. A legacy file: its first :data:`LEGACY_PICKLES` pickles, read
+    one after another. Anything else: none (the loader then says what the file is).
 
     Raises:
-        CheckpointReadError: a zip entry fails its CRC (entry and file named).
+        CheckpointReadError: the zip does not pass :func:`zip_records` (file and reason named).
     """
     start = f.tell() if not isinstance(f, Path) else 0
     try:
+        if not is_zip(f):
+            return _legacy_streams(f)
+        records = zip_records(f, name)
+        if "data.pkl" not in records:
+            return []
+        offset, size = records["data.pkl"]
+        handle = open(f, "rb") if isinstance(f, Path) else f
         try:
-            with zipfile.ZipFile(f) as z:
-                bad = damaged_entry(z)
-                if bad is not None:
-                    raise CheckpointReadError(f"checkpoint {name} is damaged: its entry {bad} fails the zip check "
-                                              f"(its CRC does not match its bytes, or its header is damaged)")
-                return [(info.filename, z.read(info)) for info in z.infolist() if info.filename.endswith(".pkl")]
-        except (zipfile.BadZipFile, OSError, EOFError, KeyError, ValueError):
-            pass
-        return _legacy_streams(f)
+            handle.seek(offset)
+            return [("data.pkl", handle.read(size))]
+        finally:
+            if isinstance(f, Path):
+                handle.close()
     finally:
         if not isinstance(f, Path):
             f.seek(start)
@@ -235,6 +316,7 @@ def safe_load(f: str | os.PathLike | IO[bytes], map_location: Any = "cpu", extra
 
     Raises:
         FileNotFoundError: no such file.
+        IsADirectoryError: the path is a directory.
         UnsafeCheckpointError: the file needs a global that is not allowed, or sets a special attribute (the file,
             the global and the attribute named).
         CheckpointReadError: empty, truncated, damaged (a CRC fails) or not a torch checkpoint (the file named).
@@ -242,6 +324,11 @@ def safe_load(f: str | os.PathLike | IO[bytes], map_location: Any = "cpu", extra
     name = name or _name(f)
     if isinstance(f, (str, os.PathLike)):
         path = Path(f).expanduser()
+        if path.is_dir():
+            raise IsADirectoryError(f"checkpoint {name} is a directory; expected a checkpoint file (.pth)")
+        if path.exists() and not path.is_file():
+            raise CheckpointReadError(f"checkpoint {name} is not a regular file (a device, pipe or socket); expected "
+                                      f"a checkpoint file (.pth)")
         if not path.is_file():
             raise FileNotFoundError(f"checkpoint {name} does not exist (official checkpoints convert to the zoo's "
                                     f"layout with `backbones-convert FORMAT SRC DST`, i.e. "

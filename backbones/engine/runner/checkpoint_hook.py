@@ -28,7 +28,13 @@ from mmengine.hooks import CheckpointHook
 from mmengine.registry import HOOKS
 
 from backbones.engine.checkpoint.atomic import remove_stale_temporaries, write_text_atomic
-from backbones.engine.checkpoint.pretrained import DEFAULT_MIN_SHARE, check_load_from
+from backbones.engine.checkpoint.pretrained import (
+    DEFAULT_MIN_SHARE,
+    QUIET_LOGGER,
+    check_load_from,
+    log_load,
+    report_load,
+)
 from backbones.engine.checkpoint.resume import is_remote, resume_checkpoint
 
 #: the file backend of the zoo's checkpoints (registered in :mod:`backbones.engine.checkpoint.atomic`).
@@ -65,9 +71,10 @@ class AtomicCheckpointHook(CheckpointHook):
     """mmengine's ``CheckpointHook`` (same arguments) with crash-safe saving: see the module docstring.
 
     ``backend_args`` defaults to the ``atomic_local`` backend; another backend (object storage) is used
-    as given. ``load_from_min_share``: before a run loads ``load_from`` (not a resume), the checkpoint must fill at
-    least this share of the model's keys (:func:`~backbones.engine.checkpoint.pretrained.check_load_from`), else the run
-    stops naming the file and the keys, instead of training from scratch; 0 allows any partial load.
+    as given. ``load_from_min_share``: when a run loads ``load_from`` (not a resume), the checkpoint mmengine read must
+    fill at least this share of the model's keys (:func:`~backbones.engine.checkpoint.pretrained.check_load_from`),
+    else the run stops naming the file and the keys, instead of training from scratch; 0 allows any partial load.
+    The load is logged in one line (tensors loaded of the model's, tables resized, keys left at init, unexpected).
     """
 
     def __init__(self, *args, backend_args: dict | None = None, load_from_min_share: float = DEFAULT_MIN_SHARE,
@@ -78,13 +85,11 @@ class AtomicCheckpointHook(CheckpointHook):
         self.load_from_min_share = load_from_min_share
 
     def before_run(self, runner) -> None:  # noqa: ANN001
-        """Check a ``load_from`` checkpoint's keys (:attr:`load_from_min_share`); choose the checkpoint a resumed run
-        continues from, before the runner loads it: only a local file
+        """Choose the checkpoint a resumed run continues from, before the runner loads it: only a local file
         (a URL or another scheme is an error); without a path, :func:`~backbones.engine.checkpoint.resume_checkpoint`'s
         choice (``last_checkpoint`` when it names a complete local file, else the newest complete one)."""
         super().before_run(runner)
         if not getattr(runner, "_resume", False):
-            check_load_from(runner, self.load_from_min_share)
             return
         target = runner._load_from
         if target is not None:
@@ -96,6 +101,20 @@ class AtomicCheckpointHook(CheckpointHook):
         if warning:
             runner.logger.warning(f"resume: {warning}")
         runner._load_from = path
+
+    def after_load_checkpoint(self, runner, checkpoint: dict) -> None:  # noqa: ANN001
+        """A ``load_from`` checkpoint, read by mmengine and not yet in the model (not a resume): refused below
+        :attr:`load_from_min_share` of the model's keys or with tensors of another kind of dtype; else loaded here
+        (as mmengine then loads it again, leniently) and reported in one log line."""
+        if runner.cfg.get("resume", False):
+            return
+        model = runner.model.module if hasattr(runner.model, "module") else runner.model
+        source = str(runner.cfg.get("load_from"))
+        state = check_load_from(model, checkpoint, source, self.load_from_min_share)
+        from mmengine.runner.checkpoint import load_state_dict
+
+        log_load(report_load(model, state, f"{source} (load_from)",
+                             lambda: load_state_dict(model, state, strict=False, logger=QUIET_LOGGER)))
 
     def before_train(self, runner) -> None:  # noqa: ANN001
         """mmengine's set-up, then remove what a killed save left behind (main process only)."""

@@ -126,6 +126,37 @@ def test_main_job_trains_tests_and_exports_through_the_installed_tools(installed
     assert "17 of its 17 weighted products quantized" in out and onnx.stat().st_size > 50_000
 
 
+def test_a_user_config_with_a_plain_import_runs_under_openmmlab_own_test_tool(installed: dict) -> None:
+    """A user's config naming only ``custom_imports=['backbones']`` trains with the zoo's tool, and mmpretrain's own
+    ``tools/test.py`` (from its wheel) reads the checkpoint it wrote (mmengine's message hub, numpy values: refused by
+    torch's weights-only default without the zoo's loader); a crafted checkpoint through the same tool is refused and
+    runs no code."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    from crafted import craft
+    from test_openmmlab_tools import wheel_tools
+
+    cwd, env = installed["cwd"], installed["env"]
+    tools = installed["site"] / "backbones" / ".mim" / "tools"
+    run([sys.executable, str(tools / "data" / "prepare_digits.py"), "plain/digits"], cwd=cwd, env=env)
+    base = installed["site"] / "backbones" / ".mim" / "configs" / MAIN
+    mine = cwd / "plain.py"
+    mine.write_text(f"_base_ = [{str(base)!r}]\ncustom_imports = dict(imports=['backbones'], allow_failed_imports=False)"
+                    f"\ndata_root = 'plain/digits'\ntrain_dataloader = dict(dataset=dict(data_root=data_root, "
+                    f"indices=64))\nval_dataloader = dict(dataset=dict(data_root=data_root, indices=32))\n"
+                    f"test_dataloader = val_dataloader\ntrain_cfg = dict(max_epochs=1, val_interval=1)\n")
+    run([sys.executable, "-m", "backbones.cli.train", str(mine), "--work-dir", "plain_work"], cwd=cwd, env=env)
+    ckpt = cwd / "plain_work" / "epoch_1.pth"
+    out = run([sys.executable, str(wheel_tools("mmpretrain") / "test.py"), str(mine), str(ckpt), "--work-dir",
+               "plain_test"], cwd=cwd, env=env)
+    assert "accuracy/top1" in out, out[-3000:]
+    marker = cwd / "CODE_RAN"
+    crafted = craft(cwd / "crafted.pth", "system", marker, state=None)
+    proc = subprocess.run([sys.executable, str(wheel_tools("mmpretrain") / "test.py"), str(mine), str(crafted),
+                           "--work-dir", "plain_test"], cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode != 0 and "crafted.pth refused: it needs posix.system" in proc.stderr, proc.stderr[-3000:]
+    assert not marker.exists()
+
+
 LINT_PROBES = {
     "the library imports the lab": ("backbones/models/vit.py", "import lab.runs.runs  # probe\n",
                                     "the lab imports the library, never the reverse BROKEN"),

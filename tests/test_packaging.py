@@ -140,10 +140,14 @@ def test_a_user_config_with_a_plain_import_runs_under_openmmlab_own_test_tool(in
     run([sys.executable, str(tools / "data" / "prepare_digits.py"), "plain/digits"], cwd=cwd, env=env)
     base = installed["site"] / "backbones" / ".mim" / "configs" / MAIN
     mine = cwd / "plain.py"
-    mine.write_text(f"_base_ = [{str(base)!r}]\ncustom_imports = dict(imports=['backbones'], allow_failed_imports=False)"
-                    f"\ndata_root = 'plain/digits'\ntrain_dataloader = dict(dataset=dict(data_root=data_root, "
-                    f"indices=64))\nval_dataloader = dict(dataset=dict(data_root=data_root, indices=32))\n"
-                    f"test_dataloader = val_dataloader\ntrain_cfg = dict(max_epochs=1, val_interval=1)\n")
+    mine.write_text("\n".join([
+        f"_base_ = [{str(base)!r}]",
+        "custom_imports = dict(imports=['backbones'], allow_failed_imports=False)",
+        "data_root = 'plain/digits'",
+        "train_dataloader = dict(dataset=dict(data_root=data_root, indices=64))",
+        "val_dataloader = dict(dataset=dict(data_root=data_root, indices=32))",
+        "test_dataloader = val_dataloader",
+        "train_cfg = dict(max_epochs=1, val_interval=1)", ""]))
     run([sys.executable, "-m", "backbones.cli.train", str(mine), "--work-dir", "plain_work"], cwd=cwd, env=env)
     ckpt = cwd / "plain_work" / "epoch_1.pth"
     out = run([sys.executable, str(wheel_tools("mmpretrain") / "test.py"), str(mine), str(ckpt), "--work-dir",

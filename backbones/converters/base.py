@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import torch
 
 from backbones.engine.checkpoint.atomic import write_atomic
-from backbones.engine.checkpoint.safe_load import UnsafeCheckpointError, safe_load
+from backbones.engine.checkpoint.safe_load import SAFETENSORS_SUFFIX, UnsafeCheckpointError, safe_load
 from backbones.models.presets import PRESETS
 from backbones.models.vit import MixerViT
 
@@ -147,8 +147,17 @@ def convert_state(fmt: Format, state: dict[str, torch.Tensor], path: str = "<sta
     return arch, out
 
 
-def save_atomic(obj: object, dst: str) -> None:
-    """``torch.save`` through the engine's atomic writer: never a half-written ``dst``."""
+def save_atomic(obj: dict, dst: str) -> None:
+    """``obj`` (``{'state_dict': ..., 'meta': ...}``) to ``dst`` through the engine's atomic writer: never a
+    half-written file. A ``dst`` ending in ``.safetensors`` is written in that format (the state dict's tensors; the
+    meta as its string metadata), any other name with ``torch.save``."""
+    if str(dst).endswith(SAFETENSORS_SUFFIX):
+        from safetensors.torch import save
+
+        tensors = {k: v.detach().contiguous().clone() for k, v in obj["state_dict"].items()}
+        meta = {k: str(v) for k, v in obj.get("meta", {}).items()}
+        write_atomic(save(tensors, metadata=meta), dst)
+        return
     buffer = io.BytesIO()
     torch.save(obj, buffer)
     write_atomic(buffer.getvalue(), dst)

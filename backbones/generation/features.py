@@ -17,6 +17,8 @@ import hashlib
 import io
 import os
 import os.path as osp
+import time
+from collections.abc import Callable
 
 import torch
 import torch.nn as nn
@@ -84,9 +86,11 @@ def _shift(x: torch.Tensor, g: torch.Generator, pad: int = 2) -> torch.Tensor:
 
 
 def fit_classifier(images: torch.Tensor, labels: torch.Tensor, num_classes: int, epochs: int = 6, seed: int = 0,
-                   batch_size: int = 64, lr: float = 2e-3) -> FeatureCNN:
+                   batch_size: int = 64, lr: float = 2e-3,
+                   progress: Callable[[int, int, float], None] | None = None) -> FeatureCNN:
     """Train :class:`FeatureCNN` on (N, C, H, W) uint8 images, deterministically: initialisation, order and
     shifts come from ``seed`` (the global generators are restored afterwards). Adam, cosine learning rate.
+    ``progress(epoch, epochs, last loss)`` is called after each epoch.
 
     Returns:
         The classifier in eval mode.
@@ -100,7 +104,7 @@ def fit_classifier(images: torch.Tensor, labels: torch.Tensor, num_classes: int,
         optim = torch.optim.Adam(model.parameters(), lr=lr)
         sched = torch.optim.lr_scheduler.OneCycleLR(optim, max_lr=lr, total_steps=steps, pct_start=0.15)
         model.train()
-        for _ in range(epochs):
+        for epoch in range(epochs):
             order = torch.randperm(len(images), generator=g)
             for i in range(0, len(order), batch_size):
                 idx = order[i:i + batch_size]
@@ -109,6 +113,8 @@ def fit_classifier(images: torch.Tensor, labels: torch.Tensor, num_classes: int,
                 loss.backward()
                 optim.step()
                 sched.step()
+            if progress is not None:
+                progress(epoch + 1, epochs, float(loss))
     return model.eval()
 
 
@@ -139,7 +145,17 @@ def train_feature_classifier(data_root: str, out_path: str, size: int = 32, chan
     train = ImageFolderTensors(data_root, "train", size=size, channels=channels, serialize_data=False)
     images, labels = spread_subset(*train.all_images(), max_images)
     num_classes = len(train.metainfo["classes"])
-    model = fit_classifier(images, labels, num_classes, epochs=epochs, seed=seed)
+    from mmengine.logging import print_log
+
+    print_log(f"training the metric's feature classifier on {len(images)} images of {data_root}/train "
+              f"({epochs} epochs, once: cached as {out_path})", logger="current")
+    started = time.perf_counter()
+
+    def progress(epoch: int, total: int, loss: float) -> None:
+        print_log(f"feature classifier: epoch {epoch}/{total}, loss {loss:.3f}, "
+                  f"{time.perf_counter() - started:.0f} s", logger="current")
+
+    model = fit_classifier(images, labels, num_classes, epochs=epochs, seed=seed, progress=progress)
     meta = dict(version=RECIPE_VERSION, seed=seed, epochs=epochs, size=size, channels=channels,
                 num_classes=num_classes, train_images=len(images), data_sha256=images_digest(images, labels))
     if osp.isdir(osp.join(data_root, "val")):

@@ -378,13 +378,15 @@ def run_all(ctx: Context, name: str, runs: list[Run], default_rates: dict[str, f
         redo = " (its cached result is invalid)" if key in ctx.invalid else ""
         ctx.log(f"{head}: training in {ctx.cache / key}{redo}")
         t0, last = time.perf_counter(), [0.0]
+        with IN_PROCESS:
+            epochs = run.length or resolve_config(ctx, run).train_cfg.get("max_epochs")
 
         def progress(line: str) -> None:
             m = PROGRESS[0].search(line) or PROGRESS[1].search(line)
             now = time.perf_counter()
             if m and now - last[0] >= 30:
                 last[0] = now
-                step = f"epoch {m.group(1)}/{run.length or '?'}" if m.re is PROGRESS[0] else \
+                step = f"epoch {m.group(1)}/{epochs}" if m.re is PROGRESS[0] else \
                     f"iteration {m.group(1)}/{m.group(2)}"
                 ctx.log(f"{head}: {step}, run {hms(now - t0)}, study {hms(now - start)}")
         try:

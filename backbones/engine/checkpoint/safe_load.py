@@ -302,11 +302,36 @@ def _name(f: str | os.PathLike | IO[bytes]) -> str:
     return str(f) if isinstance(f, (str, os.PathLike)) else getattr(f, "name", "<file object>")
 
 
+#: the file name ending of the safetensors format (tensors and string metadata, no pickle: nothing to run).
+SAFETENSORS_SUFFIX = ".safetensors"
+
+
+def is_safetensors(f: Path | IO[bytes], name: str) -> bool:
+    """Whether ``f`` is read as a safetensors file: its name ends with ``.safetensors``."""
+    return str(f if isinstance(f, Path) else name).endswith(SAFETENSORS_SUFFIX)
+
+
+def read_safetensors(f: Path | IO[bytes], name: str) -> dict[str, torch.Tensor]:
+    """The tensors of a safetensors file (the format holds no code; its header is bounded by the file's size).
+
+    Raises:
+        CheckpointReadError: the file is not a valid safetensors file (named).
+    """
+    from safetensors.torch import load, load_file
+
+    try:
+        return load_file(str(f)) if isinstance(f, Path) else load(f.read())
+    except Exception as e:
+        raise CheckpointReadError(f"checkpoint {name} is not a valid safetensors file: {type(e).__name__}: "
+                                  f"{str(e).splitlines()[0] if str(e) else ''}") from None
+
+
 def safe_load(f: str | os.PathLike | IO[bytes], map_location: Any = "cpu", extra_globals: Iterable = (),
               name: str | None = None) -> Any:
     """``torch.load(f, weights_only=True)`` with :func:`checkpoint_globals` (and ``extra_globals``) allowed
-    for this load only, after the zip CRCs are checked and every pickle stream is scanned for special attributes
-    (:func:`pickle_streams`, :class:`PickleScan`).
+    for this load only, after the file is checked as torch will read it and the pickle torch unpickles is scanned for
+    special attributes (:func:`pickle_streams`, :class:`PickleScan`). A ``.safetensors`` file: its tensors
+    (:func:`read_safetensors`).
 
     Args:
         f: a path or a binary file object (e.g. the bytes of a remote checkpoint).
@@ -336,6 +361,8 @@ def safe_load(f: str | os.PathLike | IO[bytes], map_location: Any = "cpu", extra
         if path.stat().st_size == 0:
             raise CheckpointReadError(f"checkpoint {name} is empty (0 bytes)")
         f = path
+    if is_safetensors(f, name):
+        return read_safetensors(f, name)
     scans = [(where, PickleScan(data)) for where, data in pickle_streams(f, name)]
     for where, scan in scans:
         if scan.special is not None:

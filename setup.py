@@ -11,10 +11,12 @@ setup(
     name="backbones",
     version="0.1.0",
     description="Token-mixer vision backbone zoo (self-attention, FF-only, Re-attention, External attention) "
-    "for OpenMMLab classification, segmentation and point clouds.",
-    packages=find_packages(include=["backbones", "backbones.*"]),
+    "for OpenMMLab classification, segmentation, point clouds and image generation.",
+    packages=find_packages(include=["backbones", "backbones.*", "backbones_cli"]),
     package_data={"backbones": [".mim/model-index.yml", ".mim/configs/**/*.py", ".mim/configs/**/*.yml",
                                 ".mim/configs/**/*.md", ".mim/tools/**/*.py", ".mim/tools/**/*.sh"]},
+    # the scripts that set up a checkout's own environment do not belong in an installed package
+    exclude_package_data={"backbones": [".mim/tools/run.sh", ".mim/tools/setup_env.sh"]},
     include_package_data=False,
     python_requires=">=3.10",
     install_requires=[
@@ -32,12 +34,13 @@ setup(
     ],
     extras_require={"export": ["onnx==1.23.2", "onnxruntime==1.32.0", "onnxscript==0.7.2"]},
     entry_points={"console_scripts": [
-        "backbones-train=backbones.cli.train:cli",
-        "backbones-test=backbones.cli.test:cli",
-        "backbones-export=backbones.cli.export:cli",
-        "backbones-convert=backbones.cli.convert:cli",
-        "backbones-infer-points=backbones.cli.infer_points:cli",
-        "backbones-configs=backbones.cli.configs:cli",
-        "backbones-benchmark=backbones.cli.benchmark:cli",
+        "backbones-train=backbones_cli:train",
+        "backbones-test=backbones_cli:test",
+        "backbones-export=backbones_cli:export",
+        "backbones-convert=backbones_cli:convert",
+        "backbones-infer-points=backbones_cli:infer_points",
+        "backbones-benchmark=backbones_cli:benchmark",
+        "backbones-configs=backbones_cli.configs:cli",
+        "backbones-prepare-data=backbones_cli.prepare_data:cli",
     ]},
 )

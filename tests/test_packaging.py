@@ -66,9 +66,15 @@ def test_the_wheel_carries_configs_tools_and_the_model_index(installed: dict) ->
                  "infer_points.py", "data/prepare_digits.py"):
         assert f"backbones/.mim/tools/{tool}" in names, tool
     assert not any(n.startswith(("lab/", "tests/")) for n in names)
+    for script in ("run.sh", "setup_env.sh"):  # they set up a checkout's .venv: not for site-packages
+        assert f"backbones/.mim/tools/{script}" not in names, script
+    assert "backbones_cli/__init__.py" in names
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     text = zipfile.ZipFile(installed["wheel"]).read(entry_points).decode()
-    assert "backbones-train = backbones.cli.train:cli" in text
+    for command in ("train", "test", "export", "convert", "infer-points", "benchmark"):
+        assert f"backbones-{command} = backbones_cli:{command.replace('-', '_')}" in text, command
+    assert "backbones-configs = backbones_cli.configs:cli" in text
+    assert "backbones-prepare-data = backbones_cli.prepare_data:cli" in text
 
 
 def test_models_by_name_from_the_installed_wheel(installed: dict) -> None:

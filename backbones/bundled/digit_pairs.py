@@ -56,7 +56,7 @@ def load_split(digits_root: str | Path, split: str) -> tuple[np.ndarray, np.ndar
     files = sorted(folder.glob("[0-9]/*.png"))
     if not files:
         raise FileNotFoundError(f"{folder}: no <digit>/*.png images; build the digits folder first with "
-                                f"'python tools/data/prepare_digits.py {digits_root}'")
+                                f"'backbones-prepare-data digits {digits_root}'")
     images = np.stack([np.asarray(Image.open(f).convert("L")) for f in files])
     return images, np.array([int(f.parent.name) for f in files])
 
@@ -150,20 +150,3 @@ def prepare_pairs(out_dir: str | Path, digits_root: str | Path = "data/digits", 
                     source=f"two digits of the digits folder (sklearn.datasets.load_digits) per image, rule {rule!r}")
 
     return build_folder(Path(out_dir), settings, write)
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Command-line entry point: ``python tools/data/prepare_digit_pairs.py [OUT_DIR] [--digits data/digits]``."""
-    import argparse
-
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("out_dir", nargs="?", default="data/digit_pairs")
-    parser.add_argument("--digits", default="data/digits", help="the digits folder (built there if missing)")
-    parser.add_argument("--rule", default="sum", choices=sorted(LABEL_RULES), help="label rule (the configs: sum)")
-    args = parser.parse_args(argv)
-    from backbones.bundled.digits import prepare
-
-    prepare(args.digits)
-    out = prepare_pairs(args.out_dir, args.digits, rule=args.rule)
-    print(f"digit pairs in {out}")
-    return 0

@@ -1,7 +1,7 @@
 """Compose scikit-learn's handwritten digits into segmentation scenes (mmseg ``img_dir/`` + ``ann_dir/``).
 
 Usage:
-    python tools/data/prepare_digit_scenes.py OUT_DIR [--size 64] [--train 2000] [--val 400] [--seed 0]
+    backbones-prepare-data digit-scenes OUT_DIR [--size 64] [--train 2000] [--val 400] [--seed 0]
 
 Each scene is a SIZE x SIZE RGB canvas: a smooth random background with pixel noise, and one to
 three real 8x8 digit scans (UCI optical digits, bundled with scikit-learn: no network), each
@@ -18,10 +18,7 @@ OUT_DIR and renamed into place; an existing complete one with the same settings 
 """
 from __future__ import annotations
 
-import argparse
 import hashlib
-import json
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -103,23 +100,3 @@ def prepare(out_dir: str | Path, size: int = 64, n_train: int = 2000, n_val: int
                     source="sklearn.datasets.load_digits (UCI optical recognition of handwritten digits)")
 
     return build_folder(Path(out_dir), dict(size=size, train=n_train, val=n_val, seed=seed, version=1), write)
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Command-line entry point."""
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("out_dir")
-    parser.add_argument("--size", type=int, default=64, help="canvas side in pixels")
-    parser.add_argument("--train", type=int, default=2000, help="number of train scenes")
-    parser.add_argument("--val", type=int, default=400, help="number of val scenes")
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args(argv)
-    out = prepare(args.out_dir, args.size, args.train, args.val, args.seed)
-    info = json.loads((out / "dataset.json").read_text())
-    print(f"digit scenes: {args.train} train / {args.val} val scenes of {args.size}x{args.size} in {out} "
-          f"(sha256 {info['sha256'][:12]})")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,7 +1,7 @@
 """Write scikit-learn's bundled handwritten digits as an mmpretrain ``CustomDataset`` folder.
 
 Usage:
-    python tools/data/prepare_digits.py OUT_DIR [--size 32] [--val-fraction 0.2] [--seed 0]
+    backbones-prepare-data digits OUT_DIR [--size 32] [--val-fraction 0.2] [--seed 0]
 
 The 1,797 real 8x8 scans (UCI optical digits, shipped inside scikit-learn: no network) are upsampled
 bicubically to SIZE x SIZE, written as RGB PNG files in ``OUT_DIR/{train,val}/<digit>/<index>.png``
@@ -11,10 +11,7 @@ so an interrupted run never leaves a half-written dataset; an existing complete 
 """
 from __future__ import annotations
 
-import argparse
 import hashlib
-import json
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -62,21 +59,3 @@ def prepare(out_dir: str | Path, size: int = 32, val_fraction: float = 0.2, seed
                     source="sklearn.datasets.load_digits (UCI optical recognition of handwritten digits)")
 
     return build_folder(Path(out_dir), dict(size=size, val_fraction=val_fraction, seed=seed, version=1), write)
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Command-line entry point."""
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("out_dir")
-    parser.add_argument("--size", type=int, default=32)
-    parser.add_argument("--val-fraction", type=float, default=0.2)
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args(argv)
-    out = prepare(args.out_dir, args.size, args.val_fraction, args.seed)
-    info = json.loads((out / "dataset.json").read_text())
-    print(f"digits: {info['train']} train / {info['val']} val images in {out} (sha256 {info['sha256'][:12]})")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,7 +1,7 @@
 """Generate, with open3d, a small point-cloud classification set and a part-segmentation set.
 
 Usage:
-    python tools/data/prepare_shapes.py OUT_DIR [--train 60] [--test 20] [--points 1024] [--seed 0]
+    backbones-prepare-data shapes OUT_DIR [--train 60] [--test 20] [--points 1024] [--seed 0]
 
 Writes, deterministically (same bytes for the same arguments):
 
@@ -22,9 +22,7 @@ half-written); a complete set with the same settings is kept.
 """
 from __future__ import annotations
 
-import argparse
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -234,23 +232,3 @@ def prepare(out_dir: str | Path, n_train: int = 60, n_test: int = 20, points: in
     out.mkdir(parents=True, exist_ok=True)
     return dict(cls=prepare_cls(out / "modelnet_shapes", n_train, n_test, points, seed),
                 part=prepare_parts(out / "shapenetpart_shapes", n_train, n_test, n_test, points, seed))
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Command-line entry point."""
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("out_dir")
-    parser.add_argument("--train", type=int, default=60, help="training shapes per class / category")
-    parser.add_argument("--test", type=int, default=20, help="test (and, for parts, val) shapes per class")
-    parser.add_argument("--points", type=int, default=1024, help="points per shape")
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args(argv)
-    for kind, path in prepare(args.out_dir, args.train, args.test, args.points, args.seed).items():
-        info = json.loads((path / "dataset.json").read_text())
-        counts = {k: v for k, v in info.items() if k in ("train", "val", "test")}
-        print(f"shapes ({kind}): {counts} in {path} (sha256 {info['sha256'][:12]})")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,21 +1,8 @@
-"""Time a model of the zoo on this machine: median milliseconds per batch of the plain and the deploy form (in each
-``--precisions``), images per second and the share of the GEMM rate of that precision it reaches, with the CPU, its
-flags (avx512_bf16, avx512_vnni and amx decide what bf16 and int8 gain) and the thread count.
-
-Usage::
-
-    python -m backbones.cli.benchmark PRESET_OR_CONFIG [--batch 16] [--img 224] [--threads 2] [--iters 20]
-                                      [--precisions fp32 bf16 int8] [--calibrated]
-
-A preset (``vit-tiny``) is timed as its backbone with a 1000-class head; an image config (classification,
-segmentation) as its model's tensor forward. ``--calibrated`` adds the int8 form with activation scales
-calibrated on the timed batch (static int8) beside the dynamic one. This is the installed user's benchmark; the
-project's comparison with the papers' official code, in fresh processes round by round, is the lab's
-(``lab/tools/benchmark.py``).
-"""
+"""The user benchmark: ``backbones-benchmark`` (flags and help: :func:`backbones_cli.parsers.benchmark`). This is the
+installed user's benchmark; the project's comparison with the papers' official code, in fresh processes round by
+round, is the lab's (``lab/tools/benchmark.py``)."""
 from __future__ import annotations
 
-import argparse
 import copy
 import functools
 import statistics
@@ -26,7 +13,7 @@ import torch
 import torch.nn as nn
 
 from backbones.cli.machine import cpu_flags, cpu_model
-from backbones.deploy.precision import PRECISIONS
+from backbones_cli import parsers
 
 GEMM_N = 2048
 
@@ -97,19 +84,10 @@ def build(target: str, img: int) -> nn.Module:
 
 def main(argv: list[str] | None = None) -> int:
     """Print the machine, then each form's time; returns the exit code."""
-    parser = argparse.ArgumentParser(prog="python -m backbones.cli.benchmark", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("target", help="a preset name (vit-tiny, eamlp-7, ...) or an image config file")
-    parser.add_argument("--batch", type=int, default=16)
-    parser.add_argument("--img", type=int, default=224, help="input size (a config's model: its own size)")
-    parser.add_argument("--threads", type=int, default=torch.get_num_threads())
-    parser.add_argument("--iters", type=int, default=20)
-    parser.add_argument("--warmup", type=int, default=3)
-    parser.add_argument("--precisions", nargs="+", default=["fp32"], choices=PRECISIONS,
-                        help="precisions of the deploy form to time (backbones.deploy.precision; default fp32)")
-    parser.add_argument("--calibrated", action="store_true",
-                        help="with int8 in --precisions: also time the int8 form with calibrated activation scales")
+    parser = parsers.benchmark()
     args = parser.parse_args(argv)
+    if args.threads is None:
+        args.threads = torch.get_num_threads()
     import backbones  # noqa: F401  (registers the zoo for configs)
     from backbones.deploy import convert_to_deploy
     from backbones.models.flop_count import forward_flops

@@ -10,58 +10,14 @@ import os.path as osp
 import sys
 from collections.abc import Iterator
 
+from backbones_cli import parsers
 
-def parse_args(argv: list[str] | None = None, test: bool = False, description: str | None = None) -> argparse.Namespace:
-    """The flags of tools/train.py (``test=False``) and tools/test.py (``test=True``): OpenMMLab's."""
-    from mmengine.config import DictAction
 
-    from backbones.deploy.precision import PRECISIONS
-
-    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("config", help="config file")
-    if test:
-        parser.add_argument("checkpoint", help="checkpoint file")
-        parser.add_argument("--out", help="dump the predictions to this file (.pkl or .json)")
-        parser.add_argument("--show-dir", help="write visualised predictions (PNG) to this folder")
-        parser.add_argument("--allow-partial", action="store_true",
-                            help="load only the checkpoint keys that match the model (default: any missing, "
-                                 "unknown or mis-shaped key is an error)")
-        parser.add_argument("--deploy", action="store_true",
-                            help="test the model converted for deployment (backbones.deploy.convert_to_deploy, "
-                                 "after the checkpoint is loaded)")
-        parser.add_argument("--precision", choices=PRECISIONS, default="fp32",
-                            help="with --deploy: the deploy form in bfloat16, or with int8 Linears (dynamic "
-                                 "activations); backbones.deploy.precision (default fp32)")
-        add_calibration_args(parser, "int8 activation scales calibrated")
-        parser.add_argument("--compile", action="store_true",
-                            help="test the deploy form compiled with torch.compile (backbones.deploy.compile; the "
-                                 "first batch compiles and its time is logged)")
-        parser.add_argument("--autotune", action="store_true",
-                            help="with --compile: also try inductor's GEMM templates (much longer compilation)")
-    else:
-        parser.add_argument("--resume", nargs="?", type=str, const="auto",
-                            help="resume from CHECKPOINT, or from the latest one in the work dir if none is given")
-        parser.add_argument("--amp", action="store_true", help="mixed precision (bfloat16 autocast on CPU)")
-        parser.add_argument("--allow-partial", action="store_true",
-                            help="let load_from fill any share of the model's keys (default: a checkpoint filling "
-                                 "fewer than half of them is refused, naming the missing and unexpected keys)")
-    parser.add_argument("--work-dir", help="folder for logs and checkpoints")
-    parser.add_argument("--cfg-options", nargs="+", action=DictAction, help="override config keys: key=value")
-    parser.add_argument("--launcher", choices=["none", "pytorch", "slurm", "mpi"], default="none")
-    parser.add_argument("--local_rank", "--local-rank", type=int, default=0)
-    args = parser.parse_args(argv)
+def parse_args(argv: list[str] | None = None, test: bool = False) -> argparse.Namespace:
+    """The flags of the train tool (``test=False``) and the test tool (``test=True``): :mod:`backbones_cli.parsers`."""
+    args = (parsers.test if test else parsers.train)().parse_args(argv)
     os.environ.setdefault("LOCAL_RANK", str(args.local_rank))
     return args
-
-
-def add_calibration_args(parser: argparse.ArgumentParser, what: str) -> None:
-    """``--calibrate N`` (0: activations quantized at run time) and ``--calibrate-from {train,val}``, the flags of
-    calibrated int8 shared by tools/test.py and the export tool; ``what`` says what N batches give."""
-    parser.add_argument("--calibrate", type=int, default=0, metavar="N",
-                        help=f"with --precision int8: {what} on N batches of the config's train set "
-                             f"(--calibrate-from val: its val set); default 0: activations quantized at run time")
-    parser.add_argument("--calibrate-from", choices=("train", "val"), default="train",
-                        help="the set --calibrate reads (default train)")
 
 
 def load_config(args: argparse.Namespace):  # noqa: ANN201
@@ -77,6 +33,10 @@ def load_config(args: argparse.Namespace):  # noqa: ANN201
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
     cfg.launcher = args.launcher
+    if getattr(args, "input_size", None):
+        from backbones.engine.runner.config import set_input_size
+
+        set_input_size(cfg, args.input_size)
     if args.work_dir:
         cfg.work_dir = args.work_dir
     elif cfg.get("work_dir") is None:

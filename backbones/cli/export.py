@@ -1,65 +1,22 @@
-"""Export a config's model with a checkpoint to ONNX, TorchScript or ``torch.export``, and check the file.
-
-Usage:
-    python tools/deploy/export.py CONFIG CHECKPOINT --format {onnx,torchscript,exported} [--deploy]
-        [--precision {fp32,bf16,int8} [--calibrate N [--calibrate-from {train,val}]]] [--out FILE]
-        [--input IMAGE] [--batch 2] [--output {logits,labels}]
-        [--tolerance 1e-4]
-
-Every task exports (backbones/cli/exporting.py): classification and point-cloud classification take the
-preprocessed batch and give logits; segmentation gives logits or labels (``--output``) at the input size, as
-``mmseg.apis.inference_model`` does; part segmentation takes the points and each cloud's object category and gives
-part logits. The batch axis is dynamic, and so is a segmentation model's image size where torch.export proves the
-network runs at any size (a ResNet backbone; a MixerViT's file is specialised to the export size); the tool prints
-the dynamic axes the file holds and runs the file at another size on them.
-``--deploy`` exports the converted model (``backbones.deploy``). The file is traced on ``--batch`` samples of the
-config's test set (or ``--input IMAGE`` repeated) and run back (ONNX through onnxruntime) at that batch size and one
-more; the max absolute and relative differences against the eager model are printed. Exit code 1 when a relative
-difference exceeds ``--tolerance``, or when the file cannot be written (a full disk: the error names the file, and
-no partial or temporary file is left). ``--precision int8`` (ONNX): the float32 file is quantized by onnxruntime's
-dynamic quantizer (int8 weights per output channel, activations per batch; best with ``--deploy``, whose linears are
-constant matrices); with ``--calibrate N``, onnxruntime's static quantizer instead (QDQ format, activation scales
-calibrated on N batches of the config's train set, or its val set with ``--calibrate-from val``); the tool says
-how many of the file's products became int8, compares the file with the float32
-eager model (with the top-1 agreement for logits) and checks ``--tolerance`` (default 0.1 for int8).
-``--precision bf16`` (TorchScript and ``torch.export``; onnxruntime's CPU provider has no bfloat16 kernels for most
-operators) exports the deploy form in bfloat16 (``backbones.deploy.precision``) and compares it with the float32
-eager model in the same way (default tolerance 0.1).
-"""
+"""The export tool: ``backbones-export`` (flags and help: :func:`backbones_cli.parsers.export`)."""
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
 import torch
 
 from backbones.cli.loading import load_images, load_model, test_batch
+from backbones_cli import parsers
 
 
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
-    from backbones.cli.common import add_calibration_args
     from backbones.cli.exporting import example_inputs, export_spec
     from backbones.deploy import convert_to_deploy
     from backbones.deploy.export import FORMATS, ExportWriteError, differences, dynamic_axes, export, run_exported
-    from backbones.deploy.precision import PRECISIONS
 
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("config")
-    parser.add_argument("checkpoint")
-    parser.add_argument("--format", required=True, choices=sorted(FORMATS))
-    parser.add_argument("--deploy", action="store_true", help="export the converted (deploy) model")
-    parser.add_argument("--out", help="output file (default: next to the checkpoint)")
-    parser.add_argument("--input", help="an image to check the file on (default: the config's test set)")
-    parser.add_argument("--batch", type=int, default=2, help="batch size of the trace; checked there and one more")
-    parser.add_argument("--output", default="logits", choices=("logits", "labels"), help="segmentation output")
-    parser.add_argument("--precision", default="fp32", choices=PRECISIONS,
-                        help="int8: ONNX quantized by onnxruntime (dynamic, per-channel int8 weights); bf16: the "
-                             "deploy form in bfloat16 (torchscript, exported)")
-    add_calibration_args(parser, "onnxruntime's static quantizer (QDQ), activation scales calibrated")
-    parser.add_argument("--tolerance", type=float, default=None,
-                        help="largest accepted relative difference (default 1e-4; 0.1 with --precision int8)")
+    parser = parsers.export()
     args = parser.parse_args(argv)
     if args.batch < 1:
         parser.error(f"--batch must be at least 1, got {args.batch}")

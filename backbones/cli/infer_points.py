@@ -1,40 +1,17 @@
-"""Classify or part-segment point / mesh files (.txt, .npy, .ply, .pcd, .xyz, .off, .obj, ...) with a checkpoint.
-
-Usage:
-    python tools/infer_points.py CONFIG CHECKPOINT FILE [FILE ...] [--category NAME] [--show-dir DIR]
-                                 [--deploy [--precision {fp32,bf16,int8}]]
-
-Prints one line per file (class and score, or the number of points per predicted part); with
-``--show-dir`` writes a PNG per file (points coloured by predicted part). Text and ``.npy`` files hold
-3 (x y z), 6 (x y z nx ny nz) or 7 (... part label, ignored here) columns; any other count, an empty
-or degenerate cloud (fewer than 2 distinct points) is an error naming the file. The checkpoint is
-loaded safely (weights only) and strictly (``--allow-partial`` loads the matching keys only). ``--deploy``
-predicts with the model converted for deployment (``backbones.deploy.convert_to_deploy``).
-"""
+"""The point-file inference tool: ``backbones-infer-points`` (flags and help:
+:func:`backbones_cli.parsers.infer_points`)."""
 from __future__ import annotations
 
-import argparse
 import os.path as osp
 import sys
 
-import backbones.safe_loading  # noqa: F401  (mmengine loads checkpoints with the safe loader)
+import backbones  # noqa: F401  (the safe checkpoint loaders)
+from backbones_cli import parsers
 
 
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
-    from backbones.deploy.precision import PRECISIONS
-
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("config")
-    parser.add_argument("checkpoint")
-    parser.add_argument("files", nargs="+")
-    parser.add_argument("--category", help="object category (part segmentation): name or index")
-    parser.add_argument("--show-dir", help="write a PNG rendering per file here")
-    parser.add_argument("--allow-partial", action="store_true",
-                        help="load only the checkpoint keys that match the model (default: a mismatch is an error)")
-    parser.add_argument("--deploy", action="store_true", help="predict with the model converted for deployment")
-    parser.add_argument("--precision", choices=PRECISIONS, default="fp32",
-                        help="with --deploy: the deploy form's precision (backbones.deploy.precision)")
+    parser = parsers.infer_points()
     args = parser.parse_args(argv)
     if args.precision != "fp32" and not args.deploy:
         parser.error(f"--precision {args.precision} sets the precision of the deploy form; add --deploy")

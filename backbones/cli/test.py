@@ -1,29 +1,10 @@
-"""Evaluate a checkpoint on a config's test set (every task of the zoo) with mmengine's Runner.
-
-Usage:
-    python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out FILE] [--show-dir DIR] [--allow-partial]
-                         [--deploy [--precision {fp32,bf16,int8} [--calibrate N [--calibrate-from {train,val}]]]]
-                         [--compile [--autotune]]
-                         [--cfg-options KEY=VALUE ...]
-                         [--launcher {none,pytorch,slurm,mpi}]
-
-The checkpoint is loaded with torch's weights-only unpickler (a file that needs code to load is refused)
-and strictly: a checkpoint whose keys are missing from, unknown to or shaped differently from the
-config's model (another architecture) is an error naming those keys. ``--allow-partial`` loads the
-matching keys only and warns about the others (mmengine's default). ``--deploy`` tests the model in its
-deploy form (``DeployHook``: ``backbones.deploy.convert_to_deploy`` after the checkpoint is loaded);
-``--compile`` also compiles it with ``torch.compile`` (``backbones.deploy.compile``; the first batch compiles,
-its time is logged), ``--autotune`` with inductor's GEMM templates as well. ``--precision bf16|int8`` tests
-the deploy form in that precision (``backbones.deploy.precision``); with int8, ``--calibrate N`` fixes the
-activation scales on N batches of the train (or ``--calibrate-from val``) loader.
-"""
+"""The test tool: ``backbones-test`` (flags and help: :func:`backbones_cli.parsers.test`)."""
 from __future__ import annotations
 
 import functools
 import os.path as osp
 
-import backbones  # noqa: F401  (registries, hooks)
-import backbones.safe_loading  # noqa: F401  (mmengine loads checkpoints with the safe loader)
+import backbones  # noqa: F401  (registries, hooks, the safe checkpoint loaders)
 from backbones.cli import common
 
 MISMATCH = "The model and loaded state dict do not match exactly"  # mmengine's strict-load message
@@ -31,7 +12,7 @@ MISMATCH = "The model and loaded state dict do not match exactly"  # mmengine's 
 
 def main(argv: list[str] | None = None) -> dict:
     """Test; returns the metrics."""
-    args = common.parse_args(argv, test=True, description=__doc__)
+    args = common.parse_args(argv, test=True)
     if not osp.isfile(args.checkpoint):
         raise SystemExit(f"error: checkpoint {args.checkpoint} does not exist")
     if args.autotune and not args.compile:

@@ -1,23 +1,9 @@
-"""Train any config of the zoo (classification, segmentation, point clouds) with mmengine's Runner.
-
-Usage:
-    python tools/train.py CONFIG [--work-dir DIR] [--resume [CHECKPOINT]] [--amp] [--allow-partial]
-                          [--cfg-options KEY=VALUE ...] [--launcher {none,pytorch,slurm,mpi}]
-
-``--resume`` alone resumes from the checkpoint ``last_checkpoint`` of the work dir names; if that file is
-missing, empty, or names a missing or corrupt checkpoint, from the newest complete ``epoch_N.pth`` /
-``iter_N.pth`` there (with a warning). With a path, from that file. Checkpoints are loaded with
-torch's weights-only unpickler (:mod:`backbones.safe_loading`): a file that needs code to load is refused.
-``load_from`` must fill at least half of the model's keys (else an error names the file and the keys);
-``--allow-partial`` accepts any share. ``--amp`` is fp16 AMP on a GPU and bfloat16 autocast on the CPU.
-Multi-process: tools/dist_train.sh.
-"""
+"""The train tool: ``backbones-train`` (flags and help: :func:`backbones_cli.parsers.train`)."""
 from __future__ import annotations
 
 import os.path as osp
 
-import backbones  # noqa: F401  (registries, hooks)
-import backbones.safe_loading  # noqa: F401  (mmengine loads checkpoints with the safe loader)
+import backbones  # noqa: F401  (registries, hooks, the safe checkpoint loaders)
 from backbones.cli import common
 
 
@@ -27,7 +13,7 @@ def main(argv: list[str] | None = None) -> None:
 
     from backbones.engine.checkpoint.resume import is_remote
 
-    args = common.parse_args(argv, description=__doc__)
+    args = common.parse_args(argv)
     cfg = common.load_config(args)
     if args.amp:
         wrapper = cfg.optim_wrapper.get("type", "OptimWrapper")

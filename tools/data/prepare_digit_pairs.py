@@ -1,5 +1,5 @@
-"""Build the bundled digit pairs dataset (see backbones/bundled/digit_pairs.py for the layout and options)."""
-from backbones.bundled.digit_pairs import main
+"""Build the bundled digit-pairs dataset: `backbones-prepare-data digit-pairs --help`."""
+from backbones_cli.prepare_data import tool
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    tool("digit-pairs")

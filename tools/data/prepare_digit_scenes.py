@@ -1,5 +1,5 @@
-"""Build the bundled digit scenes dataset (see backbones/bundled/digit_scenes.py for the layout and options)."""
-from backbones.bundled.digit_scenes import main
+"""Build the bundled digit-scenes dataset: `backbones-prepare-data digit-scenes --help`."""
+from backbones_cli.prepare_data import tool
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    tool("digit-scenes")

@@ -1,5 +1,5 @@
-"""Build the bundled digits dataset (see backbones/bundled/digits.py for the layout and options)."""
-from backbones.bundled.digits import main
+"""Build the bundled digits dataset: `backbones-prepare-data digits --help`."""
+from backbones_cli.prepare_data import tool
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    tool("digits")

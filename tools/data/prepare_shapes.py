@@ -1,5 +1,5 @@
-"""Build the bundled shapes dataset (see backbones/bundled/shapes.py for the layout and options)."""
-from backbones.bundled.shapes import main
+"""Build the bundled shapes dataset: `backbones-prepare-data shapes --help`."""
+from backbones_cli.prepare_data import tool
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    tool("shapes")

@@ -80,3 +80,72 @@ def resolve_auto_num_classes(cfg: Any) -> int | None:
     for h in holders:
         _replace_auto(h, n)
     return n
+
+
+#: the pipeline transforms whose sizes follow the input size, and their size keys (mmpretrain's and mmseg's names).
+SIZED_TRANSFORMS = {"RandomResizedCrop": ("scale",), "ResizeEdge": ("scale",), "CenterCrop": ("crop_size",),
+                    "Resize": ("scale",), "RandomCrop": ("crop_size",), "RandomResize": ("scale",)}
+
+
+def _scaled(value: Any, ratio: float) -> Any:
+    if isinstance(value, (list, tuple)):
+        return type(value)(_scaled(v, ratio) for v in value)
+    return max(1, round(value * ratio)) if isinstance(value, int) else value
+
+
+def _pipelines(node: Any) -> list[list]:
+    """Every ``pipeline`` list of a config, at any depth (dataloaders, wrapped datasets, top-level variables)."""
+    found = []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "pipeline" and isinstance(value, list):
+                found.append(value)
+            else:
+                found += _pipelines(value)
+    elif isinstance(node, (list, tuple)):
+        for value in node:
+            found += _pipelines(value)
+    return found
+
+
+def set_input_size(cfg: Any, size: int) -> list[str]:
+    """Train or test an image config at ``size`` x ``size``: every size of its pipelines' resizes and crops
+    (:data:`SIZED_TRANSFORMS`) scaled by ``size / img_size`` (a 256-to-224 resize-and-crop stays 8:7), and the
+    model's ``backbone.img_size``, the segmentor's preprocessor ``size`` and sliding-window ``crop_size`` / ``stride``
+    set with them. ``tools/train.py`` / ``tools/test.py --input-size N``.
+
+    Returns:
+        what changed, ``'key: old -> new'`` each.
+
+    Raises:
+        ValueError: ``size`` is not positive, or the config has no ``model.backbone.img_size`` (a point-cloud or
+            GAN config: its input is not an image resized by a pipeline).
+    """
+    if size < 1:
+        raise ValueError(f"input size {size}: expected a positive number of pixels")
+    backbone = (cfg.get("model") or {}).get("backbone") or {}
+    current = backbone.get("img_size")
+    if current is None:
+        raise ValueError("--input-size needs an image config whose model has backbone.img_size (point-cloud and GAN "
+                         "configs take no image input size)")
+    current = current[0] if isinstance(current, (list, tuple)) else current
+    ratio, changed = size / current, []
+    backbone["img_size"] = size
+    changed.append(f"model.backbone.img_size: {current} -> {size}")
+    seen: set[int] = set()  # a pipeline named twice (a variable and its dataloader's copy) is scaled once
+    for pipeline in _pipelines({key: cfg[key] for key in cfg.keys()}):
+        for step in pipeline:
+            if not isinstance(step, dict) or id(step) in seen:
+                continue
+            seen.add(id(step))
+            for key in SIZED_TRANSFORMS.get(step.get("type"), ()):
+                if key in step:
+                    old, step[key] = step[key], _scaled(step[key], ratio)
+                    changed.append(f"{step['type']}.{key}: {old} -> {step[key]}")
+    model = cfg.get("model") or {}
+    for owner, key in ((model.get("data_preprocessor"), "size"), (cfg.get("data_preprocessor"), "size"),
+                       (model.get("test_cfg"), "crop_size"), (model.get("test_cfg"), "stride")):
+        if isinstance(owner, dict) and owner.get(key) is not None:
+            old, owner[key] = owner[key], _scaled(owner[key], ratio)
+            changed.append(f"{key}: {old} -> {owner[key]}")
+    return changed

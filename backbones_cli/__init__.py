@@ -1,0 +1,63 @@
+"""The zoo's console commands (``backbones-train``, ``backbones-test``, ...): their flags, help and dispatch.
+
+This package imports nothing heavy: a command parses its flags here (``--help`` and usage errors answer at once,
+without torch, mmengine's models or the task libraries), then imports its implementation, ``backbones.cli.<name>``,
+by name and runs it. The library's tools (``tools/*.py``, ``python -m backbones.cli.<name>``) parse with the same
+parsers (:mod:`backbones_cli.parsers`), so every route takes the same flags.
+"""
+from __future__ import annotations
+
+import importlib
+import sys
+
+from backbones_cli import parsers
+
+#: console command -> (the parser factory of :mod:`backbones_cli.parsers`, the implementation module)
+COMMANDS = {
+    "backbones-train": (parsers.train, "backbones.cli.train"),
+    "backbones-test": (parsers.test, "backbones.cli.test"),
+    "backbones-export": (parsers.export, "backbones.cli.export"),
+    "backbones-convert": (parsers.convert, "backbones.cli.convert"),
+    "backbones-infer-points": (parsers.infer_points, "backbones.cli.infer_points"),
+    "backbones-benchmark": (parsers.benchmark, "backbones.cli.benchmark"),
+}
+
+
+def dispatch(command: str, argv: list[str] | None = None) -> None:
+    """Run a console command: parse its flags (answering ``--help`` and usage errors at once), then import and run
+    its implementation's ``cli`` with the same arguments."""
+    argv = sys.argv[1:] if argv is None else argv
+    factory, module = COMMANDS[command]
+    factory(prog=command).parse_args(argv)
+    sys.argv = [command, *argv]
+    importlib.import_module(module).cli()
+
+
+def train() -> None:
+    """``backbones-train``."""
+    dispatch("backbones-train")
+
+
+def test() -> None:
+    """``backbones-test``."""
+    dispatch("backbones-test")
+
+
+def export() -> None:
+    """``backbones-export``."""
+    dispatch("backbones-export")
+
+
+def convert() -> None:
+    """``backbones-convert``."""
+    dispatch("backbones-convert")
+
+
+def infer_points() -> None:
+    """``backbones-infer-points``."""
+    dispatch("backbones-infer-points")
+
+
+def benchmark() -> None:
+    """``backbones-benchmark``."""
+    dispatch("backbones-benchmark")

@@ -13,8 +13,9 @@ setup(
     description="Token-mixer vision backbone zoo (self-attention, FF-only, Re-attention, External attention) "
     "for OpenMMLab classification, segmentation, point clouds and image generation.",
     packages=find_packages(include=["backbones", "backbones.*", "backbones_cli"]),
-    package_data={"backbones": [".mim/model-index.yml", ".mim/configs/**/*.py", ".mim/configs/**/*.yml",
-                                ".mim/configs/**/*.md", ".mim/tools/**/*.py", ".mim/tools/**/*.sh"]},
+    package_data={"backbones": [".mim/model-index.yml", ".mim/configs/*.yml", ".mim/configs/*.md",
+                                ".mim/configs/**/*.py", ".mim/configs/**/*.yml", ".mim/configs/**/*.md",
+                                ".mim/tools/**/*.py", ".mim/tools/**/*.sh"]},
     # the scripts that set up a checkout's own environment do not belong in an installed package
     exclude_package_data={"backbones": [".mim/tools/run.sh", ".mim/tools/setup_env.sh"]},
     include_package_data=False,

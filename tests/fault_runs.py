@@ -35,7 +35,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tools"), str(ROOT / "tests")]
 
-import train  # noqa: E402  (tools/train.py: imports torch, mmengine, backbones, backbones.safe_loading)
+import train  # noqa: E402  (tools/train.py: imports torch, mmengine, backbones)
 from forked_runs import run_forked  # noqa: E402
 
 import backbones.engine.checkpoint.atomic as atomic  # noqa: E402

@@ -1,4 +1,4 @@
-"""Load checkpoints through mmengine's CheckpointLoader in a fresh process, after ``import backbones.safe_loading``
+"""Load checkpoints through mmengine's CheckpointLoader in a fresh process, after ``import backbones``
 (used by test_safe_load_schemes.py).
 
 Usage: python tests/scheme_loads.py JOBS.json  ->  prints one JSON line: [[outcome, message], ...] per job.

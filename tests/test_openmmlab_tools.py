@@ -16,8 +16,7 @@ import pytest
 import torch
 from conftest import DIGITS_CFG, ROOT
 
-import backbones  # noqa: F401  (registers the model index with mmpretrain's ModelHub)
-import backbones.safe_loading  # noqa: F401  (mmengine checkpoints load under torch's weights-only default)
+import backbones  # noqa: F401  (the model index in mmpretrain's ModelHub; mmengine's safe checkpoint loaders)
 
 SEG_CFG = ROOT / "configs/segmentation/digit_scenes/upernet_selfattention-cnn-p4-w64-d4_1xb8-4k_digit-scenes-64px.py"
 SPLITS = ("train", "val", "test")

@@ -16,7 +16,8 @@ from conftest import ROOT
 
 MAIN = "classification/digits/mixervit_selfattention-p4-w96-d4_1xb64-40e_digits-32px.py"
 #: what a wheel build needs from the checkout (the lab and the tests are not part of it)
-SOURCES = ["setup.py", "pyproject.toml", "README.md", "model-index.yml", "backbones", "configs", "tools"]
+SOURCES = ["setup.py", "pyproject.toml", "README.md", "model-index.yml", "backbones", "backbones_cli", "configs",
+           "tools"]
 
 
 def run(args: list[str], cwd: Path, env: dict, timeout: int = 900) -> str:
@@ -69,6 +70,7 @@ def test_the_wheel_carries_configs_tools_and_the_model_index(installed: dict) ->
     for script in ("run.sh", "setup_env.sh"):  # they set up a checkout's .venv: not for site-packages
         assert f"backbones/.mim/tools/{script}" not in names, script
     assert "backbones_cli/__init__.py" in names
+    assert "backbones/.mim/configs/collections.yml" in names  # the metafiles' collections (mim search reads them)
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     text = zipfile.ZipFile(installed["wheel"]).read(entry_points).decode()
     for command in ("train", "test", "export", "convert", "infer-points", "benchmark"):
@@ -87,6 +89,14 @@ fast = backbones.convert_to_deploy(backbones.MixerViT('eamlp-7').eval())
 print(tuple(fast(torch.randn(2, 3, 224, 224))[0].shape))
 """)
     assert "['eamlp-14', 'eamlp-19', 'eamlp-24', 'eamlp-7'] MixerViT 5717416" in out
+    out = py(installed, """
+import backbones.mim
+from modelindex.load_model_index import load
+index = load(str(backbones.mim.MIM / 'model-index.yml'))  # as openmim's `mim search backbones` reads it
+names = {c.name for c in index.collections}
+print('collections', len(names), all(m.in_collection in names for m in index.models if m.in_collection))
+""")
+    assert "collections" in out and out.split()[-1] == "True" and int(out.split()[-2]) >= 5, out
     assert "(2, 256)" in out  # eamlp-7: width 256
 
 

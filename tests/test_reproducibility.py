@@ -12,7 +12,7 @@ import pytest
 import torch
 from conftest import ROOT
 
-import backbones.safe_loading  # noqa: F401  (mmengine's checkpoint loader reads the runs' checkpoints, weights only)
+import backbones  # noqa: F401  (mmengine's checkpoint loader reads the runs' checkpoints, weights only)
 
 DIGITS_CFG = ROOT / "configs/classification/digits/mixervit_selfattention-p4-w96-d4_1xb64-40e_digits-32px.py"
 

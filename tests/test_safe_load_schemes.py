@@ -1,4 +1,4 @@
-"""Every scheme mmengine's CheckpointLoader accepts reads through the safe loader once ``backbones.safe_loading`` is
+"""Every scheme mmengine's CheckpointLoader accepts reads through the safe loader once ``backbones`` is
 imported: every crafted payload (tests/crafted.py) through local paths, http:// from a bounded server on 127.0.0.1,
 https:// and the model-zoo names from the zoo's download cache, open-mmlab:// names from mmengine's home, s3:// / petrel://,
 pavi:// and a scheme registered by another package. Nothing runs (the marker files never appear), every refusal names

@@ -79,7 +79,7 @@ def config(tmp_path: Path, data_root: Path, kill: str = "") -> Path:
     """The shipped digits config, 128 training images (4 iterations of 32) for 3 epochs, and ``kill`` (a KillHook)."""
     cfg = tmp_path / f"digits{abs(hash(kill))}.py"
     hooks = f"custom_hooks = [dict(type='KillHook', {kill})]\ncustom_imports = dict(imports=['backbones', " \
-            f"'backbones.safe_loading', 'kill_hook'], allow_failed_imports=False)" if kill else ""
+            f"'kill_hook'], allow_failed_imports=False)" if kill else ""
     cfg.write_text(f"""
 _base_ = ['{DIGITS_CFG}']
 data_root = '{data_root}'

@@ -14,8 +14,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-import backbones  # noqa: F401  (registries)
-import backbones.safe_loading  # noqa: F401  (mmengine loads checkpoints with the safe loader)
+import backbones  # noqa: F401  (registries, the safe checkpoint loaders)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,6 +1,6 @@
 # Runtime shared by every classification config of the zoo (mmpretrain scope).
 default_scope = 'mmpretrain'
-custom_imports = dict(imports=['backbones', 'backbones.safe_loading'], allow_failed_imports=False)
+custom_imports = dict(imports=['backbones'], allow_failed_imports=False)
 
 default_hooks = dict(
     timer=dict(type='IterTimerHook'),

@@ -1,7 +1,7 @@
 # Runtime shared by the generation configs: plain mmengine scope (the GAN modules live in the root registries),
 # iteration-based logging and checkpoints, seeded steps (exact resume with both optimizers).
 default_scope = 'mmengine'
-custom_imports = dict(imports=['backbones', 'backbones.safe_loading'], allow_failed_imports=False)
+custom_imports = dict(imports=['backbones'], allow_failed_imports=False)
 
 default_hooks = dict(
     runtime_info=dict(type='RuntimeInfoHook'),

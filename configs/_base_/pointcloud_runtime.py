@@ -1,6 +1,6 @@
 # Runtime shared by the point-cloud configs: plain mmengine scope (our modules live in the root registries).
 default_scope = 'mmengine'
-custom_imports = dict(imports=['backbones', 'backbones.safe_loading'], allow_failed_imports=False)
+custom_imports = dict(imports=['backbones'], allow_failed_imports=False)
 
 default_hooks = dict(
     runtime_info=dict(type='RuntimeInfoHook'),

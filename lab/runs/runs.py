@@ -123,8 +123,7 @@ def repo_root(path: str | Path | None = None) -> Path:
 def count_params(config: Path) -> int:
     """Parameters of a config's model, built here as the Runner builds it.
 
-    The config's ``custom_imports`` are imported except ``backbones.safe_loading`` (it switches mmengine's
-    checkpoint loader to the safe one; this process loads no checkpoint, so it changes nothing here).
+    The config's ``custom_imports`` are imported (registries).
     """
     import importlib
 
@@ -136,8 +135,7 @@ def count_params(config: Path) -> int:
     with warnings.catch_warnings():  # mmseg's deprecation notices, printed by the training process already
         warnings.simplefilter("ignore")
         for module in cfg.get("custom_imports", {}).get("imports", []):
-            if module != "backbones.safe_loading":
-                importlib.import_module(module)
+            importlib.import_module(module)
         return sum(p.numel() for p in build_model(cfg).parameters())
 
 

@@ -20,8 +20,8 @@ def main(argv: list[str] | None = None) -> int:
     """Print the three rows; returns the exit code."""
     import torch
 
+    import backbones  # noqa: F401  (the config's checkpoint through the safe loader)
     import backbones.models.mixers.external_attention as ea
-    import backbones.safe_loading  # noqa: F401  (the config's checkpoint through the safe loader)
     from backbones.cli.loading import load_model, test_batch
     from backbones.cli.machine import cpu_flags, cpu_model
     from backbones.deploy import convert_to_deploy

@@ -283,7 +283,7 @@ def _scheme_loader(filename: str) -> Callable[..., Any]:
 def load_weights(filename: str | os.PathLike, map_location: Any = "cpu") -> Any:
     """Load a checkpoint by any scheme mmengine knows, always through the safe loader: the zoo's own loading
     (``pretrained=``, ``init_cfg=dict(type='Pretrained')``, the inferencers and tools) calls this, so it is safe
-    after a plain ``import backbones``, without :mod:`backbones.safe_loading` and without changing mmengine.
+    after a plain ``import backbones``, whichever loader mmengine holds for the scheme.
 
     Raises:
         FileNotFoundError, UnsafeCheckpointError, CheckpointReadError: as :func:`safe_load` (file named).

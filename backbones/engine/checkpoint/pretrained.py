@@ -1,7 +1,7 @@
 """Pretrained weights into a model, always through the safe loader, and refused when too few keys match.
 
 mmengine's ``PretrainedInit`` (``init_cfg=dict(type='Pretrained', checkpoint=...)``) and ``load_from`` read through
-its ``CheckpointLoader`` (unsafe for URLs unless :mod:`backbones.safe_loading` was imported) and only log unmatched
+its ``CheckpointLoader`` (safe once :mod:`backbones` is imported) and only log unmatched
 keys: a checkpoint of another architecture matches no key and training starts from scratch with a warning.
 
 * :class:`SafePretrainedMixin` gives the zoo's modules an ``init_weights`` that loads their ``Pretrained`` init_cfg

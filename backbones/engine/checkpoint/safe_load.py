@@ -17,7 +17,7 @@ less. The pickle torch unpickles - a zip's ``data.pkl``, a legacy file's head pi
 data needs. Entries torch never reads are never read. Every refusal names the file and the global.
 
 Nothing here changes torch or mmengine at import; :mod:`backbones.engine.checkpoint.loaders` routes mmengine's
-checkpoint schemes here when :mod:`backbones.safe_loading` is imported.
+checkpoint schemes here when :mod:`backbones` is imported.
 """
 from __future__ import annotations
 

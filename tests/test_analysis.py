@@ -8,7 +8,7 @@ import torch
 from conftest import ROOT
 
 from backbones import MixerViT
-from backbones.models.attention_maps import block_similarity, collect_maps, similar_blocks, token_affinity
+from backbones.analysis.attention import block_similarity, collect_maps, similar_blocks, token_affinity
 
 DIGITS_RA = ROOT / "configs/classification/digits/mixervit_reattention-p4-w96-d4_1xb64-40e_digits-32px.py"
 
@@ -100,3 +100,32 @@ def test_user_benchmark_prints_the_machine_and_both_forms(capsys) -> None:  # no
                          rf"{precision} GEMM rate\)$", out, re.M), out
     assert set(cpu_flags()) <= {"avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "avx_vnni", "amx_bf16",
                                 "amx_int8"}
+
+
+@pytest.mark.parametrize("mixer", ["SelfAttention", "ReAttention", "ExternalAttention"])
+def test_maps_are_read_by_hooks_and_leave_the_model_as_it_was(mixer: str) -> None:
+    """The captured map is the one that weights the values (the block's output is rebuilt from it), and the model
+    keeps no hook and no state afterwards."""
+    from backbones.analysis.attention import capture_maps
+    from backbones.models.mixers.self_attention import merge_heads, split_heads
+
+    torch.manual_seed(0)
+    arch = dict(embed_dims=32, depth=2, num_heads=2, mixer=mixer, stem=dict(type="PatchStem", patch_size=8))
+    model = MixerViT(arch, img_size=32).eval()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    seen = []
+    model.blocks[0].mixer.register_forward_hook(lambda m, args, out: seen.append((args[0], out)))
+    with capture_maps(model) as found, torch.no_grad():
+        model(torch.randn(2, 3, 32, 32))
+    (x, out), (attn, raw) = seen[0], found[0][0]
+    m = model.blocks[0].mixer
+    if mixer != "ExternalAttention":
+        v = split_heads(m.qkv(x), 3, m.num_heads)[2]
+        torch.testing.assert_close(m.proj(merge_heads(attn @ v)), out)
+        assert (mixer == "SelfAttention") == torch.equal(attn, raw)
+    else:
+        b, n, _ = x.shape
+        torch.testing.assert_close(m.proj(m.linear_1(attn.permute(0, 2, 1, 3)).reshape(b, n, -1)), out)
+    assert all(not mod._forward_pre_hooks for mod in model.modules())
+    assert all(torch.equal(v, before[k]) for k, v in model.state_dict().items())
+    assert not any(hasattr(mod, "attention") or hasattr(mod, "record_attention") for mod in model.modules())

@@ -117,9 +117,7 @@ def test_reattention_transform_is_the_papers() -> None:
 def test_external_attention_double_normalisation() -> None:
     """Each memory row of the EA map sums to one over S after the softmax over tokens."""
     m = build_mixer("ExternalAttention", **CONTEXT).eval()
-    m.record_attention = True
-    m(torch.randn(2, 17, 32))
-    a = m.attention  # (B, heads, N, S)
+    a = m.attention_maps(torch.randn(2, 17, 32))[0]  # (B, heads, N, S)
     torch.testing.assert_close(a.sum(-1), torch.ones_like(a.sum(-1)))
     assert a.shape == (2, 16, 17, 64)
 

@@ -75,9 +75,8 @@ def test_offset_attention_contract_and_double_normalisation() -> None:
     m = build_mixer("OffsetAttention", dim=32, num_heads=4, num_tokens=10)
     assert isinstance(m, OffsetAttention) and m.qk.out_features == 8 and not m.channel_prenorm
     x = torch.randn(2, 10, 32)
-    m.record_attention = True
     assert m(x).shape == x.shape
-    attn = m.attention[:, 0]  # (B, N_query, N_key): L1-normalised over the queries
+    attn = m.attention_maps(x)[0][:, 0]  # (B, N_query, N_key): L1-normalised over the queries
     torch.testing.assert_close(attn.sum(1), torch.ones(2, 10), rtol=1e-5, atol=1e-5)
     q = m.qk(x)  # shared query / key: softmax over keys of q q^T, then columns divided by their sums
     a = (q @ q.transpose(1, 2)).softmax(-1)

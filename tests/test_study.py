@@ -13,7 +13,7 @@ import torch
 from conftest import ROOT, digits_config
 
 from backbones import MIXERS, MixerViT
-from backbones.models.attention_maps import block_similarity, head_similarity, map_cosine, similar_blocks
+from backbones.analysis.attention import block_similarity, head_similarity, map_cosine, similar_blocks
 
 
 def permutation_maps(perms: list[list[int]]) -> torch.Tensor:
@@ -62,15 +62,13 @@ def test_cross_head_similarity() -> None:
     assert head_similarity([permutation_maps([[0, 1]])])[0] != head_similarity([permutation_maps([[0, 1]])])[0]  # nan
 
 
-def test_identity_mixer_is_registered_parity_free_and_mixes_nothing() -> None:
+def test_identity_mixer_is_registered_and_mixes_nothing() -> None:
     from mmengine.registry import MODELS
 
     from backbones.models.mixers import IdentityMixer
 
     assert MIXERS["IdentityMixer"] is IdentityMixer and MODELS.get("IdentityMixer") is IdentityMixer
-    assert IdentityMixer.parity_free and not IdentityMixer.mixes_tokens
-    assert not any(MIXERS[m].parity_free for m in ("SelfAttention", "ReAttention", "FeedForwardMixer",
-                                                   "ExternalAttention"))
+    assert not IdentityMixer.mixes_tokens
     torch.manual_seed(0)
     arch = dict(embed_dims=16, depth=2, num_heads=2, mixer="IdentityMixer", stem=dict(type="PatchStem", patch_size=8))
     model = MixerViT(arch, img_size=32, out_type="raw", with_cls_token=False).eval()

@@ -12,7 +12,7 @@ depths 4, 8, 16 and 32, same width, heads, patch and recipe (the digits schedule
 40 epochs). Both mixers train with the zoo's ``PreciseBNStatsHook`` (Re-attention's BatchNorm over heads
 needs recomputed statistics for evaluation, docs/findings.md; self-attention has no BatchNorm, so the hook
 does nothing there): one recipe for both. Per run: val top-1, final train loss, and DeepViT's measures
-on 64 val images (``backbones.models.attention_maps``: cross-block similarity, similar blocks above 0.9, cross-head
+on 64 val images (``backbones.analysis.attention``: cross-block similarity, similar blocks above 0.9, cross-head
 similarity).
 """
 from __future__ import annotations
@@ -84,7 +84,7 @@ def report(results: list[dict], out: Path, header: list[str]) -> list[Path]:
                             "max similarity to next", "cross-head similarity", "minutes per run"], rows)
     note = ("Each cell: median [min-max] over the seeds. Similarities: DeepViT's Eq. 3 (cosine of the attention "
             "maps' columns, per head and key token) averaged over heads, tokens and 64 val images "
-            "(backbones/models/attention_maps.py); a block is similar when its similarity to the next exceeds 0.9. "
+            "(backbones/analysis/attention.py); a block is similar when its similarity to the next exceeds 0.9. "
             "Re-attention's "
             "maps are those that weight the values (heads mixed, BatchNorm over heads: signed and centred, which "
             "alone lowers a cosine); 'same, softmax maps' counts on its softmax maps before that transform. "

@@ -11,7 +11,7 @@ The experiment: Re-attention at 16 blocks with the collapse study's width, heads
 1, 2, in three variants: *unscaled* (the collapse study's own runs: the same settings, so the same cache
 key), *scaled* (DeepViT-S's form, the only change) and *unscaled at lr 1e-3* (half the recipe's peak
 learning rate for the whole model: whether a smaller step anywhere does what the scale does). Per run: val
-top-1, final train loss and the collapse measures (:mod:`backbones.models.attention_maps`).
+top-1, final train loss and the collapse measures (:mod:`backbones.analysis.attention`).
 """
 from __future__ import annotations
 

@@ -6,7 +6,7 @@ Usage:
 
 Runs ``--images`` images of the config's test set (evenly spaced over it), records every block's attention map
 (self-attention, Re-attention) or memory map (External attention, compared through the token
-affinities A A^T it induces; see backbones/models/attention_maps.py for the measure, DeepViT's Eq. 3), prints the
+affinities A A^T it induces; see backbones/analysis/attention.py for the measure, DeepViT's Eq. 3), prints the
 similarity of each block to the next, the number of "similar blocks" (similarity above the threshold)
 and the cross-head similarity inside each block, and writes a heat map (and, with ``--json``, the
 figures: ``adjacent``, ``similar_blocks``, ``matrix``, ``head_similarity``, ``images``, ``threshold``).
@@ -52,8 +52,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--out", default="attention_similarity.png")
     parser.add_argument("--json", default=None)
     args = parser.parse_args(argv)
+    from backbones.analysis.attention import block_similarity, collect_maps, head_similarity, similar_blocks
     from backbones.engine.checkpoint.atomic import write_text_atomic
-    from backbones.models.attention_maps import block_similarity, collect_maps, head_similarity, similar_blocks
 
     cfg, model = load_model(args.config, args.checkpoint)
     images = load_images(cfg, model, dataset_images(cfg, args.images))

@@ -5,7 +5,7 @@ Usage:
 
 For self-attention and Re-attention: the class token's attention to the patches in ``--block``,
 averaged over heads. For External attention: the class token's row of the token affinity A A^T that
-the memory induces (backbones/models/attention_maps.py). Each map is shown beside the image, upsampled over it.
+the memory induces (backbones/analysis/attention.py). Each map is shown beside the image, upsampled over it.
 """
 from __future__ import annotations
 
@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> str:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from backbones.models.attention_maps import collect_maps
+    from backbones.analysis.attention import collect_maps
 
     cfg, model = load_model(args.config, args.checkpoint)
     images = load_images(cfg, model, [args.image])

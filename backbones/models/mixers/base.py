@@ -8,13 +8,13 @@ dropping it. The other class attributes are the optional hooks a backbone may us
 * ``channel_prenorm`` - the block puts its LayerNorm over channels in front of the mixer (False for
   mixers that normalise by themselves, e.g. FF-only's LayerNorm over tokens).
 * ``wants_grid`` - ``forward(x, grid)`` receives the current patch grid (h, w).
-* ``records_attention`` - setting ``record_attention = True`` keeps the last map in ``attention``
-  (analysis tools read it; training and export never set it), and in ``raw_attention`` the map before
-  a transform of it (Re-attention's softmax map; the same tensor where there is no transform).
 * ``mixes_tokens`` - a token's output depends on the other tokens (False only for a control such as
-  :class:`backbones.models.mixers.IdentityMixer`; the generic tests check the mixing either way).
-* ``parity_free`` - no official implementation or checkpoint exists to match (a control of the zoo's
-  own); parity and checkpoint tests leave such a mixer out by this flag.
+  :class:`backbones.models.mixers.IdentityMixer`); the deploy form of the last block computes only the
+  class token's row when no later branch mixes tokens.
+* ``attention_maps(x)`` - a mixer with attention maps computes them from its input, without keeping
+  anything: ``(the map that weights the values (B, h, N, M), the map before a transform of it)``
+  (Re-attention's softmax map; the same tensor where there is no transform). Analysis reads them through
+  forward hooks (:mod:`backbones.analysis.attention`); the model holds no analysis state.
 
 * ``deploy_branch(norm, scale)`` - the mixer's inference form in the block's residual branch
   ``x + mixer(norm(scale x)) / scale`` (:mod:`backbones.deploy`); a mixer with a faster form folds the norm
@@ -27,7 +27,6 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-import torch
 import torch.nn as nn
 
 from backbones.deploy.base import DeployModule, ModuleBranch
@@ -50,23 +49,13 @@ class TokenMixer(nn.Module):
             :data:`GEOMETRY` and :data:`NEUTRAL`).
         channel_prenorm: the block applies a LayerNorm over channels before the mixer.
         wants_grid: ``forward`` takes the patch grid as a second argument.
-        records_attention: the mixer can keep its last attention map (``record_attention``).
         mixes_tokens: a token's output depends on other tokens (False for a no-mixing control).
-        parity_free: there is no official counterpart to compare with (parity tests skip the mixer).
     """
 
     settings: ClassVar[tuple[str, ...]] = ()
     channel_prenorm: ClassVar[bool] = True
     wants_grid: ClassVar[bool] = False
-    records_attention: ClassVar[bool] = False
     mixes_tokens: ClassVar[bool] = True
-    parity_free: ClassVar[bool] = False
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.record_attention = False
-        self.attention: torch.Tensor | None = None
-        self.raw_attention: torch.Tensor | None = None
 
     def __init_subclass__(cls, **kwargs: object) -> None:
         super().__init_subclass__(**kwargs)
@@ -74,13 +63,6 @@ class TokenMixer(nn.Module):
         if unknown:
             raise TypeError(f"{cls.__name__}.settings names unknown block settings {sorted(unknown)}; "
                             f"valid: {sorted(GEOMETRY + tuple(NEUTRAL))}")
-
-    def keep_attention(self, attn: torch.Tensor, raw: torch.Tensor | None = None) -> None:
-        """Store ``attn`` (detached) in ``attention`` and ``raw`` (the map before a transform; default ``attn``)
-        in ``raw_attention`` when recording is on."""
-        if self.record_attention:
-            self.attention = attn.detach()
-            self.raw_attention = self.attention if raw is None else raw.detach()
 
     def deploy_branch(self, norm: nn.Module, scale: float = 1.0) -> DeployModule:
         """The inference form of ``x + self(norm(scale x)) / scale``: the trained modules in eval mode unless the

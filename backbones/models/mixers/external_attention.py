@@ -47,7 +47,6 @@ class ExternalAttention(TokenMixer):
     """
 
     settings = ("num_heads", "attn_drop", "proj_drop")
-    records_attention = True
 
     def __init__(self, dim: int, num_heads: int = 8, memory: int = 64, expansion: int = 4,
                  attn_drop: float = 0.0, proj_drop: float = 0.0, fold_memories: bool | None = None) -> None:
@@ -75,17 +74,27 @@ class ExternalAttention(TokenMixer):
         out_b = torch.einsum("chd,d->c", p_w, b1) + self.proj.bias
         return in_w, in_b, out_w, out_b
 
+    def _map(self, x: torch.Tensor, folded: tuple | None) -> torch.Tensor:
+        """(B, N, C) -> the double-normalised memory map (B, N, h, S)."""
+        b, n, _ = x.shape
+        if folded is not None:
+            attn = F.linear(x, folded[0], folded[1]).view(b, n, self.heads, -1)
+        else:
+            attn = self.linear_0(self.trans_dims(x).view(b, n, self.heads, self.head_dim))
+        return self.attn_drop(double_normalize(attn, token_dim=1))
+
+    def attention_maps(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The memory map of ``forward(x)``, (B, h, N, S), twice (there is no transform of it)."""
+        attn = self._map(x, None).permute(0, 2, 1, 3)
+        return attn, attn
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(B, N, C) -> (B, N, C)."""
         b, n, _ = x.shape
         fold = self.fold_memories
         if fold:
             in_w, in_b, out_w, out_b = self.folded_memories()
-            attn = F.linear(x, in_w, in_b).view(b, n, self.heads, -1)  # (B, N, h, S)
-        else:
-            attn = self.linear_0(self.trans_dims(x).view(b, n, self.heads, self.head_dim))
-        attn = self.attn_drop(double_normalize(attn, token_dim=1))
-        self.keep_attention(attn.permute(0, 2, 1, 3))  # (B, h, N, S)
+        attn = self._map(x, (in_w, in_b) if fold else None)
         if fold:
             return self.proj_drop(F.linear(attn.reshape(b, n, -1), out_w, out_b))
         return self.proj_drop(self.proj(self.linear_1(attn).view(b, n, -1)))

@@ -7,8 +7,7 @@ norms, channel MLPs, residuals) achieves alone. Here the same idea serves as a c
 read-out, so the backbone must be read out by averaging the patch tokens (``MixerViT(out_type='avg_featmap',
 with_cls_token=False)``): a class token that never mixes never sees the image.
 
-It is not a paper's mixer: it has no official counterpart (``parity_free``) and does not mix tokens
-(``mixes_tokens = False``).
+It is not a paper's mixer: it has no official counterpart and does not mix tokens (``mixes_tokens = False``).
 """
 from __future__ import annotations
 
@@ -27,7 +26,6 @@ class IdentityMixer(TokenMixer):
     """
 
     mixes_tokens = False
-    parity_free = True
 
     def __init__(self, dim: int) -> None:
         super().__init__()

@@ -30,7 +30,6 @@ class OffsetAttention(TokenMixer):
 
     settings = ("attn_drop",)
     channel_prenorm = False  # it normalises by itself (BatchNorm after the offset)
-    records_attention = True
 
     def __init__(self, dim: int, qk_ratio: float = 0.25, attn_drop: float = 0.0, eps: float = 1e-9) -> None:
         super().__init__()
@@ -42,13 +41,21 @@ class OffsetAttention(TokenMixer):
         self.act = nn.ReLU(inplace=True)
         self.eps = eps
 
+    def _map(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, N, C) -> (B, N_query, N_key): softmax over keys, then L1 over the queries."""
+        q = self.qk(x)  # (B, N, C/4); k = q
+        attn = (q @ q.transpose(1, 2)).softmax(dim=-1)  # rows sum to 1
+        return self.attn_drop(attn / (self.eps + attn.sum(dim=1, keepdim=True)))
+
+    def attention_maps(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The map of ``forward(x)`` as (B, 1, N, N), twice (there is no transform of it)."""
+        attn = self._map(x)[:, None]
+        return attn, attn
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(B, N, C) -> (B, N, C)."""
         b, n, c = x.shape
-        q = self.qk(x)  # (B, N, C/4); k = q
-        attn = (q @ q.transpose(1, 2)).softmax(dim=-1)  # (B, N_query, N_key), rows sum to 1
-        attn = self.attn_drop(attn / (self.eps + attn.sum(dim=1, keepdim=True)))  # L1 over the queries
-        self.keep_attention(attn[:, None])  # (B, 1, N, N)
+        attn = self._map(x)
         out = attn.transpose(1, 2) @ self.v(x)  # token j: sum_i A[i, j] v_i
         offset = self.trans(x - out).reshape(b * n, c)
         return self.act(self.norm(offset)).view(b, n, c)

@@ -3,7 +3,7 @@
 ``softmax(q k^T * scale) v`` per head, with q, k, v from one ``qkv`` projection and an output
 ``proj``, computed by :func:`torch.nn.functional.scaled_dot_product_attention`. Subclasses that need
 the attention map itself (Re-attention) override :meth:`SelfAttention.transform_attention`; the map is
-then formed explicitly, as it is when it is recorded for analysis.
+then formed explicitly (:meth:`SelfAttention.attention_maps` forms it for analysis).
 
 The inference form (:class:`AttentionBranch`) folds the block's LayerNorm affine and the logit scale into
 ``qkv`` and DeepViT's scale adjustment into ``proj``; a subclass that mixes heads gives its mixing as one
@@ -48,7 +48,6 @@ class SelfAttention(TokenMixer):
     """
 
     settings = ("num_heads", "qkv_bias", "attn_drop", "proj_drop")
-    records_attention = True
 
     def __init__(self, dim: int, num_heads: int = 8, qkv_bias: bool = True, attn_drop: float = 0.0,
                  proj_drop: float = 0.0, qk_scale: float | None = None) -> None:
@@ -66,19 +65,21 @@ class SelfAttention(TokenMixer):
         """Hook on the (dropped-out) attention map (B, H, N, N); identity for plain self-attention."""
         return attn
 
-    @property
-    def needs_map(self) -> bool:
-        """Whether the attention map must be formed explicitly (a transform is set or it is recorded)."""
-        return self.record_attention or type(self).transform_attention is not SelfAttention.transform_attention
+    def _maps(self, q: torch.Tensor, k: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """q, k (B, H, N, d) -> (the transformed map, the dropped-out softmax map), (B, H, N, N) each."""
+        raw = self.attn_drop(((q * self.scale) @ k.transpose(-2, -1)).softmax(dim=-1))
+        return self.transform_attention(raw), raw
+
+    def attention_maps(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The maps of ``forward(x)``: (the map that weights v, the softmax map before the transform), (B, H, N, N)."""
+        q, k, _ = split_heads(self.qkv(x), 3, self.num_heads)
+        return self._maps(q, k)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(B, N, C) -> (B, N, C)."""
         q, k, v = split_heads(self.qkv(x), 3, self.num_heads)
-        if self.needs_map:
-            raw = self.attn_drop(((q * self.scale) @ k.transpose(-2, -1)).softmax(dim=-1))  # (B, H, N, N)
-            attn = self.transform_attention(raw)
-            self.keep_attention(attn, raw)
-            out = attn @ v
+        if type(self).transform_attention is not SelfAttention.transform_attention:
+            out = self._maps(q, k)[0] @ v
         else:
             p = self.attn_drop.p if self.training else 0.0
             out = F.scaled_dot_product_attention(q, k, v, dropout_p=p, scale=self.scale)

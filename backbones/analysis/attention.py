@@ -1,4 +1,5 @@
-"""Attention analysis shared by tools/analysis/{attention_similarity,vis_attention}.py.
+"""Attention analysis shared by tools/analysis/{attention_similarity,vis_attention}.py: maps read from outside the
+model, through forward hooks (:func:`collect_maps`), so the model keeps no analysis state.
 
 DeepViT (Zhou et al. 2021, arXiv 2103.11886, Sec. 3, Eq. 3) diagnoses "attention collapse" with the
 cross-block similarity of the attention maps A (H, T, T), rows indexed by the query (output token),
@@ -22,19 +23,44 @@ induces, A A^T (B, h, N, N), row-normalised: two tokens are close when they use 
 """
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 import torch
 import torch.nn as nn
 
 from backbones.models.mixers.base import TokenMixer
 
 
-def set_recording(model: nn.Module, on: bool = True) -> list[nn.Module]:
-    """Switch attention-map recording on every mixer that supports it; returns those mixers in order."""
-    mixers = [m for m in model.modules() if isinstance(m, TokenMixer) and m.records_attention]
-    for m in mixers:
-        m.record_attention = on
-        m.attention = m.raw_attention = None
-    return mixers
+def mixers_with_maps(model: nn.Module) -> list[nn.Module]:
+    """The mixers of ``model`` that compute attention maps (``attention_maps(x)``, :mod:`backbones.models.mixers`),
+    in order."""
+    return [m for m in model.modules() if isinstance(m, TokenMixer) and callable(getattr(m, "attention_maps", None))]
+
+
+@contextlib.contextmanager
+def capture_maps(model: nn.Module) -> Iterator[list[list[tuple[torch.Tensor, torch.Tensor]]]]:
+    """While inside, every forward of a mixer with maps also computes them from the mixer's input (a forward
+    pre-hook calling its ``attention_maps``) and appends ``(map, raw map)`` to that mixer's list; the hooks are
+    removed on exit. Yields one list per mixer, in :func:`mixers_with_maps` order."""
+    mixers = mixers_with_maps(model)
+    if not mixers:
+        raise ValueError("the model has no mixer with an attention map (FF-only has none)")
+    found: list[list[tuple[torch.Tensor, torch.Tensor]]] = [[] for _ in mixers]
+
+    def hook(i: int):  # noqa: ANN202
+        def keep(module: nn.Module, args: tuple) -> None:
+            with torch.no_grad():
+                attn, raw = module.attention_maps(args[0])
+            found[i].append((attn.detach(), raw.detach()))
+        return keep
+
+    handles = [m.register_forward_pre_hook(hook(i)) for i, m in enumerate(mixers)]
+    try:
+        yield found
+    finally:
+        for h in handles:
+            h.remove()
 
 
 def token_affinity(attn: torch.Tensor) -> torch.Tensor:
@@ -47,19 +73,14 @@ def token_affinity(attn: torch.Tensor) -> torch.Tensor:
 
 @torch.no_grad()
 def collect_maps(model: nn.Module, images: torch.Tensor, batch: int = 16, raw: bool = False) -> list[torch.Tensor]:
-    """Token-affinity maps (I, h, N, N) of every recording mixer for ``images`` (I, 3, H, W): the maps that
-    weight the values, or with ``raw`` the maps before a transform (Re-attention's softmax maps)."""
-    mixers = set_recording(model)
-    if not mixers:
-        raise ValueError("the model has no mixer with an attention map (FF-only has none)")
+    """Token-affinity maps (I, h, N, N) of every mixer with maps for ``images`` (I, 3, H, W), read through
+    :func:`capture_maps`: the maps that weight the values, or with ``raw`` the maps before a transform
+    (Re-attention's softmax maps)."""
     model.eval()
-    per_block: list[list[torch.Tensor]] = [[] for _ in mixers]
-    for chunk in images.split(batch):
-        model(chunk)
-        for i, m in enumerate(mixers):
-            per_block[i].append(token_affinity((m.raw_attention if raw else m.attention).float()))
-    set_recording(model, False)
-    return [torch.cat(maps) for maps in per_block]
+    with capture_maps(model) as found:
+        for chunk in images.split(batch):
+            model(chunk)
+    return [torch.cat([token_affinity((r if raw else a).float()) for a, r in maps]) for maps in found]
 
 
 def map_cosine(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:

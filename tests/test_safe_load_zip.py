@@ -91,3 +91,13 @@ def test_a_zip_bomb_is_refused_without_inflating_it(tmp_path: Path) -> None:
     assert safe["outcome"].startswith("CheckpointReadError") and "bomb.pkl is compressed" in safe["outcome"], safe
     assert safe["grew_mib"] < 2 * max(clean["grew_mib"], 64), (safe, clean)
     assert peak(good, "safe")["grew_mib"] < 2 * max(clean["grew_mib"], 64)
+
+
+def test_mmengine_schemes_refuse_a_checkpoint_that_is_not_a_dict(tmp_path: Path) -> None:
+    """A list saved as a checkpoint: mmengine's loading (tools/test.py, load_from) says what the file holds instead of
+    a traceback from inside mmengine."""
+    from mmengine.runner.checkpoint import CheckpointLoader
+
+    torch.save([torch.ones(2)], tmp_path / "list.pth")
+    with pytest.raises(CheckpointReadError, match=r"list\.pth holds a list, not a dict"):
+        CheckpointLoader.load_checkpoint(str(tmp_path / "list.pth"))

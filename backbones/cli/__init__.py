@@ -1,3 +1,4 @@
-"""What the command-line tools share: running configs as isolated, cached training runs (:mod:`.runs`), the task
-tables (:mod:`.tables`), loading a config's model and inputs (:mod:`.loading`), the train / test tools' flags and
-runner (:mod:`.common`), and the description of the machine a figure was measured on (:mod:`.machine`)."""
+"""The tools' implementations, one module per console command (their flags and dispatch: :mod:`backbones_cli`), and
+what they share: loading a config's model and inputs (:mod:`.loading`), the train / test tools' runner
+(:mod:`.common`), the description of the machine a figure was measured on (:mod:`.machine`) and the allocator
+(:mod:`.allocator`)."""

@@ -80,8 +80,8 @@ def build_runner(cfg):  # noqa: ANN001, ANN201
 @contextlib.contextmanager
 def process_group_teardown() -> Iterator[None]:
     """Destroy the process group when the run ends, so that no gloo thread is still joinable while the
-    interpreter exits (a rank then aborted with "terminate called without an active exception" after a
-    finished run, once under CI load)."""
+    interpreter exits (a rank can otherwise abort with "terminate called without an active exception" after a
+    finished run)."""
     try:
         yield
     finally:

@@ -18,11 +18,10 @@ outputs do not follow (convert and compile again). Each part's ``forward`` is re
 so names, parameters, hooks and ``state_dict`` keys stay as they were.
 
 Memory: the frozen (packed) weights live in the compiled code that torch caches for the process, and they
-are not released when the model is deleted (about twice the weights per compiled model; measured with a
-128 MB two-layer model: +260 MB resident per compiled model after ``del`` and ``gc.collect()``, also after
-``torch.compiler.reset()``). The holders: inductor's generated module for the graph stays in ``sys.modules``
-with the frozen constants as globals, and Dynamo's cache entry references it; no public call removes the
-former. Compile in a process that serves one model (``tools/test.py --compile``), not in a loop over many
+are not released when the model is deleted (about twice the weights per compiled model, also after
+``torch.compiler.reset()``: docs/benchmark.md). The holders: inductor's generated module for the graph stays in
+``sys.modules`` with the frozen constants as globals, and Dynamo's cache entry references it; no public call removes
+the former. Compile in a process that serves one model (``tools/test.py --compile``), not in a loop over many
 models.
 
 Which parts: an OpenMMLab model's ``backbone``, ``neck`` and heads' ``forward`` are plain tensor

@@ -24,9 +24,9 @@ conversion; nothing switches by itself.
 Why ``torch.ao``'s eager quantization (docs/benchmark.md, "Reduced precision", has the measurements): it runs
 without compiling, on the fbgemm / oneDNN int8 kernels shipped with torch; it is the eager twin of the ONNX path
 (onnxruntime's quantizers, :func:`backbones.deploy.export.quantize_onnx_int8`); PT2E needs torchao and an inductor
-compile per shape. Dynamic is the default: it needs no data and follows each batch's range; measured on an AVX2
-EPYC, the calibrated form ran 0.98-1.07x the dynamic one's time (tiny presets, batch 16) for the same accuracy on
-the trained models.
+compile per shape. Dynamic is the default: it needs no data and follows each batch's range (so a sample's result
+depends slightly on its batch); calibrated scales are fixed, batch-independent (speed and accuracy of both:
+docs/benchmark.md).
 """
 from __future__ import annotations
 

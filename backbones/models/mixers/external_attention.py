@@ -109,7 +109,7 @@ class ExternalAttentionBranch(DeployModule):
     ``proj`` once when the layer computes that way (:meth:`ExternalAttention.folded_memories`), the norm's affine
     folded into the first Linear and 1/a into the last. The composed form keeps its map transposed, (h*S, B*N),
     tokens innermost (:func:`~backbones.models.layers.double_norm.memory_map_t`): as fast in eager, and onnxruntime's
-    Softmax needs no transposes (eamlp-7 exported: 379 ms a batch against 630 in the (B, N, h, S) layout). The
+    Softmax needs no transposes (docs/benchmark.md has the exported timings of both layouts). The
     composed memories are buffers (the transposed layout reads them as matrices) until the int8 pass asks for them
     as :func:`~backbones.deploy.base.frozen_linear` modules (:meth:`for_precision`: the map then in the tokens'
     (B, N, h, S) layout); the four Linears of the other form are such modules."""

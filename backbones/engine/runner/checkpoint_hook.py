@@ -23,7 +23,7 @@ import os.path as osp
 import re
 from pathlib import Path
 
-from mmengine.dist import is_main_process
+from mmengine.dist import barrier, is_main_process
 from mmengine.hooks import CheckpointHook
 from mmengine.registry import HOOKS
 
@@ -85,22 +85,25 @@ class AtomicCheckpointHook(CheckpointHook):
         self.load_from_min_share = load_from_min_share
 
     def before_run(self, runner) -> None:  # noqa: ANN001
-        """Choose the checkpoint a resumed run continues from, before the runner loads it: only a local file
-        (a URL or another scheme is an error); without a path, :func:`~backbones.engine.checkpoint.resume_checkpoint`'s
-        choice (``last_checkpoint`` when it names a complete local file, else the newest complete one)."""
+        """Before a resumed run loads its checkpoint: a given path must be a local file (a URL or another scheme is an
+        error); without one, mmengine resumes from what ``work_dir/last_checkpoint`` names, and when that is not a
+        complete local checkpoint (:func:`~backbones.engine.checkpoint.resume_checkpoint`) the file is rewritten,
+        atomically and with a warning, to name the newest complete one. Only the run's config and its files are
+        read or written."""
         super().before_run(runner)
-        if not getattr(runner, "_resume", False):
+        if not runner.cfg.get("resume", False):
             return
-        target = runner._load_from
+        target = runner.cfg.get("load_from")
         if target is not None:
             if is_remote(target):
                 raise ValueError(f"resume from {target}: a run resumes only from local checkpoints (download it, "
                                  f"or load its weights with load_from / init_cfg instead)")
             return
         path, warning = resume_checkpoint(runner.work_dir)
-        if warning:
+        if warning and is_main_process():
             runner.logger.warning(f"resume: {warning}")
-        runner._load_from = path
+            write_text_atomic(str(path), osp.join(runner.work_dir, "last_checkpoint"))
+        barrier()  # every rank reads last_checkpoint after the main process repaired it
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:  # noqa: ANN001
         """A ``load_from`` checkpoint, read by mmengine and not yet in the model (not a resume): refused below

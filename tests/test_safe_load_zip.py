@@ -44,7 +44,7 @@ def test_stored_entries_that_disagree_or_are_compressed_are_refused(tmp_path: Pa
     with pytest.raises(CheckpointReadError, match=rf"deflated\.pth refused: entry {prefix}/data\.pkl is compressed"):
         safe_load(tmp_path / "deflated.pth")
     (tmp_path / "junk.pth").write_bytes(b"PK\x03\x04" + bytes(100))
-    with pytest.raises(CheckpointReadError, match=r"junk\.pth refused: torch's zip reader cannot read it"):
+    with pytest.raises(CheckpointReadError, match=r"junk\.pth cannot be read: torch's zip reader fails on it"):
         safe_load(tmp_path / "junk.pth")
 
 

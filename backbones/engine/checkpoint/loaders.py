@@ -320,13 +320,18 @@ def use_safe_loader() -> None:
     Called when :mod:`backbones` is imported: after ``import backbones`` (a config's ``custom_imports``), every
     tool that loads through mmengine - mmpretrain's and mmseg's ``tools/test.py``, ``load_from``, ``--resume``, the
     inferencers - reads checkpoints with the safe loader, and mmengine's own checkpoints (message hub, numpy
-    values) load under torch's weights-only default. A scheme another package registers later keeps its own loader
+    values) load under torch's weights-only default. A scheme another package registered before this import reads
+    its bytes through mmengine's file backend and the safe loader too (mmengine has no public list of its schemes:
+    its table is read, never changed but through ``register_scheme``); one registered after keeps its own loader
     (:func:`unsafe_schemes` lists such).
     """
     from mmengine.runner.checkpoint import CheckpointLoader
 
     for prefixes, loader in safe_schemes().items():
         CheckpointLoader.register_scheme(prefixes=prefixes, loader=for_mmengine(loader), force=True)
+    for prefix, loader in list(CheckpointLoader._schemes.items()):
+        if not _is_safe(loader):
+            CheckpointLoader.register_scheme(prefixes=prefix, loader=for_mmengine(bytes_loader()), force=True)
 
 
 def unsafe_schemes() -> list[str]:

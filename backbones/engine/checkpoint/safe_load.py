@@ -167,7 +167,8 @@ records are never read. Memory: 1 MiB at a time; reads the file once.
             reader = torch._C.PyTorchFileReader(str(f) if isinstance(f, Path) else handle)
             records = {r: (reader.get_record_offset(r), reader.get_record_size(r)) for r in reader.get_all_records()}
         except Exception as e:  # torch.load would fail the same way
-            raise refuse(f"torch's zip reader cannot read it ({type(e).__name__}: {str(e).splitlines()[0]})") from None
+            raise CheckpointReadError(f"checkpoint {name} cannot be read: torch's zip reader fails on it (truncated or "
+                                      f"damaged: {type(e).__name__}: {str(e).splitlines()[0]})") from None
         try:
             infos = zipfile.ZipFile(handle).infolist()
             at = {}

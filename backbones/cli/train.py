@@ -10,7 +10,8 @@ missing, empty, or names a missing or corrupt checkpoint, from the newest comple
 torch's weights-only unpickler (:mod:`backbones.safe_loading`): a file that needs code to load is refused.
 ``load_from`` must fill at least half of the model's keys (else an error names the file and the keys);
 ``--allow-partial`` accepts any share. ``--amp`` is fp16 AMP on a GPU and bfloat16 autocast on the CPU.
-Multi-process: tools/dist_train.sh.
+Multi-process: tools/dist_train.sh. One run per work dir: the run holds the work dir's lock
+(``WorkDirLockHook``); a second training on the same folder is refused naming the folder and the holder's pid.
 """
 from __future__ import annotations
 
@@ -47,8 +48,19 @@ def main(argv: list[str] | None = None) -> None:
         if not osp.isfile(args.resume):
             raise SystemExit(f"error: --resume checkpoint {args.resume} does not exist")
         cfg.resume, cfg.load_from = True, args.resume
+    from backbones.engine.runner.work_dir_lock import WorkDirBusyError, release_work_dir_locks
+
+    hooks = [*(cfg.get("default_hooks") or {}).values(), *(cfg.get("custom_hooks") or [])]
+    if not any(isinstance(h, dict) and h.get("type") == "WorkDirLockHook" for h in hooks):
+        cfg.custom_hooks = [*cfg.get("custom_hooks", []), dict(type="WorkDirLockHook")]
     with common.process_group_teardown(), common.checkpoint_errors():
-        common.build_runner(cfg).train()
+        runner = common.build_runner(cfg)
+        try:
+            runner.train()
+        except WorkDirBusyError as e:
+            raise SystemExit(f"error: {e}") from None
+        finally:  # an exception or Ctrl-C: the lock is released here (a killed process's by the kernel)
+            release_work_dir_locks(runner)
 
 
 def cli() -> None:

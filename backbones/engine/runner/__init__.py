@@ -1,6 +1,6 @@
 """What the zoo adds to mmengine's Runner, each under a registered name (nothing is patched): crash-safe
-checkpointing, reproducible randomness, Precise BN, a CPU data-parallel wrapper, atomic result dumps, and the
-config conveniences and model builder of the tools.
+checkpointing, one writer per work dir, reproducible randomness, Precise BN, a CPU data-parallel wrapper, atomic
+result dumps, and the config conveniences and model builder of the tools.
 """
 from backbones.engine.runner.checkpoint_hook import AtomicCheckpointHook
 from backbones.engine.runner.distributed import CPUDistributedDataParallel
@@ -12,7 +12,8 @@ from backbones.engine.runner.seeding import (
            SeedTaggedSampler,
            StepSeedHook,
 )
+from backbones.engine.runner.work_dir_lock import WorkDirBusyError, WorkDirLock, WorkDirLockHook
 
 __all__ = ["AtomicCheckpointHook", "AtomicDumpResults", "CPUDistributedDataParallel", "PreciseBNStatsHook",
            "SeedAugmentations", "SeedTaggedInfiniteSampler", "SeedTaggedSampler", "StepSeedHook",
-           "WeightsConsistencyHook"]
+           "WeightsConsistencyHook", "WorkDirBusyError", "WorkDirLock", "WorkDirLockHook"]

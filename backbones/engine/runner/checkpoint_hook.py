@@ -12,8 +12,9 @@ mmengine's options and file names and changes the order and the writes:
 
 At every instant the folder holds a complete checkpoint and ``last_checkpoint`` names a complete one.
 Before training, temporary files of killed writes are removed, and so are numbered checkpoints older
-than the ones the resumed run keeps (left when a kill fell between steps 2 and 3), and best checkpoints
-beyond the one per metric the run's state names. A best checkpoint saved after the numbered checkpoint a
+than the ones the resumed run keeps (left when a kill fell between steps 2 and 3), and, in a resumed run, best
+checkpoints beyond the one per metric the run's state names (a new run never removes best files it did not write:
+they may be another run's). A best checkpoint saved after the numbered checkpoint a
 run resumes from (a kill between the two saves) is not named by that state: it is removed once the
 resumed run saves its own best checkpoint of the metric, so a run ends with exactly one per metric.
 """
@@ -115,7 +116,7 @@ class AtomicCheckpointHook(CheckpointHook):
                     entry.unlink()
                     runner.logger.warning(f"removed {entry}: older than the {self.max_keep_ckpts} checkpoints kept "
                                           f"(max_keep_ckpts), left by an interrupted save")
-        if self.save_best is not None:
+        if self.save_best is not None and getattr(runner, "_resume", False):
             recorded = {str(v) for k, v in runner.message_hub.runtime_info.items() if k.startswith("best_ckpt") and v}
             self._remove_surplus_best(runner, recorded)
 
@@ -165,8 +166,10 @@ class AtomicCheckpointHook(CheckpointHook):
             deferred.flush(keep={str(p) for p in current if p})
             # a best file the hook's state does not name (a kill after a best save, before the next numbered
             # checkpoint recorded it, left it to a resumed run that never heard of it): removed once a successor
-            # of its metric is saved
-            self._remove_surplus_best(runner, {str(p) for p in current if p})
+            # of its metric is saved. Only in a resumed run: a new run's folder may hold another run's best files,
+            # which are not this run's to delete
+            if getattr(runner, "_resume", False):
+                self._remove_surplus_best(runner, {str(p) for p in current if p})
 
 
 _BEST = re.compile(r"^best_(?P<metric>.+)_(?:epoch|iter)_(?P<step>\d+)\.pth$")

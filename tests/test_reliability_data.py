@@ -1,0 +1,92 @@
+"""Images decoded the same way in every task (issue 42): the GAN's loader reads 16-bit PNGs as the classification
+loader does, both refuse transparent images (ink in alpha read as blank), and a file that cannot be decoded is
+named."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from backbones.engine.folders import ImageFileError
+from backbones.generation.datasets import ImageFolderTensors
+
+INK = (np.arange(32 * 32).reshape(32, 32) * 37 % 256).astype(np.uint8)
+
+
+def folder(root: Path, write) -> Path:  # noqa: ANN001
+    """``root/train/{a,b}/x.png`` written by ``write(path, class_index)``; returns ``root``."""
+    for i, c in enumerate("ab"):
+        (root / "train" / c).mkdir(parents=True)
+        write(root / "train" / c / "x.png", i)
+    return root
+
+
+def classification_set(root: Path):  # noqa: ANN201
+    from mmengine.registry import DefaultScope
+
+    import backbones.classification  # noqa: F401
+    from backbones.classification.image_folder import ImageFolderDataset
+
+    with DefaultScope.overwrite_default_scope("mmpretrain"):
+        return ImageFolderDataset(data_root=str(root), data_prefix="train",
+                                  pipeline=[dict(type="LoadImageFromFile"), dict(type="PackInputs")])
+
+
+def test_gan_loader_reads_16_bit_pngs_as_the_classification_loader(tmp_path: Path) -> None:
+    """A 16-bit grayscale PNG: Pillow's convert('L') clipped it (99% of these pixels 255); now the high byte, the
+    value OpenCV gives the classification loader."""
+    root = folder(tmp_path, lambda p, i: Image.fromarray(INK.astype(np.uint16) * 256 + 100 * i).save(p))
+    gan = ImageFolderTensors(data_root=str(root), size=32, channels=1)
+    images, _ = gan.all_images()
+    assert images.shape == (2, 1, 32, 32)
+    for k in range(2):
+        assert np.array_equal(images[k, 0].numpy(), INK)
+    cls = classification_set(root)
+    for k in range(2):
+        bgr = cls[k]["inputs"].numpy()  # (3, H, W), OpenCV's decoding
+        assert np.array_equal(bgr[0], INK) and np.array_equal(bgr[2], INK)
+    rgb = ImageFolderTensors(data_root=str(root), size=32, channels=3).all_images()[0]
+    assert np.array_equal(rgb[0].numpy(), cls[0]["inputs"].numpy()[::-1])
+
+
+def rgba_ink_in_alpha(path: Path, i: int) -> None:
+    rgba = np.zeros((32, 32, 4), np.uint8)
+    rgba[..., 3] = INK
+    Image.fromarray(rgba, "RGBA").save(path)
+
+
+def test_transparent_images_refused_by_every_loader(tmp_path: Path) -> None:
+    """Ink in alpha (RGB all zero): both loaders read all-zero images and trained on; now both refuse, naming the
+    file. An opaque alpha channel is dropped."""
+    root = folder(tmp_path / "t", rgba_ink_in_alpha)
+    with pytest.raises(ImageFileError, match=r"train/a/x\.png: RGBA image with transparent pixels"):
+        ImageFolderTensors(data_root=str(root), size=32, channels=1)
+    with pytest.raises(ImageFileError, match=r"train/a/x\.png.*RGBA image with transparent pixels"):
+        classification_set(root)[0]
+
+    def opaque(path: Path, i: int) -> None:
+        Image.fromarray(np.dstack([INK, INK, INK, np.full_like(INK, 255)]), "RGBA").save(path)
+
+    root = folder(tmp_path / "o", opaque)
+    assert np.array_equal(ImageFolderTensors(data_root=str(root), size=32, channels=1).all_images()[0][0, 0], INK)
+    assert np.array_equal(classification_set(root)[0]["inputs"].numpy()[1], INK)
+
+
+def test_undecodable_gan_images_are_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A truncated PNG and a decompression bomb: Pillow's errors did not name the file."""
+    def cut(path: Path, i: int) -> None:
+        Image.fromarray(np.random.default_rng(i).integers(0, 255, (32, 32), dtype=np.uint8)).save(path)
+        if i == 1:
+            path.write_bytes(path.read_bytes()[:300])
+
+    root = folder(tmp_path / "cut", cut)
+    with pytest.raises(ImageFileError, match=r"train/b/x\.png \(300 bytes\): cannot be decoded: OSError"):
+        ImageFolderTensors(data_root=str(root), size=32, channels=1)
+
+    root = folder(tmp_path / "bomb", lambda p, i: Image.fromarray(INK).save(p))
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100)  # 32 x 32 > 2 x 100: Pillow's DecompressionBombError
+    with pytest.raises(ImageFileError, match=r"train/a/x\.png \(\d+ bytes\): cannot be decoded: "
+                                             r"DecompressionBombError"):
+        ImageFolderTensors(data_root=str(root), size=32, channels=1)

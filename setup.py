@@ -39,5 +39,6 @@ setup(
         "backbones-infer-points=backbones.cli.infer_points:cli",
         "backbones-configs=backbones.cli.configs:cli",
         "backbones-benchmark=backbones.cli.benchmark:cli",
+        "backbones-generate=backbones.cli.generate:cli",
     ]},
 )

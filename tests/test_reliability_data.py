@@ -90,3 +90,50 @@ def test_undecodable_gan_images_are_named(tmp_path: Path, monkeypatch: pytest.Mo
     with pytest.raises(ImageFileError, match=r"train/a/x\.png \(\d+ bytes\): cannot be decoded: "
                                              r"DecompressionBombError"):
         ImageFolderTensors(data_root=str(root), size=32, channels=1)
+
+
+@pytest.fixture(scope="module")
+def twelve_classes(tmp_path_factory: pytest.TempPathFactory, digits: Path) -> Path:
+    """The digits with two more class folders (copies of 0 and 1) in every split: 12 classes."""
+    import shutil
+
+    root = tmp_path_factory.mktemp("twelve") / "digits"
+    shutil.copytree(digits, root)
+    for split in ("train", "val"):
+        for src, dst in (("0", "a"), ("1", "b")):
+            shutil.copytree(root / split / src, root / split / dst)
+    return root
+
+
+def test_class_count_mismatch_refused_at_test_time(tmp_path: Path, twelve_classes: Path) -> None:
+    """tools/test.py on 12 class folders against a 10-class model reported an accuracy (75%); now an error naming
+    the folder and both counts."""
+    import test as test_tool
+    import torch
+    from conftest import DIGITS_CFG, load_cfg, small_config
+
+    from backbones.engine.runner.config import build_model
+
+    ckpt = tmp_path / "ten.pth"
+    torch.save(dict(state_dict=build_model(load_cfg(DIGITS_CFG)).state_dict()), ckpt)
+    cfg = small_config(tmp_path, twelve_classes)
+    with pytest.raises(SystemExit) as e:
+        test_tool.main([str(cfg), str(ckpt), "--work-dir", str(tmp_path / "w")])
+    message = str(e.value.code)
+    assert f"the test data ({twelve_classes / 'val'}) has 12 classes" in message
+    assert "the model 10 (ImageClassifier.head.num_classes)" in message
+
+
+def test_gan_class_count_mismatch_is_a_clear_error(tmp_path: Path, twelve_classes: Path) -> None:
+    """A GAN config with num_classes=10 on 12 class folders failed with an IndexError in an embedding."""
+    import train
+    from conftest import ROOT
+
+    cfg = ROOT / "configs/generation/digits/sngan_none-w16_1xb32-2k_digits-32px.py"
+    opts = [f"{split}_dataloader.dataset.data_root={twelve_classes}" for split in ("train", "val", "test")]
+    with pytest.raises(SystemExit) as e:
+        train.main([str(cfg), "--work-dir", str(tmp_path / "w"), "--cfg-options", *opts,
+                    f"val_evaluator.data_root={twelve_classes}", "train_cfg.max_iters=2"])
+    message = str(e.value.code)
+    assert "the train data" in message and "has 12 classes" in message
+    assert "the model 10 (" in message and "generator.num_classes)" in message

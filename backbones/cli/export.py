@@ -77,10 +77,11 @@ def main(argv: list[str] | None = None) -> int:
         if path is not None and not Path(path).is_file():
             raise SystemExit(f"error: {what} file {path} does not exist")
     from backbones.engine.checkpoint import CheckpointReadError, UnsafeCheckpointError
+    from backbones.engine.checkpoint.finite import NonFiniteWeightsError
 
     try:
         cfg, model = load_model(args.config, args.checkpoint)
-    except (UnsafeCheckpointError, CheckpointReadError) as e:
+    except (UnsafeCheckpointError, CheckpointReadError, NonFiniteWeightsError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     sizes = (args.batch, args.batch + 1)

@@ -6,9 +6,14 @@ import torch
 
 
 def load_model(config: str, checkpoint: str | None):  # noqa: ANN201
-    """(cfg, model in eval mode) for a config of the zoo, with ``checkpoint`` loaded strictly if given."""
+    """(cfg, model in eval mode) for a config of the zoo, with ``checkpoint`` loaded strictly if given.
+
+    Raises:
+        NonFiniteWeightsError: the checkpoint holds NaN or infinite weights (named, with the first bad tensor).
+    """
     from mmengine.config import Config
 
+    from backbones.engine.checkpoint.finite import check_finite_weights
     from backbones.engine.checkpoint.pretrained import load_checkpoint_into
     from backbones.engine.runner.config import build_model, resolve_auto_num_classes
 
@@ -17,6 +22,7 @@ def load_model(config: str, checkpoint: str | None):  # noqa: ANN201
     model = build_model(cfg)  # with the config's data preprocessor (normalisation) merged in
     if checkpoint:
         load_checkpoint_into(model, checkpoint)
+        check_finite_weights(model, checkpoint)
     return cfg, model.eval()
 
 

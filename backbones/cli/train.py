@@ -50,9 +50,8 @@ def main(argv: list[str] | None = None) -> None:
         cfg.resume, cfg.load_from = True, args.resume
     from backbones.engine.runner.work_dir_lock import WorkDirBusyError, release_work_dir_locks
 
-    hooks = [*(cfg.get("default_hooks") or {}).values(), *(cfg.get("custom_hooks") or [])]
-    if not any(isinstance(h, dict) and h.get("type") == "WorkDirLockHook" for h in hooks):
-        cfg.custom_hooks = [*cfg.get("custom_hooks", []), dict(type="WorkDirLockHook")]
+    common.add_hook(cfg, "WorkDirLockHook")
+    common.add_hook(cfg, "ClassCountCheckHook")
     with common.process_group_teardown(), common.checkpoint_errors():
         runner = common.build_runner(cfg)
         try:

@@ -5,7 +5,13 @@ result dumps, and the config conveniences and model builder of the tools.
 from backbones.engine.runner.checkpoint_hook import AtomicCheckpointHook
 from backbones.engine.runner.distributed import CPUDistributedDataParallel
 from backbones.engine.runner.dump import AtomicDumpResults
-from backbones.engine.runner.hooks import PreciseBNStatsHook, WeightsConsistencyHook
+from backbones.engine.runner.hooks import (
+           ClassCountCheckHook,
+           ClassCountError,
+           FiniteWeightsCheckHook,
+           PreciseBNStatsHook,
+           WeightsConsistencyHook,
+)
 from backbones.engine.runner.seeding import (
            SeedAugmentations,
            SeedTaggedInfiniteSampler,
@@ -14,6 +20,7 @@ from backbones.engine.runner.seeding import (
 )
 from backbones.engine.runner.work_dir_lock import WorkDirBusyError, WorkDirLock, WorkDirLockHook
 
-__all__ = ["AtomicCheckpointHook", "AtomicDumpResults", "CPUDistributedDataParallel", "PreciseBNStatsHook",
-           "SeedAugmentations", "SeedTaggedInfiniteSampler", "SeedTaggedSampler", "StepSeedHook",
-           "WeightsConsistencyHook", "WorkDirBusyError", "WorkDirLock", "WorkDirLockHook"]
+__all__ = ["AtomicCheckpointHook", "AtomicDumpResults", "CPUDistributedDataParallel", "ClassCountCheckHook",
+           "ClassCountError", "FiniteWeightsCheckHook", "PreciseBNStatsHook", "SeedAugmentations",
+           "SeedTaggedInfiniteSampler", "SeedTaggedSampler", "StepSeedHook", "WeightsConsistencyHook",
+           "WorkDirBusyError", "WorkDirLock", "WorkDirLockHook"]

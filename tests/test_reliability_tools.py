@@ -1,0 +1,122 @@
+"""The tools refuse what they cannot handle (issue 42): NaN / inf weights in generate, test and export; mis-shaped
+weights in generate; a grid sampled in batches; the generate command's name in its usage line."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from conftest import DIGITS_CFG, ROOT, load_cfg, small_config
+
+from backbones.engine.runner.config import build_model
+
+GAN_CFG = ROOT / "configs/generation/digits/sngan_none-w16_1xb32-2k_digits-32px.py"
+
+
+@pytest.fixture(scope="module")
+def gan_state() -> dict:
+    torch.manual_seed(0)
+    return build_model(load_cfg(GAN_CFG)).state_dict()
+
+
+def poisoned(state: dict, key: str, value: float, path: Path) -> Path:
+    """``state`` with one value of ``key`` set to ``value``, saved as a checkpoint at ``path``."""
+    state = {k: v.clone() for k, v in state.items()}
+    state[key].view(-1)[3] = value
+    torch.save(dict(state_dict=state), path)
+    return path
+
+
+def ema_weight(state: dict) -> str:
+    return next(k for k in state if k.startswith("generator_ema.") and k.endswith("weight.original"))
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf")])
+def test_generate_refuses_non_finite_weights(value: float, gan_state: dict, tmp_path: Path) -> None:
+    """NaN (or inf) generator weights wrote an all-black grid, exit 0."""
+    from backbones.cli.generate import main
+
+    key = ema_weight(gan_state)
+    ckpt = poisoned(gan_state, key, value, tmp_path / "bad.pth")
+    with pytest.raises(SystemExit) as e:
+        main([str(GAN_CFG), str(ckpt), "--num", "2", "--out", str(tmp_path / "g.png")])
+    assert f"checkpoint {ckpt}: weight '{key}' holds 1 NaN or infinite values" in str(e.value.code)
+    assert not (tmp_path / "g.png").exists()
+
+
+def test_generate_names_mis_shaped_weights(gan_state: dict, tmp_path: Path) -> None:
+    """A checkpoint of another width: a traceback from load_state_dict, now an error naming the file and the key."""
+    from backbones.cli.generate import main
+
+    state = dict(gan_state)
+    key = next(k for k in state if k.endswith("gain.weight"))
+    state[key] = state[key][:, :-1].clone()
+    torch.save(dict(state_dict=state), tmp_path / "narrow.pth")
+    with pytest.raises(SystemExit) as e:
+        main([str(GAN_CFG), str(tmp_path / "narrow.pth"), "--num", "2", "--out", str(tmp_path / "g.png")])
+    assert str(tmp_path / "narrow.pth") in str(e.value.code) and key in str(e.value.code)
+
+
+def test_grid_is_sampled_in_batches(gan_state: dict) -> None:
+    """``--num 2000`` generated all 20,000 samples in one batch (out of memory); now ``batch`` at a time, and the
+    grid is the same whatever the batch."""
+    from backbones.generation.sampling import sample_grid
+
+    model = build_model(load_cfg(GAN_CFG))
+    model.load_state_dict(gan_state)
+    sizes: list[int] = []
+    real = model.generate
+
+    def counting(labels: torch.Tensor, *args: object, **kwargs: object) -> torch.Tensor:
+        sizes.append(len(labels))
+        return real(labels, *args, **kwargs)
+
+    model.generate = counting
+    whole = sample_grid(model, 10, 5, seed=3, batch=1000)
+    assert sizes == [50]
+    sizes.clear()
+    parts = sample_grid(model, 10, 5, seed=3, batch=7)
+    assert max(sizes) == 7 and sum(sizes) == 50
+    assert torch.equal(whole, parts)
+
+
+def test_generate_console_command(tmp_path: Path) -> None:
+    """tools/generate.py is a thin wrapper of backbones.cli.generate; each way of running it names itself."""
+    env = {"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"}
+    for cmd, usage in (([sys.executable, "tools/generate.py", "--help"], "usage: python tools/generate.py"),
+                       ([sys.executable, "-m", "backbones.cli.generate", "--help"],
+                        "usage: python -m backbones.cli.generate")):
+        out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env=env, check=True).stdout
+        assert out.startswith(usage), out[:200]
+    assert "backbones-generate=backbones.cli.generate:cli" in (ROOT / "setup.py").read_text()
+    assert len((ROOT / "tools/generate.py").read_text().splitlines()) < 12
+
+
+@pytest.fixture(scope="module")
+def classifier_state() -> dict:
+    torch.manual_seed(0)
+    return build_model(load_cfg(DIGITS_CFG)).state_dict()
+
+
+def test_test_tool_refuses_non_finite_weights(classifier_state: dict, tmp_path: Path, digits: Path) -> None:
+    import test as test_tool
+
+    key = next(k for k in classifier_state if k.endswith("attn.qkv.weight") or k.endswith("qkv.weight"))
+    ckpt = poisoned(classifier_state, key, float("inf"), tmp_path / "bad.pth")
+    cfg = small_config(tmp_path, digits)
+    with pytest.raises(SystemExit) as e:
+        test_tool.main([str(cfg), str(ckpt), "--work-dir", str(tmp_path / "w")])
+    assert f"checkpoint {ckpt}: weight '{key}' holds 1 NaN or infinite values" in str(e.value.code)
+
+
+def test_export_tool_refuses_non_finite_weights(classifier_state: dict, tmp_path: Path,
+                                                capsys: pytest.CaptureFixture) -> None:
+    from backbones.cli.export import main
+
+    key = next(k for k in classifier_state if k.endswith("head.fc.weight") or k.endswith("fc.weight"))
+    ckpt = poisoned(classifier_state, key, float("nan"), tmp_path / "bad.pth")
+    assert main([str(DIGITS_CFG), str(ckpt), "--format", "onnx", "--out", str(tmp_path / "m.onnx")]) == 2
+    assert f"checkpoint {ckpt}: weight '{key}' holds 1 NaN or infinite values" in capsys.readouterr().err
+    assert not (tmp_path / "m.onnx").exists()

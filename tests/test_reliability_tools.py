@@ -120,3 +120,24 @@ def test_export_tool_refuses_non_finite_weights(classifier_state: dict, tmp_path
     assert main([str(DIGITS_CFG), str(ckpt), "--format", "onnx", "--out", str(tmp_path / "m.onnx")]) == 2
     assert f"checkpoint {ckpt}: weight '{key}' holds 1 NaN or infinite values" in capsys.readouterr().err
     assert not (tmp_path / "m.onnx").exists()
+
+
+@pytest.mark.parametrize(("first", "second"), [("int8", "bf16"), ("bf16", "int8"), ("int8", "fp32")])
+def test_second_precision_conversion_refused_before_the_model_changes(first: str, second: str) -> None:
+    """int8 then bf16 was accepted and every forward failed after (the model changed in place); now refused, and the
+    model still computes what it did."""
+    from backbones.deploy import convert_to_deploy
+
+    torch.manual_seed(0)
+    model = build_model(load_cfg(DIGITS_CFG)).backbone
+    x = torch.randn(2, 3, 32, 32)
+    convert_to_deploy(model, first)
+    with torch.no_grad():
+        before = model(x)[-1]
+    modules = [type(m) for m in model.modules()]
+    with pytest.raises(ValueError, match=rf"already converted to '{first}'.*Convert a fresh copy"):
+        convert_to_deploy(model, second)
+    assert [type(m) for m in model.modules()] == modules
+    with torch.no_grad():
+        assert torch.equal(model(x)[-1], before)
+    convert_to_deploy(model, first)  # the same precision again: nothing to change, as before

@@ -141,3 +141,47 @@ def test_second_precision_conversion_refused_before_the_model_changes(first: str
     with torch.no_grad():
         assert torch.equal(model(x)[-1], before)
     convert_to_deploy(model, first)  # the same precision again: nothing to change, as before
+
+
+def test_calibration_caps_a_finite_loader_and_refuses_an_endless_one(tmp_path: Path, digits: Path) -> None:
+    """``--calibrate 100000`` on a one-batch set logged "calibrated on 100000 batches"; on a GAN config it read an
+    infinite sampler (about 21 hours). Now capped at the loader's length (and said), and refused past one pass."""
+    from backbones.deploy.hook import calibration_batches
+
+    cfg = load_cfg(small_config(tmp_path, digits))
+    data = calibration_batches(cfg, "val", 100000)
+    assert (data.count, data.requested) == (1, 100000) and len(list(data)) == 1
+    assert data.describe() == "1 batches of the val loader (100000 asked for; the loader has 1)"
+    gan = load_cfg(GAN_CFG)
+    gan.train_dataloader.dataset.data_root = str(digits)
+    with pytest.raises(ValueError, match=r"sampler \(SeedTaggedInfiniteSampler\) never ends: 100000 batches is "
+                                         r"more than one pass over its \d+ samples \((\d+) batches\)"):
+        calibration_batches(gan, "train", 100000)
+    assert len(list(calibration_batches(gan, "train", 2))) == 2
+
+
+def test_test_tool_logs_the_calibration_batches_used(classifier_state: dict, tmp_path: Path, digits: Path) -> None:
+    import test as test_tool
+
+    torch.save(dict(state_dict=classifier_state), tmp_path / "m.pth")
+    cfg = small_config(tmp_path, digits)
+    work = tmp_path / "w"
+    test_tool.main([str(cfg), str(tmp_path / "m.pth"), "--work-dir", str(work), "--deploy", "--precision", "int8",
+                    "--calibrate", "100000", "--calibrate-from", "val"])
+    log = "".join(p.read_text() for p in work.glob("*/*.log"))
+    assert "activation scales calibrated on 1 batches of the val loader (100000 asked for; the loader has 1)" in log
+
+
+def test_export_calibration_on_a_missing_dataset_is_named(classifier_state: dict, tmp_path: Path) -> None:
+    """A FileNotFoundError traceback before; now an error naming the data folder."""
+    from PIL import Image
+
+    from backbones.cli.export import main
+
+    torch.save(dict(state_dict=classifier_state), tmp_path / "m.pth")
+    Image.new("RGB", (32, 32)).save(tmp_path / "x.png")
+    cfg = small_config(tmp_path, tmp_path / "no-data")
+    with pytest.raises(SystemExit) as e:
+        main([str(cfg), str(tmp_path / "m.pth"), "--format", "onnx", "--precision", "int8", "--calibrate", "2",
+              "--input", str(tmp_path / "x.png"), "--out", str(tmp_path / "m.onnx")])
+    assert f"data_root {tmp_path / 'no-data'}" in str(e.value.code) and "does not exist" in str(e.value.code)

@@ -121,6 +121,9 @@ def main(argv: list[str] | None = None) -> int:
                     raise SystemExit(f"error: {e}") from None
                 calibration = [dict(zip(spec.names, (t.numpy() for t in example_inputs(spec, b, model))))
                                for b in data]
+                capped = data.count < data.requested
+                used = f"{data.count} {args.calibrate_from} batches" + (
+                    f" ({data.requested} asked for; the loader has {data.count})" if capped else "")
             quantized = _export_int8(spec, batches[0], out, calibration)
         else:
             export(spec.net, batches[0], args.format, out, spec.names, spec.dynamic)
@@ -130,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     form = "deploy form" if args.deploy else "plain model"
     if args.precision == "int8":
         form += (f", int8: {quantized[0]} of its {quantized[1]} weighted products quantized by onnxruntime"
-                 + (f" (activation scales calibrated on {args.calibrate} {args.calibrate_from} batches)"
+                 + (f" (activation scales calibrated on {used})"
                     if args.calibrate else " (activations at run time)"))
     elif args.precision == "bf16":
         form += ", bfloat16"

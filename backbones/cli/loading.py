@@ -53,13 +53,17 @@ def test_batch(cfg, count: int) -> tuple[dict, dict]:  # noqa: ANN001
     model's data preprocessor makes the network's inputs of it), and the test set's meta information.
 
     Raises:
-        SystemExit: the test set is empty (the message names its data root).
+        SystemExit: the test set is missing or empty (the message names its data root).
     """
     from mmengine.dataset import pseudo_collate
     from mmengine.registry import DATASETS, DefaultScope
 
     with DefaultScope.overwrite_default_scope(cfg.get("default_scope")):
-        dataset = DATASETS.build(cfg.test_dataloader.dataset)
+        try:
+            dataset = DATASETS.build(cfg.test_dataloader.dataset)
+        except FileNotFoundError as e:
+            raise SystemExit(f"error: the test set of the config ({cfg.test_dataloader.dataset.get('data_root')}) "
+                             f"cannot be read: {e}; prepare it, or give an image with --input") from None
         if len(dataset) == 0:
             raise SystemExit(f"error: the test set of the config ({cfg.test_dataloader.dataset.get('data_root')}) is "
                              f"empty; give an image with --input")

@@ -137,3 +137,50 @@ def test_gan_class_count_mismatch_is_a_clear_error(tmp_path: Path, twelve_classe
     message = str(e.value.code)
     assert "the train data" in message and "has 12 classes" in message
     assert "the model 10 (" in message and "generator.num_classes)" in message
+
+
+@pytest.mark.parametrize("case", ["list", "no_meta", "nan"])
+def test_bad_feature_cache_is_named_with_how_to_rebuild(case: str, tmp_path: Path) -> None:
+    """The metric's feature-network cache as a list, without ``meta`` or with NaN weights failed with a TypeError,
+    a KeyError or a LinAlgError; now an error naming the file and saying how to rebuild it."""
+    import torch
+
+    from backbones.generation.features import FeatureCacheError, FeatureCNN, load_feature_classifier
+
+    state = FeatureCNN(1, 10).state_dict()
+    meta = dict(channels=1, num_classes=10)
+    if case == "nan":
+        state["head.weight"][0, 0] = float("nan")
+    content = {"list": [state], "no_meta": dict(state_dict=state), "nan": dict(state_dict=state, meta=meta)}[case]
+    path = tmp_path / "feature_cnn_1ch-32px_seed0.pth"
+    torch.save(content, path)
+    with pytest.raises(FeatureCacheError, match=rf"feature classifier cache {path}: .*Delete it: the metric trains"):
+        load_feature_classifier(str(path))
+
+
+def test_read_only_data_root_is_a_clear_error(tmp_path: Path, digits: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A read-only data root: a PermissionError on the atomic write's hidden temporary file; now named, saying how to
+    give the cache another place (checked before the classifier is trained when there is no cache yet)."""
+    import errno
+    import os
+    import shutil
+
+    import backbones.generation.features as features
+    from backbones.generation.metrics import GenerationMetric
+
+    root = tmp_path / "digits"
+    shutil.copytree(digits / "train", root / "train")
+    metric = GenerationMetric(str(root), classifier_epochs=1, classifier_images=40)
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode: False if str(p) == str(root) else real_access(p, mode))
+    with pytest.raises(PermissionError, match=rf"caches its feature classifier at {root}/feature_cnn_1ch-32px_seed0"
+                                              rf"\.pth, but {root} is not writable .*classifier_path"):
+        metric.classifier(1, 32)
+    monkeypatch.setattr(os, "access", real_access)
+
+    def denied(data: bytes, path: str) -> None:
+        raise PermissionError(errno.EACCES, "Permission denied", str(root / ".feature_cnn.pth.0a1b2c3d.tmp"))
+
+    monkeypatch.setattr(features, "write_atomic", denied)
+    with pytest.raises(PermissionError, match=rf"{root} is not writable.*\(Permission denied: {root}/\.feature_cnn"):
+        metric.classifier(1, 32)

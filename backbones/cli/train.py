@@ -52,7 +52,9 @@ def main(argv: list[str] | None = None) -> None:
 
     common.add_hook(cfg, "WorkDirLockHook")
     common.add_hook(cfg, "ClassCountCheckHook")
-    with common.process_group_teardown(), common.checkpoint_errors():
+    from backbones.engine.runner.checkpoint_hook import interrupts_kept
+
+    with common.process_group_teardown(), common.checkpoint_errors(), interrupts_kept():
         runner = common.build_runner(cfg)
         try:
             runner.train()

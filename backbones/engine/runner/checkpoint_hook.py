@@ -20,8 +20,10 @@ resumed run saves its own best checkpoint of the metric, so a run ends with exac
 """
 from __future__ import annotations
 
+import contextlib
 import os.path as osp
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 from mmengine.dist import is_main_process
@@ -34,6 +36,25 @@ from backbones.engine.checkpoint.resume import is_remote, resume_checkpoint
 
 #: the file backend of the zoo's checkpoints (registered in :mod:`backbones.engine.checkpoint.atomic`).
 ATOMIC_BACKEND = dict(backend="atomic_local")
+
+
+@contextlib.contextmanager
+def interrupts_kept() -> Iterator[None]:
+    """Let a Ctrl-C stay a ``KeyboardInterrupt``.
+
+    mmengine's ``Config.pretty_text`` (which every checkpoint save calls to store the config, and the runner to log
+    and dump it) formats the text with yapf inside a bare ``except:`` that turns any exception, a
+    ``KeyboardInterrupt`` included, into ``SyntaxError: Failed to format the config file``: a Ctrl-C during a save
+    (yapf takes most of a small checkpoint's save time) was reported as a broken config. This turns that
+    ``SyntaxError`` back into the ``KeyboardInterrupt`` it replaced; any other error passes unchanged.
+    """
+    try:
+        yield
+    except SyntaxError as e:
+        if isinstance(e.__context__, KeyboardInterrupt):
+            raise KeyboardInterrupt("interrupted while mmengine formatted the config (for a checkpoint or the log); "
+                                    "the config is fine") from None
+        raise
 
 
 class _DeferredRemoval:
@@ -140,9 +161,10 @@ class AtomicCheckpointHook(CheckpointHook):
         filename = self.filename_tmpl.format(step)
         self.last_ckpt = self.file_backend.join_path(self.out_dir, filename)
         runner.message_hub.update_info("last_ckpt", self.last_ckpt)
-        runner.save_checkpoint(self.out_dir, filename, self.file_client_args, save_optimizer=self.save_optimizer,
-                               save_param_scheduler=self.save_param_scheduler, meta=meta, by_epoch=self.by_epoch,
-                               backend_args=self.backend_args, **self.args)
+        with interrupts_kept():
+            runner.save_checkpoint(self.out_dir, filename, self.file_client_args, save_optimizer=self.save_optimizer,
+                                   save_param_scheduler=self.save_param_scheduler, meta=meta, by_epoch=self.by_epoch,
+                                   backend_args=self.backend_args, **self.args)
         if not is_main_process():
             return
         write_text_atomic(str(self.last_ckpt), osp.join(runner.work_dir, "last_checkpoint"))
@@ -158,7 +180,8 @@ class AtomicCheckpointHook(CheckpointHook):
         backend = self.file_backend
         deferred = self.file_backend = _DeferredRemoval(backend)
         try:
-            super()._save_best_checkpoint(runner, metrics)
+            with interrupts_kept():
+                super()._save_best_checkpoint(runner, metrics)
         finally:
             self.file_backend = backend
         if is_main_process():

@@ -176,3 +176,26 @@ def test_ctrl_c_during_a_checkpoint_save_stays_an_interrupt(tmp_path: Path, digi
         train.main([str(cfg), "--work-dir", str(work)])
     assert "the config is fine" in str(e.value)
     assert not list(work.glob("*.pth")) and not (work / LOCK_NAME).exists()
+
+
+def test_a_forked_child_does_not_keep_the_lock(tmp_path: Path) -> None:
+    """A loader worker forked by a run shares the lock's descriptor; the child's copy is closed at the fork, so a
+    worker outliving its killed run does not keep the folder locked."""
+    lock = WorkDirLock(tmp_path).acquire()
+    started, ready = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child (a loader worker): lives on after the parent releases
+        os.write(ready, b"1")
+        time.sleep(3)
+        os._exit(0)
+    try:
+        assert os.read(started, 1) == b"1"  # the child runs (its at-fork handlers are done)
+        lock._fd and os.close(lock._fd)  # the parent dies without clean-up: its descriptor is gone
+        lock._fd = None
+        from backbones.engine.runner import work_dir_lock
+
+        work_dir_lock._HELD.clear()
+        other = WorkDirLock(tmp_path).acquire()  # the child still runs: the lock must be free all the same
+        other.release()
+    finally:
+        os.waitpid(pid, 0)

@@ -31,6 +31,23 @@ from mmengine.registry import HOOKS
 LOCK_NAME = ".backbones.lock"
 
 
+#: descriptors of the locks this process holds: closed in a forked child (a loader worker), so that a worker
+#: outliving a killed run does not keep the run's lock (closing the child's copy leaves the parent's lock held)
+_HELD: set[int] = set()
+
+
+def _close_in_child() -> None:
+    for fd in list(_HELD):
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+    _HELD.clear()
+
+
+os.register_at_fork(after_in_child=_close_in_child)
+
+
 class WorkDirBusyError(RuntimeError):
     """The folder is locked by another run (the message names the folder, the lock file and the holder)."""
 
@@ -65,6 +82,7 @@ class WorkDirLock:
         self.folder, self.what = Path(folder), what
         self.path = Path(path) if path is not None else self.folder / LOCK_NAME
         self._fd: int | None = None
+        self._pid = os.getpid()
         #: the stale holder taken over by the last :meth:`acquire` (a sentence), or None
         self.took_over: str | None = None
 
@@ -134,7 +152,8 @@ class WorkDirLock:
         except BaseException:
             os.close(fd)
             raise
-        self._fd = fd
+        self._fd, self._pid = fd, os.getpid()
+        _HELD.add(fd)
         return self
 
     def release(self) -> None:
@@ -142,6 +161,9 @@ class WorkDirLock:
         if self._fd is None:
             return
         fd, self._fd = self._fd, None
+        if os.getpid() != self._pid:  # a forked child: its copy of the descriptor was closed at the fork
+            return
+        _HELD.discard(fd)
         try:
             if os.path.exists(self.path) and os.stat(self.path).st_ino == os.fstat(fd).st_ino:
                 os.remove(self.path)

@@ -15,7 +15,9 @@ deploy form (``DeployHook``: ``backbones.deploy.convert_to_deploy`` after the ch
 ``--compile`` also compiles it with ``torch.compile`` (``backbones.deploy.compile``; the first batch compiles,
 its time is logged), ``--autotune`` with inductor's GEMM templates as well. ``--precision bf16|int8`` tests
 the deploy form in that precision (``backbones.deploy.precision``); with int8, ``--calibrate N`` fixes the
-activation scales on N batches of the train (or ``--calibrate-from val``) loader.
+activation scales on N batches of the train (or ``--calibrate-from val``) loader (at most the loader's length;
+the log says how many). A test set whose class count is not the model's, and a checkpoint holding NaN or infinite
+weights, are refused (naming the folder and counts, or the checkpoint and the first bad tensor).
 """
 from __future__ import annotations
 

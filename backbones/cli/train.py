@@ -9,7 +9,8 @@ missing, empty, or names a missing or corrupt checkpoint, from the newest comple
 ``iter_N.pth`` there (with a warning). With a path, from that file. Checkpoints are loaded with
 torch's weights-only unpickler (:mod:`backbones.safe_loading`): a file that needs code to load is refused.
 ``load_from`` must fill at least half of the model's keys (else an error names the file and the keys);
-``--allow-partial`` accepts any share. ``--amp`` is fp16 AMP on a GPU and bfloat16 autocast on the CPU.
+``--allow-partial`` accepts any share. Data whose class count is not the model's is refused before training.
+``--amp`` is fp16 AMP on a GPU and bfloat16 autocast on the CPU.
 Multi-process: tools/dist_train.sh. One run per work dir: the run holds the work dir's lock
 (``WorkDirLockHook``); a second training on the same folder is refused naming the folder and the holder's pid.
 """
@@ -48,12 +49,11 @@ def main(argv: list[str] | None = None) -> None:
         if not osp.isfile(args.resume):
             raise SystemExit(f"error: --resume checkpoint {args.resume} does not exist")
         cfg.resume, cfg.load_from = True, args.resume
+    from backbones.engine.runner.checkpoint_hook import interrupts_kept
     from backbones.engine.runner.work_dir_lock import WorkDirBusyError, release_work_dir_locks
 
-    common.add_hook(cfg, "WorkDirLockHook")
-    common.add_hook(cfg, "ClassCountCheckHook")
-    from backbones.engine.runner.checkpoint_hook import interrupts_kept
-
+    common.add_hook(cfg, "WorkDirLockHook")  # one run per work dir
+    common.add_hook(cfg, "ClassCountCheckHook")  # data and model agree on the class count
     with common.process_group_teardown(), common.checkpoint_errors(), interrupts_kept():
         runner = common.build_runner(cfg)
         try:

@@ -41,6 +41,7 @@ setup(
         "backbones-convert=backbones_cli:convert",
         "backbones-infer-points=backbones_cli:infer_points",
         "backbones-benchmark=backbones_cli:benchmark",
+        "backbones-generate=backbones_cli:generate",
         "backbones-configs=backbones_cli.configs:cli",
         "backbones-prepare-data=backbones_cli.prepare_data:cli",
     ]},

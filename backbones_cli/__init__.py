@@ -20,6 +20,7 @@ COMMANDS = {
     "backbones-convert": (parsers.convert, "backbones.cli.convert"),
     "backbones-infer-points": (parsers.infer_points, "backbones.cli.infer_points"),
     "backbones-benchmark": (parsers.benchmark, "backbones.cli.benchmark"),
+    "backbones-generate": (parsers.generate, "backbones.cli.generate"),
 }
 
 
@@ -61,3 +62,8 @@ def infer_points() -> None:
 def benchmark() -> None:
     """``backbones-benchmark``."""
     dispatch("backbones-benchmark")
+
+
+def generate() -> None:
+    """``backbones-generate``."""
+    dispatch("backbones-generate")

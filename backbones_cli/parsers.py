@@ -27,8 +27,10 @@ empty, or names a missing or corrupt checkpoint, from the newest complete ``epoc
 (with a warning). With a path, from that file. Checkpoints are read with torch's weights-only unpickler: a file that
 needs code to load is refused. ``load_from`` must fill at least half of the model's keys (else an error names the
 file and the keys); ``--allow-partial`` accepts any share; the load is logged in one line (tensors loaded, resized,
-left at init, unexpected). ``--input-size N`` trains an image config at N x N (pipeline and model together).
-``--amp`` is fp16 AMP on a GPU and bfloat16 autocast on the CPU. Several processes: tools/dist_train.sh.
+left at init, unexpected). Data whose class count is not the model's is refused before training. One run per work
+dir: the run holds the work dir's lock, and a second training on the same folder is refused naming the folder and the
+holder's pid. ``--input-size N`` trains an image config at N x N (pipeline and model together). ``--amp`` is fp16 AMP
+on a GPU and bfloat16 autocast on the CPU. Several processes: tools/dist_train.sh.
 """
 
 TEST = f"""Evaluate a checkpoint on a config's test set ({TASKS}) with mmengine's Runner.
@@ -41,7 +43,10 @@ others (mmengine's default). ``--deploy`` tests the model in its deploy form (``
 ``torch.compile`` (the first batch compiles, its time is logged), ``--autotune`` with inductor's GEMM templates as
 well. ``--precision bf16|int8`` tests the deploy form in that precision; with int8, activations are quantized per
 call (results depend slightly on the batch), or with ``--calibrate N`` on scales fixed on N batches of the train
-(or ``--calibrate-from val``) loader (batch-independent). ``--input-size N`` tests an image config at N x N.
+(or ``--calibrate-from val``) loader (batch-independent; at most the loader's length, and the log says how many).
+A test set whose class count is not the model's, and a checkpoint holding NaN or infinite weights, are refused
+(naming the folder and counts, or the checkpoint and the first bad tensor). ``--input-size N`` tests an image config
+at N x N.
 """
 
 EXPORT = """Export a config's model with a checkpoint to ONNX, TorchScript or ``torch.export``, and check the file.
@@ -89,6 +94,16 @@ CPU, its flags (avx512_bf16, avx512_vnni and amx decide what bf16 and int8 gain)
 A preset (``vit-tiny``) is timed as its backbone with a 1000-class head; an image config (classification,
 segmentation) as its model's tensor forward. ``--calibrated`` adds the int8 form with activation scales calibrated on
 the timed batch (static int8) beside the dynamic one.
+"""
+
+
+GENERATE = """Write a grid of class-conditional samples of a trained generation config as a PNG file.
+
+Without ``--label`` the grid has one row per class, N samples each; with it, one row of N samples of class K. Column j
+draws its noise from ``(seed, j)`` (the same noise in every row). The samples come from the generator's moving
+average when the model keeps one, ``--batch`` at a time (the grid does not depend on it). The checkpoint is loaded
+strictly with the zoo's safe loader (mis-shaped, missing or unknown keys are an error naming them; NaN or infinite
+weights are refused naming the tensor); the PNG is written atomically (temporary file, then rename).
 """
 
 
@@ -222,4 +237,20 @@ def benchmark(prog: str | None = None) -> argparse.ArgumentParser:
                         help="precisions of the deploy form to time (default fp32)")
     parser.add_argument("--calibrated", action="store_true",
                         help="with int8 in --precisions: also time the int8 form with calibrated activation scales")
+    return parser
+
+
+def generate(prog: str | None = None) -> argparse.ArgumentParser:
+    """The sample-grid tool's flags."""
+    from mmengine.config import DictAction
+
+    parser = _parser(prog, GENERATE)
+    parser.add_argument("config", help="generation config file")
+    parser.add_argument("checkpoint", help="checkpoint file")
+    parser.add_argument("--num", type=int, default=8, help="samples per row (default 8)")
+    parser.add_argument("--label", type=int, help="one row of this class (default: one row per class)")
+    parser.add_argument("--out", required=True, help="PNG file to write")
+    parser.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
+    parser.add_argument("--batch", type=int, default=256, help="samples generated at a time (default 256)")
+    parser.add_argument("--cfg-options", nargs="+", action=DictAction, help="override config keys: key=value")
     return parser

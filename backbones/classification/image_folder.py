@@ -11,7 +11,8 @@ folder's position in that list, and fails with the paths and values when a split
 outside the list, when a class folder holds no image (an empty ``train/0_old`` would still take a label and
 shift every class after it; the same rule for every split) or when there are fewer than two classes. A
 sample whose pipeline fails (an empty or unreadable image file, for example) raises an error naming the
-image file and its size.
+image file and its size; an image with transparent pixels is refused as every image loader of the zoo refuses it
+(:func:`backbones.engine.folders.check_image_file`: OpenCV would drop the alpha channel silently).
 
 Importing this module imports mmpretrain; configs that use it add ``'backbones.classification'`` to
 ``custom_imports``.
@@ -25,11 +26,7 @@ from mmengine.registry import DATASETS
 from mmpretrain.datasets import CustomDataset
 from mmpretrain.datasets.custom import get_samples
 
-from backbones.engine.folders import class_folders
-
-
-class ImageFileError(ValueError):
-    """An image file of the dataset cannot be loaded (empty, truncated, not an image); names the file."""
+from backbones.engine.folders import ImageFileError, check_image_file, class_folders
 
 
 @DATASETS.register_module()
@@ -54,10 +51,12 @@ class ImageFolderDataset(CustomDataset):
 
     def prepare_data(self, idx: int) -> dict:
         """The pipeline's output for sample ``idx``; a failure names the image file."""
+        path = self.get_data_info(idx).get("img_path")
         try:
+            if path and osp.isfile(path):
+                check_image_file(path)  # transparency refused (OpenCV drops alpha), as the GAN's loader does
             return super().prepare_data(idx)
         except Exception as e:
-            path = self.get_data_info(idx).get("img_path")
             size = f"{os.path.getsize(path)} bytes" if path and osp.isfile(path) else "missing"
             raise ImageFileError(f"{path} ({size}): sample {idx} cannot be loaded: {type(e).__name__}: "
                                  f"{str(e).strip()}") from e

@@ -47,6 +47,13 @@ def load_config(args: argparse.Namespace):  # noqa: ANN201
     return cfg
 
 
+def add_hook(cfg, hook_type: str) -> None:  # noqa: ANN001
+    """Append ``dict(type=hook_type)`` to ``cfg.custom_hooks`` unless the config already has a hook of that type."""
+    hooks = [*(cfg.get("default_hooks") or {}).values(), *(cfg.get("custom_hooks") or [])]
+    if not any(isinstance(h, dict) and h.get("type") == hook_type for h in hooks):
+        cfg.custom_hooks = [*cfg.get("custom_hooks", []), dict(type=hook_type)]
+
+
 def allow_partial_load_from(cfg) -> None:  # noqa: ANN001
     """Let ``load_from`` fill any share of the model's keys (the zoo's checkpoint hook refuses fewer than half)."""
     hook = (cfg.get("default_hooks") or {}).get("checkpoint") or {}
@@ -105,13 +112,16 @@ def leave_worker() -> None:
 
 @contextlib.contextmanager
 def checkpoint_errors() -> Iterator[None]:
-    """Turn a refused, unreadable or mismatched checkpoint into ``SystemExit('error: ...')`` (the message
-    names the file and the refused global, or the keys)."""
+    """Turn a refused, unreadable or mismatched checkpoint, or data whose class count is not the model's, into
+    ``SystemExit('error: ...')`` (the message names the file and the refused global, the keys, or the counts)."""
     from backbones.engine.checkpoint import CheckpointReadError, UnsafeCheckpointError
+    from backbones.engine.checkpoint.finite import NonFiniteWeightsError
+    from backbones.engine.runner.hooks import ClassCountError
 
     try:
         yield
-    except (UnsafeCheckpointError, CheckpointReadError, FileNotFoundError) as e:
+    except (UnsafeCheckpointError, CheckpointReadError, FileNotFoundError, ClassCountError,
+            NonFiniteWeightsError) as e:
         raise SystemExit(f"error: {e}") from None
 
 

@@ -34,10 +34,11 @@ def main(argv: list[str] | None = None) -> int:
         if path is not None and not Path(path).is_file():
             raise SystemExit(f"error: {what} file {path} does not exist")
     from backbones.engine.checkpoint import CheckpointReadError, UnsafeCheckpointError
+    from backbones.engine.checkpoint.finite import NonFiniteWeightsError
 
     try:
         cfg, model = load_model(args.config, args.checkpoint)
-    except (UnsafeCheckpointError, CheckpointReadError) as e:
+    except (UnsafeCheckpointError, CheckpointReadError, NonFiniteWeightsError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     sizes = (args.batch, args.batch + 1)
@@ -77,6 +78,9 @@ def main(argv: list[str] | None = None) -> int:
                     raise SystemExit(f"error: {e}") from None
                 calibration = [dict(zip(spec.names, (t.numpy() for t in example_inputs(spec, b, model))))
                                for b in data]
+                capped = data.count < data.requested
+                used = f"{data.count} {args.calibrate_from} batches" + (
+                    f" ({data.requested} asked for; the loader has {data.count})" if capped else "")
             quantized = _export_int8(spec, batches[0], out, calibration)
         else:
             export(spec.net, batches[0], args.format, out, spec.names, spec.dynamic)
@@ -86,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     form = "deploy form" if args.deploy else "plain model"
     if args.precision == "int8":
         form += (f", int8: {quantized[0]} of its {quantized[1]} weighted products quantized by onnxruntime"
-                 + (f" (activation scales calibrated on {args.calibrate} {args.calibrate_from} batches)"
+                 + (f" (activation scales calibrated on {used})"
                     if args.calibrate else " (activations at run time)"))
     elif args.precision == "bf16":
         form += ", bfloat16"

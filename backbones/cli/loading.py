@@ -6,9 +6,14 @@ import torch
 
 
 def load_model(config: str, checkpoint: str | None):  # noqa: ANN201
-    """(cfg, model in eval mode) for a config of the zoo, with ``checkpoint`` loaded strictly if given."""
+    """(cfg, model in eval mode) for a config of the zoo, with ``checkpoint`` loaded strictly if given.
+
+    Raises:
+        NonFiniteWeightsError: the checkpoint holds NaN or infinite weights (named, with the first bad tensor).
+    """
     from mmengine.config import Config
 
+    from backbones.engine.checkpoint.finite import check_finite_weights
     from backbones.engine.checkpoint.pretrained import load_checkpoint_into
     from backbones.engine.runner.config import build_model, resolve_auto_num_classes
 
@@ -17,6 +22,7 @@ def load_model(config: str, checkpoint: str | None):  # noqa: ANN201
     model = build_model(cfg)  # with the config's data preprocessor (normalisation) merged in
     if checkpoint:
         load_checkpoint_into(model, checkpoint)
+        check_finite_weights(model, checkpoint)
     return cfg, model.eval()
 
 
@@ -47,13 +53,17 @@ def test_batch(cfg, count: int) -> tuple[dict, dict]:  # noqa: ANN001
     model's data preprocessor makes the network's inputs of it), and the test set's meta information.
 
     Raises:
-        SystemExit: the test set is empty (the message names its data root).
+        SystemExit: the test set is missing or empty (the message names its data root).
     """
     from mmengine.dataset import pseudo_collate
     from mmengine.registry import DATASETS, DefaultScope
 
     with DefaultScope.overwrite_default_scope(cfg.get("default_scope")):
-        dataset = DATASETS.build(cfg.test_dataloader.dataset)
+        try:
+            dataset = DATASETS.build(cfg.test_dataloader.dataset)
+        except FileNotFoundError as e:
+            raise SystemExit(f"error: the test set of the config ({cfg.test_dataloader.dataset.get('data_root')}) "
+                             f"cannot be read: {e}; prepare it, or give an image with --input") from None
         if len(dataset) == 0:
             raise SystemExit(f"error: the test set of the config ({cfg.test_dataloader.dataset.get('data_root')}) is "
                              f"empty; give an image with --input")

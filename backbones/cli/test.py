@@ -32,6 +32,8 @@ def main(argv: list[str] | None = None) -> dict:
                             dict(type="DeployHook", compile=args.compile, autotune=args.autotune,
                                  precision=args.precision, calibrate=args.calibrate,
                                  calibrate_from=args.calibrate_from)]
+    common.add_hook(cfg, "ClassCountCheckHook")  # 12 class folders against a 10-class model: refused, not scored
+    common.add_hook(cfg, "FiniteWeightsCheckHook")  # NaN / inf weights: refused, naming the checkpoint
     if args.out:
         evaluators = cfg.test_evaluator if isinstance(cfg.test_evaluator, list) else [cfg.test_evaluator]
         cfg.test_evaluator = [*evaluators, dict(type="AtomicDumpResults", out_file_path=args.out)]

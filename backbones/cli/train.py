@@ -33,8 +33,19 @@ def main(argv: list[str] | None = None) -> None:
         if not osp.isfile(args.resume):
             raise SystemExit(f"error: --resume checkpoint {args.resume} does not exist")
         cfg.resume, cfg.load_from = True, args.resume
-    with common.process_group_teardown(), common.checkpoint_errors():
-        common.build_runner(cfg).train()
+    from backbones.engine.runner.checkpoint_hook import interrupts_kept
+    from backbones.engine.runner.work_dir_lock import WorkDirBusyError, release_work_dir_locks
+
+    common.add_hook(cfg, "WorkDirLockHook")  # one run per work dir
+    common.add_hook(cfg, "ClassCountCheckHook")  # data and model agree on the class count
+    with common.process_group_teardown(), common.checkpoint_errors(), interrupts_kept():
+        runner = common.build_runner(cfg)
+        try:
+            runner.train()
+        except WorkDirBusyError as e:
+            raise SystemExit(f"error: {e}") from None
+        finally:  # an exception or Ctrl-C: the lock is released here (a killed process's by the kernel)
+            release_work_dir_locks(runner)
 
 
 def cli() -> None:

@@ -36,9 +36,16 @@ def convert_to_deploy(model: nn.Module, precision: str = "fp32", calibrate: Call
 
     Returns:
         The converted model in eval mode: ``model`` itself, unless ``model`` has an inference form itself.
-    """
-    from backbones.deploy.precision import apply_precision
 
+    Raises:
+        ValueError: an unknown precision, or ``model`` already converted to another reduced precision (e.g. int8,
+            then bf16: refused before the model is changed).
+    """
+    from backbones.deploy.precision import PRECISIONS, apply_precision, refuse_precision_change
+
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision {precision!r}: expected one of {list(PRECISIONS)}")
+    refuse_precision_change(model, precision)  # before anything changes
     model.eval()
     with torch.no_grad():
         return apply_precision(_convert(model).eval(), precision, calibrate)

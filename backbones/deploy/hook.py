@@ -16,13 +16,42 @@ from backbones.deploy.convert import convert_to_deploy
 from backbones.deploy.precision import PRECISIONS, precision_summary
 
 
-def calibration_batches(cfg, split: str, count: int, seed: int | None = 0) -> Iterator[dict]:  # noqa: ANN001
+class CalibrationBatches:
+    """The calibration batches of int8: iterable (the first :attr:`count` batches of :attr:`loader`), with how many
+    were asked for (:attr:`requested`) and how many are read (:attr:`count`)."""
+
+    def __init__(self, loader, requested: int, count: int, split: str) -> None:  # noqa: ANN001
+        self.loader, self.requested, self.count, self.split = loader, requested, count, split
+
+    def __iter__(self) -> Iterator[dict]:
+        return itertools.islice(iter(self.loader), self.count)
+
+    def describe(self) -> str:
+        """``'N batches of the split loader'``, and the request when it was capped."""
+        capped = f" ({self.requested} asked for; the loader has {self.count})" if self.count < self.requested else ""
+        return f"{self.count} batches of the {self.split} loader{capped}"
+
+
+def _is_infinite(loader) -> bool:  # noqa: ANN001
+    from mmengine.dataset import InfiniteSampler
+
+    sampler = getattr(getattr(loader, "batch_sampler", None), "sampler", None) or getattr(loader, "sampler", None)
+    return isinstance(sampler, InfiniteSampler)
+
+
+def calibration_batches(cfg, split: str, count: int, seed: int | None = 0) -> CalibrationBatches:  # noqa: ANN001
     """The first ``count`` batches of the config's ``split`` loader (``'train'`` or ``'val'``), built as mmengine's
     runner builds it (its sampler seeded by ``seed``, its workers and collate function): the calibration data of
     int8 (:class:`DeployHook`, the export tool's ``--calibrate``).
 
+    A finite loader gives at most its length: ``count`` is capped there (:attr:`CalibrationBatches.count` says
+    how many are read). An infinite sampler (a GAN's ``SeedTaggedInfiniteSampler``) never ends: ``count`` must then
+    be at most one pass over its set (its ``len``), else the request is refused (``--calibrate 100000`` on a GAN
+    read batches for about 21 hours).
+
     Raises:
-        ValueError: the config has no such loader, or its set is empty (the message names it).
+        ValueError: the config has no such loader, its data folder is missing or its set is empty (the message names
+            it), or ``count`` exceeds one pass of an infinite sampler.
     """
     from mmengine.registry import DefaultScope
     from mmengine.runner import Runner
@@ -30,12 +59,22 @@ def calibration_batches(cfg, split: str, count: int, seed: int | None = 0) -> It
     key = f"{split}_dataloader"
     if not cfg.get(key):
         raise ValueError(f"calibration reads the {split} set, but the config has no {key}")
+    root = cfg[key].get("dataset", {}).get("data_root")
     with DefaultScope.overwrite_default_scope(cfg.get("default_scope")):
-        loader = Runner.build_dataloader(copy.deepcopy(cfg[key]), seed=seed)
+        try:
+            loader = Runner.build_dataloader(copy.deepcopy(cfg[key]), seed=seed)
+        except FileNotFoundError as e:
+            raise ValueError(f"calibration reads the {split} set of the config (data_root {root}), which cannot be "
+                             f"read: {e}") from None
     if len(loader.dataset) == 0:
-        raise ValueError(f"calibration reads the {split} set of the config ({cfg[key].dataset.get('data_root')}), "
-                         f"which is empty")
-    return itertools.islice(loader, count)
+        raise ValueError(f"calibration reads the {split} set of the config ({root}), which is empty")
+    one_pass = len(loader)
+    if _is_infinite(loader) and count > one_pass:
+        raise ValueError(f"calibration reads the {split} loader, whose sampler ({type(loader.sampler).__name__}) "
+                         f"never ends: {count} batches is more than one pass over its {len(loader.dataset)} samples "
+                         f"({one_pass} batches); ask for at most {one_pass}, or calibrate from a finite loader "
+                         f"(--calibrate-from val)")
+    return CalibrationBatches(loader, count, min(count, one_pass), split)
 
 
 @HOOKS.register_module()
@@ -53,7 +92,8 @@ class DeployHook(Hook):
         precision: ``fp32``, ``bf16`` or ``int8`` (``tools/test.py --precision``; :mod:`backbones.deploy.precision`).
         calibrate: with ``int8``: 0 quantizes activations dynamically; N > 0 calibrates their scales on the first N
             batches of the config's ``calibrate_from`` loader (``tools/test.py --calibrate N``), each run through the
-            model's ``test_step`` as the test loop runs it.
+            model's ``test_step`` as the test loop runs it; capped at a finite loader's length (the log says how
+            many were used), refused beyond one pass of an infinite sampler (:func:`calibration_batches`).
         calibrate_from: ``'train'`` (default: the data the model was fitted on) or ``'val'``.
     """
 
@@ -74,14 +114,15 @@ class DeployHook(Hook):
         self.calibrate, self.calibrate_from = calibrate, calibrate_from
         self._times: list[float] = []
         self._start = 0.0
+        self._used: CalibrationBatches | None = None
 
     def before_test(self, runner) -> None:  # noqa: ANN001
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model
         convert_to_deploy(model, self.precision, self._calibration(runner) if self.calibrate else None)
         summary = precision_summary(model)
         regions = ", ".join(n or "(the model)" for n in summary["bf16_modules"])
-        activations = (f"activation scales calibrated on {self.calibrate} batches of the {self.calibrate_from} loader"
-                       if self.calibrate else "activations quantized at run time")
+        activations = (f"activation scales calibrated on {self._used.describe()}" if self.calibrate
+                       else "activations quantized at run time")
         detail = {"fp32": "", "bf16": f", in bfloat16: {regions}",
                   "int8": f", {summary['int8_linears']} Linears int8 ({summary['float_linears']} left in float; "
                           f"{activations})"}
@@ -95,7 +136,7 @@ class DeployHook(Hook):
     def _calibration(self, runner):  # noqa: ANN001, ANN202
         """``calibrate(model)``: the first ``self.calibrate`` batches of the ``calibrate_from`` loader through
         ``model.test_step``."""
-        batches = calibration_batches(runner.cfg, self.calibrate_from, self.calibrate, seed=runner.seed)
+        batches = self._used = calibration_batches(runner.cfg, self.calibrate_from, self.calibrate, seed=runner.seed)
 
         def calibrate(model) -> None:  # noqa: ANN001
             for batch in batches:

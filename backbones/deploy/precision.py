@@ -57,11 +57,13 @@ def apply_precision(model: nn.Module, precision: str, calibrate: Callable[[nn.Mo
         The model: converted in place for ``bf16`` and ``int8``.
 
     Raises:
-        ValueError: an unknown precision, ``bf16`` for a model without a deploy form (nothing to cast), or
-            ``calibrate`` with a precision other than ``int8``.
+        ValueError: an unknown precision, ``bf16`` for a model without a deploy form (nothing to cast),
+            ``calibrate`` with a precision other than ``int8``, or a model already in another precision
+            (:func:`refuse_precision_change`; nothing is changed then).
     """
     if precision not in PRECISIONS:
         raise ValueError(f"precision {precision!r}: expected one of {list(PRECISIONS)}")
+    refuse_precision_change(model, precision)
     if calibrate is not None and precision != "int8":
         raise ValueError(f"precision {precision!r}: calibration sets int8 activation scales; use precision 'int8'")
     for module in [m for m in model.modules() if isinstance(m, DeployModule)]:
@@ -87,6 +89,31 @@ def apply_precision(model: nn.Module, precision: str, calibrate: Callable[[nn.Mo
             warnings.simplefilter("ignore")
             quantize_dynamic(model, {nn.Linear: per_channel_dynamic_qconfig}, dtype=torch.qint8, inplace=True)
     return model
+
+
+def model_precision(model: nn.Module) -> str:
+    """The precision a previous :func:`apply_precision` left ``model`` in: ``'int8'`` (quantized Linears, or
+    Linears prepared for static quantization), ``'bf16'`` (cast regions) or ``'fp32'``."""
+    from torch.ao.nn.quantized import Linear as QuantizedLinear
+
+    if any(isinstance(m, (QuantizedLinear, StaticInt8Linear)) for m in model.modules()):
+        return "int8"
+    if any(getattr(m, "deploy_precision", None) == "bf16" for m in model.modules()):
+        return "bf16"
+    return "fp32"
+
+
+def refuse_precision_change(model: nn.Module, precision: str) -> None:
+    """Raise ``ValueError`` when ``model`` is already in a reduced precision other than ``precision``.
+
+    An int8 model converted to bf16 was accepted, then every forward failed (the model already changed in place):
+    the conversions are one way, so a second one to another precision is refused before anything is changed.
+    """
+    current = model_precision(model)
+    if current != "fp32" and current != precision:
+        raise ValueError(f"precision {precision!r}: {type(model).__name__} is already converted to {current!r} (in "
+                         f"place); the precision conversions are one way and do not combine. Convert a fresh copy of "
+                         f"the plain model (e.g. load the checkpoint again) to {precision!r}")
 
 
 class StaticInt8Linear(nn.Module):

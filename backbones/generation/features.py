@@ -168,12 +168,42 @@ def train_feature_classifier(data_root: str, out_path: str, size: int = 32, chan
     return meta
 
 
+class FeatureCacheError(ValueError):
+    """The feature classifier's cache file is not a checkpoint :func:`train_feature_classifier` wrote (the message
+    names the file and how to rebuild it)."""
+
+
 def load_feature_classifier(path: str) -> tuple[FeatureCNN, dict]:
-    """The cached classifier of ``path`` (safe loading) in eval mode, and its ``meta``."""
+    """The cached classifier of ``path`` (safe loading) in eval mode, and its ``meta``.
+
+    Raises:
+        FeatureCacheError: the file is not a dict with ``state_dict`` and ``meta`` (channels, class count), its
+            weights do not fit :class:`FeatureCNN` or hold NaN / infinity (a list, a file without ``meta`` and NaN
+            weights failed with a TypeError, a KeyError and a LinAlgError far from the cause).
+    """
+    from backbones.engine.checkpoint.finite import first_non_finite
+
+    def refuse(problem: str) -> FeatureCacheError:
+        return FeatureCacheError(f"feature classifier cache {path}: {problem}; it is not a checkpoint the "
+                                 f"generation metric wrote. Delete it: the metric trains and caches the classifier "
+                                 f"again on its next run")
+
     ckpt = safe_load(path)
+    if not isinstance(ckpt, dict) or not isinstance(ckpt.get("state_dict"), dict) \
+            or not isinstance(ckpt.get("meta"), dict):
+        kind = type(ckpt).__name__ if not isinstance(ckpt, dict) else f"dict with keys {sorted(map(str, ckpt))}"
+        raise refuse(f"holds a {kind}, expected a dict with 'state_dict' and 'meta'")
     meta = ckpt["meta"]
+    if not all(isinstance(meta.get(k), int) and meta[k] > 0 for k in ("channels", "num_classes")):
+        raise refuse(f"its meta {sorted(meta)} lacks positive integer 'channels' and 'num_classes'")
     model = FeatureCNN(meta["channels"], meta["num_classes"])
-    model.load_state_dict(ckpt["state_dict"])
+    try:
+        model.load_state_dict(ckpt["state_dict"])
+    except RuntimeError as e:
+        raise refuse(f"its weights do not fit the feature network ({str(e).splitlines()[0]})") from None
+    bad = first_non_finite(model)
+    if bad is not None:
+        raise refuse(f"weight {bad[0]!r} holds {bad[1]} NaN or infinite values")
     return model.eval(), meta
 
 

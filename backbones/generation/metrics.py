@@ -12,6 +12,8 @@ classifier on the samples, all in the feature space of a classifier trained on t
 """
 from __future__ import annotations
 
+import errno
+import os
 import os.path as osp
 from collections.abc import Callable, Sequence
 
@@ -124,9 +126,20 @@ class GenerationMetric(BaseMetric):
 
         path = self.classifier_path or osp.join(
             self.data_root, f"feature_cnn_{channels}ch-{size}px_seed{self.classifier_seed}.pth")
-        model, _ = feature_classifier(path, self.data_root, size=size, channels=channels,
-                                      epochs=self.classifier_epochs, seed=self.classifier_seed,
-                                      max_images=self.classifier_images)
+        folder = osp.dirname(osp.abspath(path))
+        unwritable = (f"the generation metric caches its feature classifier at {path}, but {folder} is not "
+                      f"writable (a read-only data root?): make it writable, or give the metric a writable "
+                      f"classifier_path (val_evaluator.classifier_path and test_evaluator.classifier_path)")
+        if not osp.isfile(path) and osp.isdir(folder) and not os.access(folder, os.W_OK):
+            raise PermissionError(unwritable)  # before training it for minutes
+        try:
+            model, _ = feature_classifier(path, self.data_root, size=size, channels=channels,
+                                          epochs=self.classifier_epochs, seed=self.classifier_seed,
+                                          max_images=self.classifier_images)
+        except OSError as e:  # the hidden temporary file of the atomic write: EACCES, or EROFS on a read-only mount
+            if e.errno not in (errno.EACCES, errno.EPERM, errno.EROFS):
+                raise
+            raise PermissionError(f"{unwritable} ({e.strerror}: {e.filename})") from None
         return model
 
     def compute_metrics(self, results: list) -> dict[str, float]:

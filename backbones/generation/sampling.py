@@ -25,13 +25,18 @@ def grid_labels(num_classes: int, num: int, label: int | None = None) -> torch.T
 
 @torch.no_grad()
 def sample_grid(model: ConditionalGAN, num_classes: int, num: int, label: int | None = None,
-                seed: int = 0) -> torch.Tensor:
+                seed: int = 0, batch: int = 256) -> torch.Tensor:
     """A (rows, num, C, H, W) uint8 grid of samples from ``model`` (in eval mode): one row per class, or one row of
-    ``label``. Sample j of a row draws its noise from ``(seed, j)``, so column j shares its noise across classes."""
+    ``label``. Sample j of a row draws its noise from ``(seed, j)``, so column j shares its noise across classes.
+    The samples are generated ``batch`` at a time (the grid does not depend on ``batch``: each sample's noise is
+    its own and the model is in eval mode), so a large grid never holds more than ``batch`` samples' activations."""
+    if batch < 1:
+        raise ValueError(f"batch must be at least 1, got {batch}")
     model.eval()
     labels = grid_labels(num_classes, num, label)
     seeds = [derive_seed(seed, j) for j in range(num)] * (len(labels) // num)
-    images = to_uint8(model.generate(labels, seeds=seeds)).cpu()
+    images = torch.cat([to_uint8(model.generate(labels[i:i + batch], seeds=seeds[i:i + batch])).cpu()
+                        for i in range(0, len(labels), batch)])
     return images.view(len(labels) // num, num, *images.shape[1:])
 
 

@@ -40,6 +40,7 @@ from backbones.bundled import DATASETS, ensure_data
 from backbones.cli.allocator import run_setup_env
 from backbones.cli.machine import machine_info
 from backbones.engine.checkpoint.atomic import write_text_atomic
+from backbones.engine.runner.work_dir_lock import WorkDirLock
 from lab.runs.run_cache import check_checkpoint, check_result, code_digest, read_result, write_result
 
 # Runs execute in threads (``jobs``); the parts done in this process (reading configs, building a model to count
@@ -254,6 +255,18 @@ def execute(ctx: Context, run: Run, key: str, settings: dict, progress: Callable
             study: str = "") -> dict:
     """Train, test and (optionally) analyse one run of ``study`` in ``<cache>/<key>/``; returns and stores its
     result."""
+    folder = ctx.cache / key
+    # one process per entry: the lock (beside the folder, which is deleted and recreated) refuses a second process
+    # running the same run, which would delete the first's folder mid-run (WorkDirBusyError names the holder)
+    with WorkDirLock(folder, "run-cache execution", path=ctx.cache / f".{key}.lock"):
+        result, _ = check_result(folder / "result.json", key, ctx.root)
+        if result is not None:  # another process finished it while this one waited for its turn
+            return result
+        return _execute(ctx, run, key, settings, progress, study)
+
+
+def _execute(ctx: Context, run: Run, key: str, settings: dict, progress: Callable[[str], None], study: str) -> dict:
+    """:func:`execute` with the entry's lock held."""
     folder = ctx.cache / key
     shutil.rmtree(folder, ignore_errors=True)  # an unfinished earlier attempt: start it over
     config = folder / "config.py"

@@ -12,15 +12,18 @@ mmengine's options and file names and changes the order and the writes:
 
 At every instant the folder holds a complete checkpoint and ``last_checkpoint`` names a complete one.
 Before training, temporary files of killed writes are removed, and so are numbered checkpoints older
-than the ones the resumed run keeps (left when a kill fell between steps 2 and 3), and best checkpoints
-beyond the one per metric the run's state names. A best checkpoint saved after the numbered checkpoint a
+than the ones the resumed run keeps (left when a kill fell between steps 2 and 3), and, in a resumed run, best
+checkpoints beyond the one per metric the run's state names (a new run never removes best files it did not write:
+they may be another run's). A best checkpoint saved after the numbered checkpoint a
 run resumes from (a kill between the two saves) is not named by that state: it is removed once the
 resumed run saves its own best checkpoint of the metric, so a run ends with exactly one per metric.
 """
 from __future__ import annotations
 
+import contextlib
 import os.path as osp
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 from mmengine.dist import barrier, is_main_process
@@ -39,6 +42,25 @@ from backbones.engine.checkpoint.resume import is_remote, resume_checkpoint
 
 #: the file backend of the zoo's checkpoints (registered in :mod:`backbones.engine.checkpoint.atomic`).
 ATOMIC_BACKEND = dict(backend="atomic_local")
+
+
+@contextlib.contextmanager
+def interrupts_kept() -> Iterator[None]:
+    """Let a Ctrl-C stay a ``KeyboardInterrupt``.
+
+    mmengine's ``Config.pretty_text`` (which every checkpoint save calls to store the config, and the runner to log
+    and dump it) formats the text with yapf inside a bare ``except:`` that turns any exception, a
+    ``KeyboardInterrupt`` included, into ``SyntaxError: Failed to format the config file``: a Ctrl-C during a save
+    (yapf takes most of a small checkpoint's save time) was reported as a broken config. This turns that
+    ``SyntaxError`` back into the ``KeyboardInterrupt`` it replaced; any other error passes unchanged.
+    """
+    try:
+        yield
+    except SyntaxError as e:
+        if isinstance(e.__context__, KeyboardInterrupt):
+            raise KeyboardInterrupt("interrupted while mmengine formatted the config (for a checkpoint or the log); "
+                                    "the config is fine") from None
+        raise
 
 
 class _DeferredRemoval:
@@ -137,7 +159,7 @@ class AtomicCheckpointHook(CheckpointHook):
                     entry.unlink()
                     runner.logger.warning(f"removed {entry}: older than the {self.max_keep_ckpts} checkpoints kept "
                                           f"(max_keep_ckpts), left by an interrupted save")
-        if self.save_best is not None:
+        if self.save_best is not None and getattr(runner, "_resume", False):
             recorded = {str(v) for k, v in runner.message_hub.runtime_info.items() if k.startswith("best_ckpt") and v}
             self._remove_surplus_best(runner, recorded)
 
@@ -161,9 +183,10 @@ class AtomicCheckpointHook(CheckpointHook):
         filename = self.filename_tmpl.format(step)
         self.last_ckpt = self.file_backend.join_path(self.out_dir, filename)
         runner.message_hub.update_info("last_ckpt", self.last_ckpt)
-        runner.save_checkpoint(self.out_dir, filename, self.file_client_args, save_optimizer=self.save_optimizer,
-                               save_param_scheduler=self.save_param_scheduler, meta=meta, by_epoch=self.by_epoch,
-                               backend_args=self.backend_args, **self.args)
+        with interrupts_kept():
+            runner.save_checkpoint(self.out_dir, filename, self.file_client_args, save_optimizer=self.save_optimizer,
+                                   save_param_scheduler=self.save_param_scheduler, meta=meta, by_epoch=self.by_epoch,
+                                   backend_args=self.backend_args, **self.args)
         if not is_main_process():
             return
         write_text_atomic(str(self.last_ckpt), osp.join(runner.work_dir, "last_checkpoint"))
@@ -179,7 +202,8 @@ class AtomicCheckpointHook(CheckpointHook):
         backend = self.file_backend
         deferred = self.file_backend = _DeferredRemoval(backend)
         try:
-            super()._save_best_checkpoint(runner, metrics)
+            with interrupts_kept():
+                super()._save_best_checkpoint(runner, metrics)
         finally:
             self.file_backend = backend
         if is_main_process():
@@ -187,8 +211,10 @@ class AtomicCheckpointHook(CheckpointHook):
             deferred.flush(keep={str(p) for p in current if p})
             # a best file the hook's state does not name (a kill after a best save, before the next numbered
             # checkpoint recorded it, left it to a resumed run that never heard of it): removed once a successor
-            # of its metric is saved
-            self._remove_surplus_best(runner, {str(p) for p in current if p})
+            # of its metric is saved. Only in a resumed run: a new run's folder may hold another run's best files,
+            # which are not this run's to delete
+            if getattr(runner, "_resume", False):
+                self._remove_surplus_best(runner, {str(p) for p in current if p})
 
 
 _BEST = re.compile(r"^best_(?P<metric>.+)_(?:epoch|iter)_(?P<step>\d+)\.pth$")

@@ -122,3 +122,71 @@ class PreciseBNStatsHook(Hook):
             raise RuntimeError("PreciseBNStatsHook: the training dataset gave no batch; BN statistics not recomputed")
         runner.logger.info(f"PreciseBNStatsHook: statistics of {len(bns)} BatchNorm layers recomputed "
                            f"from {seen} batches of {batch_size}")
+
+
+class ClassCountError(ValueError):
+    """The data's class count differs from the model's (the message names both and where they come from)."""
+
+
+def model_class_count(model: nn.Module) -> tuple[int, str] | None:
+    """The number of classes a model predicts or is conditioned on, and where it is read: the ``num_classes`` of
+    its ``head``, ``decode_head`` or ``generator``, or its own; None when it has none (a part-segmentation head)."""
+    model = model.module if hasattr(model, "module") else model
+    for name in ("head", "decode_head", "generator", None):
+        part = getattr(model, name, None) if name else model
+        n = getattr(part, "num_classes", None)
+        if isinstance(n, int) and not isinstance(n, bool):
+            return n, f"{type(model).__name__}{'.' + name if name else ''}.num_classes"
+    return None
+
+
+@HOOKS.register_module()
+class ClassCountCheckHook(Hook):
+    """Before a run (training or test), refuse data whose class count differs from the model's.
+
+    A test set with 12 class folders against a 10-class classifier was scored (75% with two classes never
+    predictable) and a conditional GAN given 12 classes with ``num_classes=10`` failed with an ``IndexError`` in an
+    embedding: both are :class:`ClassCountError` naming the split, its folder or dataset, the counts and the
+    model's attribute. Every built loop's dataset is checked (its ``metainfo['classes']``); a model without a
+    ``num_classes`` (see :func:`model_class_count`) or a dataset without classes is not.
+    """
+
+    priority = "VERY_HIGH"
+
+    def before_run(self, runner) -> None:  # noqa: ANN001
+        """Compare the class count of each built loop's dataset with the model's."""
+        from mmengine.runner import BaseLoop
+
+        found = model_class_count(runner.model)
+        if found is None:
+            return
+        n, where = found
+        for split in ("train", "val", "test"):
+            loop = getattr(runner, f"_{split}_loop", None)
+            if not isinstance(loop, BaseLoop):
+                continue
+            dataset = loop.dataloader.dataset
+            classes = (getattr(dataset, "metainfo", None) or {}).get("classes")
+            if classes and len(classes) != n:
+                source = getattr(dataset, "img_prefix", None) or getattr(dataset, "data_root", None) \
+                    or type(dataset).__name__
+                raise ClassCountError(
+                    f"the {split} data ({source}) has {len(classes)} classes {list(classes)[:16]}, the model "
+                    f"{n} ({where}): labels beyond {n - 1} cannot be predicted or embedded. Give the model the "
+                    f"data's class count (num_classes; the zoo's tools accept num_classes='auto'), or point the "
+                    f"config at the data it was made for")
+
+
+@HOOKS.register_module()
+class FiniteWeightsCheckHook(Hook):
+    """Before testing, refuse a model holding NaN or infinite weights, naming the checkpoint (``load_from``) and the
+    first bad tensor (:func:`~backbones.engine.checkpoint.finite.check_finite_weights`); tools/test.py adds it."""
+
+    priority = "HIGHEST"  # before DeployHook converts the model
+
+    def before_test(self, runner) -> None:  # noqa: ANN001
+        """Check the loaded weights."""
+        from backbones.engine.checkpoint.finite import check_finite_weights
+
+        model = runner.model.module if hasattr(runner.model, "module") else runner.model
+        check_finite_weights(model, str(getattr(runner, "_load_from", None) or "(no checkpoint)"))

@@ -189,4 +189,4 @@ class FiniteWeightsCheckHook(Hook):
         from backbones.engine.checkpoint.finite import check_finite_weights
 
         model = runner.model.module if hasattr(runner.model, "module") else runner.model
-        check_finite_weights(model, str(getattr(runner, "_load_from", None) or "(no checkpoint)"))
+        check_finite_weights(model, str(runner.cfg.get("load_from") or "(no checkpoint)"))

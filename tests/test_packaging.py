@@ -184,6 +184,10 @@ LINT_PROBES = {
                                     "import backbones.pointcloud.io  # probe\n", "library layers"),
     "models import a task": ("backbones/models/block.py", "import backbones.classification  # probe\n",
                              "library layers"),
+    "two modules import each other": ("backbones/pointcloud/file_layout.py",
+                                      "import backbones.pointcloud.io  # probe\n", "no circle"),
+    "the console commands import the library": ("backbones_cli/parsers.py", "import backbones.models  # probe\n",
+                                                "the console commands parse without the library"),
 }
 
 
@@ -195,7 +199,7 @@ def test_import_contracts_hold() -> None:
 @pytest.mark.parametrize("case", sorted(LINT_PROBES))
 def test_import_contracts_catch_a_reversed_import(case: str, tmp_path: Path) -> None:
     """A copy of the code with one reversed import breaks a contract (the same contracts, from pyproject.toml)."""
-    for name in ("backbones", "lab"):
+    for name in ("backbones", "backbones_cli", "lab"):
         shutil.copytree(ROOT / name, tmp_path / name, ignore=shutil.ignore_patterns("__pycache__", ".mim"))
     shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
     file, line, broken = LINT_PROBES[case]

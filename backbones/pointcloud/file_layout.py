@@ -1,5 +1,5 @@
 """Point and mesh files checked against their headers and sizes before open3d reads them (every failure a
-:class:`~backbones.pointcloud.io.PointFileError` naming the file).
+:class:`PointFileError` naming the file; :mod:`backbones.pointcloud.io` re-exports it).
 
 Files with counts in their header (``.ply``: ``element vertex N``; ``.off``: the counts line) are checked
 against the file's size before anything is allocated (a 126-byte header claiming 30 million vertices fails at
@@ -15,7 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
-from backbones.pointcloud.io import PointFileError
+
+class PointFileError(ValueError):
+    """A point or mesh file that cannot be used (wrong columns, non-finite values, empty...)."""
 
 #: bytes of each PLY property type
 PLY_TYPES = {"char": 1, "int8": 1, "uchar": 1, "uint8": 1, "short": 2, "int16": 2, "ushort": 2, "uint16": 2,

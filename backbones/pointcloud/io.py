@@ -27,6 +27,8 @@ from pathlib import Path
 
 import numpy as np
 
+from backbones.pointcloud.file_layout import PointFileError, check_layout
+
 TEXT_EXTS = (".txt", ".csv")
 POINT_EXTS = (".pcd", ".xyz", ".xyzn", ".xyzrgb", ".pts", ".ply")
 MESH_EXTS = (".off", ".obj", ".stl", ".gltf", ".glb", ".ply")
@@ -39,10 +41,6 @@ POINT_COLUMNS = (3, 6, 7)
 #: relative spread (max distance to the centroid / largest coordinate magnitude) below which a cloud is
 #: one repeated point.
 DEGENERATE_SPREAD = 1e-6
-
-
-class PointFileError(ValueError):
-    """A point or mesh file that cannot be used (wrong columns, non-finite values, empty...)."""
 
 
 def check_distinct(points: np.ndarray, path: str | Path) -> np.ndarray:
@@ -232,8 +230,6 @@ def estimate_normals(points: np.ndarray, k: int = 16) -> np.ndarray:
     normals[flip] *= -1
     return np.concatenate([points[:, :3], normals], axis=1).astype(np.float32)
 
-
-from backbones.pointcloud.file_layout import check_layout  # noqa: E402  (it raises this module's PointFileError)
 
 __all__ = ["POINT_COLUMNS", "PointFileError", "read_point_file", "read_text_points", "read_npy_points", "sample_mesh",
            "estimate_normals", "check_finite", "check_distinct"]

@@ -88,7 +88,7 @@ def test_user_benchmark_prints_the_machine_and_both_forms(capsys) -> None:  # no
     import re
 
     from backbones.cli.benchmark import main
-    from backbones.cli.machine import cpu_flags
+    from backbones.utils.machine import cpu_flags
 
     assert main(["vit-tiny", "--batch", "2", "--img", "32", "--iters", "2", "--warmup", "1", "--precisions", "fp32",
                  "int8"]) == 0

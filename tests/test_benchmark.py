@@ -10,7 +10,7 @@ import torch
 from conftest import ROOT
 
 from backbones import MIXERS
-from backbones.cli.machine import cpu_model
+from backbones.utils.machine import cpu_model
 from lab.benchmark import cli as benchmark
 from lab.benchmark import isolation, steps, time_step
 
@@ -157,7 +157,7 @@ def test_a_converted_config_model_takes_no_page_faults_per_batch_under_the_run_s
     faults per batch here, depending on the heap's history: the reason for the run setup.)"""
     import statistics
 
-    from backbones.cli.allocator import RUN_SETUP
+    from backbones.utils.allocator import RUN_SETUP
     from lab.benchmark.headline import run_child, shipped_config
 
     spec = dict(target=str(shipped_config(preset, ROOT)), kind="ours", batch=8, img=224, threads=1, warmup=2,
@@ -180,7 +180,7 @@ def test_the_allocator_script_exports_the_run_setup_unless_the_caller_chose(tmp_
 
     from backbones.cli import allocator
 
-    script = ROOT / "backbones/cli/allocator.py"
+    script = ROOT / "backbones/utils/allocator.py"
     env = {k: v for k, v in os.environ.items() if k not in allocator.CHOOSING}
     shell = f'eval "$({sys.executable} {script} --exports)"; {sys.executable} {script}'
     out = subprocess.run(["bash", "-c", shell], env=env, capture_output=True, text=True, check=True).stdout

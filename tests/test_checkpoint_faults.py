@@ -145,8 +145,8 @@ def _record_hook_events(hook_type: str, tmp_path: Path, monkeypatch) -> list[tup
     from mmengine.logging import MessageHub
     from mmengine.registry import HOOKS
 
-    from backbones.engine.checkpoint.atomic import write_atomic
     from backbones.engine.runner import checkpoint_hook as checkpoint_module
+    from backbones.utils.files import write_atomic
 
     events: list[tuple[str, str]] = []
 

@@ -46,7 +46,7 @@ def test_interrupted_checkpoint_write_keeps_the_old_file(tmp_path, monkeypatch) 
 
 
 def test_remove_stale_temporaries_takes_only_the_writer_s_files(tmp_path) -> None:  # noqa: ANN001
-    from backbones.engine.checkpoint.atomic import remove_stale_temporaries
+    from backbones.utils.files import remove_stale_temporaries
 
     names = [".epoch_2.pth.0a1b2c3d.tmp", ".last_checkpoint.deadbeef.tmp", ".notes.txt.00000000.tmp",
              "epoch_1.pth", ".hidden.tmp", "x.0a1b2c3d.tmp"]

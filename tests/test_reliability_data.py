@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from backbones.engine.folders import ImageFileError
 from backbones.generation.datasets import ImageFolderTensors
+from backbones.utils.folders import ImageFileError
 
 INK = (np.arange(32 * 32).reshape(32, 32) * 37 % 256).astype(np.uint8)
 

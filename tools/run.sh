@@ -8,7 +8,7 @@ cd "$root"
 bash tools/setup_env.sh
 py="$root/.venv/bin/python"
 pkg="$("$py" -c 'import importlib.util as u; print(u.find_spec("backbones").submodule_search_locations[0])')"  # found, not imported
-eval "$("$py" "$pkg/cli/allocator.py" --exports)"  # keep freed memory (docs/benchmark.md)
+eval "$("$py" "$pkg/utils/allocator.py" --exports)"  # keep freed memory (docs/benchmark.md)
 case "${1:-}" in
   main)
     "$py" lab/tools/train_table.py digits --mixers "${MAIN_MIXER:-SelfAttention}"

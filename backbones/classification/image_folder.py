@@ -12,7 +12,7 @@ outside the list, when a class folder holds no image (an empty ``train/0_old`` w
 shift every class after it; the same rule for every split) or when there are fewer than two classes. A
 sample whose pipeline fails (an empty or unreadable image file, for example) raises an error naming the
 image file and its size; an image with transparent pixels is refused as every image loader of the zoo refuses it
-(:func:`backbones.engine.folders.check_image_file`: OpenCV would drop the alpha channel silently).
+(:func:`backbones.utils.folders.check_image_file`: OpenCV would drop the alpha channel silently).
 
 Importing this module imports mmpretrain; configs that use it add ``'backbones.classification'`` to
 ``custom_imports``.
@@ -26,7 +26,7 @@ from mmengine.registry import DATASETS
 from mmpretrain.datasets import CustomDataset
 from mmpretrain.datasets.custom import get_samples
 
-from backbones.engine.folders import ImageFileError, check_image_file, class_folders
+from backbones.utils.folders import ImageFileError, check_image_file, class_folders
 
 
 @DATASETS.register_module()

@@ -12,7 +12,7 @@ from collections.abc import Callable
 import torch
 import torch.nn as nn
 
-from backbones.cli.machine import cpu_flags, cpu_model
+from backbones.utils.machine import cpu_flags, cpu_model
 from backbones_cli import parsers
 
 GEMM_N = 2048

@@ -77,7 +77,7 @@ def build_runner(cfg):  # noqa: ANN001, ANN201
         if cfg.launcher == "pytorch" and not dist.is_initialized():
             dist.init_process_group(backend="gloo")
 
-    from backbones.cli.allocator import active_allocator
+    from backbones.utils.allocator import active_allocator
 
     runner = Runner.from_cfg(cfg) if "runner_type" not in cfg else RUNNERS.build(cfg)
     runner.logger.info(f"memory allocator: {active_allocator()}")

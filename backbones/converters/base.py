@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 
 import torch
 
-from backbones.engine.checkpoint.atomic import write_atomic
 from backbones.engine.checkpoint.safe_load import SAFETENSORS_SUFFIX, UnsafeCheckpointError, safe_load
 from backbones.models.presets import PRESETS
 from backbones.models.vit import MixerViT
+from backbones.utils.files import write_atomic
 
 #: container keys of official checkpoints, most preferred first (EMA weights win).
 CONTAINER_KEYS = ("state_dict_ema", "model_ema", "state_dict", "model", "net")

@@ -67,7 +67,7 @@ def export(net: nn.Module, inputs: Sequence[torch.Tensor], fmt: str, path: str |
                       f"{str(e).strip().splitlines()[0] if str(e).strip() else ''}); exported with a dynamic "
                       f"batch only", stacklevel=2)
         data = _write(net, inputs, fmt, names, {n: {0: "batch"} for n in names})
-    from backbones.engine.checkpoint.atomic import write_atomic
+    from backbones.utils.files import write_atomic
 
     try:  # Python's write raises where torch's C++ writer aborts the process (c10::Error "unexpected pos")
         write_atomic(data, path)
@@ -132,7 +132,7 @@ def quantize_onnx_int8(src: str | Path, dst: str | Path,
     import onnx
     from onnxruntime.quantization import QuantFormat, QuantType, quantize_dynamic, quantize_static
 
-    from backbones.engine.checkpoint.atomic import write_atomic
+    from backbones.utils.files import write_atomic
 
     model = onnx.load(str(src))
     constants = {i.name for i in model.graph.initializer}

@@ -2,7 +2,7 @@
 
 Layout: ``data_root/<data_prefix>/<class>/<image>`` (e.g. the bundled digits, ``backbones/bundled/digits.py``:
 ``data/digits/{train,val}/<digit>/*.png``, 32x32 RGB). Every image is decoded as every image loader of the zoo
-decodes it (:func:`backbones.engine.folders.decode_image`: 16-bit by the high byte, transparency refused, a file
+decodes it (:func:`backbones.utils.folders.decode_image`: 16-bit by the high byte, transparency refused, a file
 that cannot be decoded named), converted to grayscale (``channels=1``) or RGB (``channels=3``), resized to
 ``size`` x ``size`` (bicubic) when it has another size and kept as a (C, H, W) uint8 tensor: the digits' 1,797
 images take 1.8 MB, so loader workers are not needed.
@@ -19,13 +19,13 @@ from mmengine.registry import DATASETS
 from mmengine.structures import BaseDataElement
 from PIL import Image
 
-from backbones.engine.folders import class_folders, decode_image
+from backbones.utils.folders import class_folders, decode_image
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
 
 
 def read_image(path: str, channels: int, size: int) -> np.ndarray:
-    """An image file -> (size, size, channels) uint8 array: :func:`~backbones.engine.folders.decode_image` (the
+    """An image file -> (size, size, channels) uint8 array: :func:`~backbones.utils.folders.decode_image` (the
     decoding of every image loader of the zoo: 16-bit images by their high byte, transparency refused, a file that
     cannot be decoded named), then a bicubic resize if needed."""
     array = decode_image(path, channels)

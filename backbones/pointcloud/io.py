@@ -166,7 +166,7 @@ def sample_mesh(path: str | Path, num_points: int = 10000, cache_dir: str | Path
     pcd = mesh.sample_points_uniformly(number_of_points=num_points, use_triangle_normal=True)
     points = np.concatenate([np.asarray(pcd.points), np.asarray(pcd.normals)], axis=1).astype(np.float32)
     if cache is not None:
-        from backbones.engine.checkpoint.atomic import write_atomic
+        from backbones.utils.files import write_atomic
 
         buf = io.BytesIO()
         np.save(buf, points)

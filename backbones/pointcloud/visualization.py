@@ -32,7 +32,7 @@ def render_points(path: str, panels: Sequence[tuple[np.ndarray, np.ndarray | Non
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from backbones.engine.checkpoint.atomic import write_atomic
+    from backbones.utils.files import write_atomic
 
     fig = plt.figure(figsize=(size * len(panels), size))
     order = [a for a in range(3) if a != up] + [up]

@@ -40,9 +40,9 @@ import sys
 
 import torch
 
-from backbones.cli.allocator import ALLOCATORS, RUN_SETUP, child_env
-from backbones.cli.machine import cpu_model
-from backbones.engine.checkpoint.atomic import write_text_atomic
+from backbones.utils.allocator import ALLOCATORS, RUN_SETUP, child_env
+from backbones.utils.files import write_text_atomic
+from backbones.utils.machine import cpu_model
 from lab.benchmark.headline import child as headline_child
 from lab.benchmark.headline import headline
 from lab.benchmark.headline import markdown as headline_markdown
@@ -236,7 +236,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="--headline: ours and plain only (the deploy >= plain check over many presets)")
     parser.add_argument("--allocator", choices=ALLOCATORS, default=RUN_SETUP,
                         help=f"allocator of every model's process, ours and the baselines' alike "
-                             f"(backbones/cli/allocator.py; default {RUN_SETUP})")
+                             f"(backbones/utils/allocator.py; default {RUN_SETUP})")
     parser.add_argument("--headline-child", default=None, help=argparse.SUPPRESS)  # JSON spec of one process
     parser.add_argument("--shared-process", action="store_true",
                         help="time every model in this process instead of one worker process each")
@@ -299,7 +299,7 @@ def main(argv: list[str] | None = None) -> int:
         gemm = ", ".join(f"{r['gemm_gflops']:.0f}" for r in rows)
         text = markdown(rows, f"{cpu_model()}, GEMM rate {gemm} GFLOP/s (2048^3 float32 probe, per model); "
                               f"batch {args.batch}, {args.img} px, {args.threads} threads, float32, {where}, "
-                              f"allocator {args.allocator} (backbones/cli/allocator.py)")
+                              f"allocator {args.allocator} (backbones/utils/allocator.py)")
         write_outputs(args, text, rows)
         return 0
     if args.json:

@@ -7,7 +7,7 @@ ViT or the reference written from the paper's official code (``lab.reference``).
 its model, warms up, times ``iters`` batches one by one and reports each batch's seconds and minor page
 faults, its peak resident memory and the allocator it ran with. Rounds interleave the models (the order
 reversed every other round), so a drift of the machine's speed hits all alike; a GEMM probe runs in each
-round too. Every child gets the same allocator (``--allocator``; ``backbones.cli.allocator``).
+round too. Every child gets the same allocator (``--allocator``; ``backbones.utils.allocator``).
 
 Reported per model: the median batch time over all rounds and the range of the rounds' medians, the
 ratio baseline / ours (> 1: ours faster) with the range of the rounds' ratios, plain / ours (the deploy
@@ -26,8 +26,8 @@ import sys
 import time
 from pathlib import Path
 
-from backbones.cli.allocator import active_allocator, child_env
-from backbones.cli.machine import cpu_flags, cpu_model
+from backbones.utils.allocator import active_allocator, child_env
+from backbones.utils.machine import cpu_flags, cpu_model
 from lab.benchmark.isolation import measured
 
 #: compiled: ours through torch.compile (--compile); *-onnx: ours / the baseline exported to ONNX and run by

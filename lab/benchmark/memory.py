@@ -89,7 +89,7 @@ def train_memory_in_fresh_process(arch: str, batch: int, img: int, threads: int,
 
 def train_memory_report(arch: str, batch: int, img: int, threads: int) -> list[dict]:
     """Print the with_cp off / on table of :func:`measure_step` (each in a fresh process); returns the rows."""
-    from backbones.cli.machine import machine_info
+    from backbones.utils.machine import machine_info
 
     cpu = machine_info(threads)["cpu"]
     rows = [train_memory_in_fresh_process(arch, batch, img, threads, cp) for cp in (False, True)]

@@ -22,7 +22,7 @@ import argparse
 import torch
 from torch.profiler import ProfilerActivity, profile
 
-from backbones.cli.machine import cpu_model
+from backbones.utils.machine import cpu_model
 from lab.benchmark import steps
 from lab.benchmark.isolation import interleaved
 

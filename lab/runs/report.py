@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from backbones.engine.checkpoint.atomic import write_atomic, write_text_atomic
+from backbones.utils.files import write_atomic, write_text_atomic
 
 #: largest PNG the studies write (the docs commit them)
 MAX_PNG_BYTES = 200_000

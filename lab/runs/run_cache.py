@@ -35,8 +35,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from backbones.engine.checkpoint.atomic import write_text_atomic
-from backbones.engine.checkpoint.loaders import file_sha256 as sha256_of_file
+from backbones.utils.files import file_sha256 as sha256_of_file
+from backbones.utils.files import write_text_atomic
 
 #: the result's field holding the SHA-256 of the rest of its content
 DIGEST = "digest"

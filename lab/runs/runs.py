@@ -37,10 +37,10 @@ from pathlib import Path
 from typing import Any
 
 from backbones.bundled import DATASETS, ensure_data
-from backbones.cli.allocator import run_setup_env
-from backbones.cli.machine import machine_info
-from backbones.engine.checkpoint.atomic import write_text_atomic
 from backbones.engine.runner.work_dir_lock import WorkDirLock
+from backbones.utils.allocator import run_setup_env
+from backbones.utils.files import write_text_atomic
+from backbones.utils.machine import machine_info
 from lab.runs.run_cache import check_checkpoint, check_result, code_digest, read_result, write_result
 
 # Runs execute in threads (``jobs``); the parts done in this process (reading configs, building a model to count

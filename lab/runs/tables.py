@@ -31,7 +31,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from backbones.cli.machine import machine_info
+from backbones.utils.machine import machine_info
 from lab.runs.report import fmt_spread, markdown_table, plot_curves, replace_between_markers
 from lab.runs.run_cache import code_digest, code_note
 from lab.runs.runs import Context, Run, hms, repo_root, run_all

@@ -29,7 +29,7 @@ from pathlib import Path
 from types import ModuleType
 
 from backbones.bundled import data_digest
-from backbones.cli.machine import machine_info
+from backbones.utils.machine import machine_info
 from lab.runs.run_cache import code_digest, code_note, invalid_note
 from lab.runs.runs import Context, estimate, finished_results, hms, keyed, repo_root, run_all, verify, write_runs
 from lab.study import collapse, external, ffonly, generation, reattention_scale

@@ -21,7 +21,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from backbones.engine.checkpoint.atomic import write_text_atomic
+from backbones.utils.files import write_text_atomic
 from lab.runs.report import figure, fmt_spread, group, markdown_table, save_png, values, write_table
 from lab.runs.runs import Context, Run, code_digest, run_key
 

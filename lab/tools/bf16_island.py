@@ -23,8 +23,8 @@ def main(argv: list[str] | None = None) -> int:
     import backbones  # noqa: F401  (the config's checkpoint through the safe loader)
     import backbones.models.mixers.external_attention as ea
     from backbones.cli.loading import load_model, test_batch
-    from backbones.cli.machine import cpu_flags, cpu_model
     from backbones.deploy import convert_to_deploy
+    from backbones.utils.machine import cpu_flags, cpu_model
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("config")

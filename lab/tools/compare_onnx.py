@@ -22,7 +22,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from backbones.cli.exporting import example_inputs, export_spec
     from backbones.cli.loading import load_model
-    from backbones.cli.machine import cpu_flags, cpu_model
+    from backbones.utils.machine import cpu_flags, cpu_model
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("config")

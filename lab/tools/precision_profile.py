@@ -6,7 +6,7 @@ Usage: python lab/tools/precision_profile.py PRESET [--precisions fp32 bf16 int8
 
 Each precision: ``convert_to_deploy(MixerViT(PRESET), precision)``, one warm-up batch, one profiled batch; printed:
 the total and the ``--top`` operators' self time, share and calls. The process runs with the run setup's allocator
-(``backbones.cli.allocator``; it restarts itself with it unless the environment chooses one), as the benchmark's
+(``backbones.utils.allocator``; it restarts itself with it unless the environment chooses one), as the benchmark's
 processes do: with glibc's defaults, page faults on fresh buffers land in whichever operator touches them first.
 The share of the products (``addmm``, ``mm``, ``bmm``, ``matmul``, quantized linears, convolutions, fused attention)
 bounds what a faster product can gain (Amdahl).
@@ -44,14 +44,14 @@ def profile_form(preset: str, precision: str, batch: int, img: int) -> tuple[flo
 
 def main(argv: list[str] | None = None) -> int:
     """Print each precision's profile; returns the exit code."""
-    from backbones.cli.allocator import active_allocator, run_setup_env
+    from backbones.utils.allocator import active_allocator, run_setup_env
 
     env = run_setup_env()
     if env != dict(os.environ):  # the run setup's allocator needs a process started with it
         os.execve(sys.executable, [sys.executable, __file__, *(sys.argv[1:] if argv is None else argv)], env)
     import torch
 
-    from backbones.cli.machine import cpu_flags, cpu_model
+    from backbones.utils.machine import cpu_flags, cpu_model
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("preset")

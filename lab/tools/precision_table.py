@@ -50,7 +50,7 @@ def agreement(a: list, b: list) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     """Print the table; returns the exit code."""
-    from backbones.cli.machine import cpu_flags, cpu_model
+    from backbones.utils.machine import cpu_flags, cpu_model
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("pairs", nargs="+", help="CONFIG CHECKPOINT pairs")

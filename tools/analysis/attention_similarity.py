@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--json", default=None)
     args = parser.parse_args(argv)
     from backbones.analysis.attention import block_similarity, collect_maps, head_similarity, similar_blocks
-    from backbones.engine.checkpoint.atomic import write_text_atomic
+    from backbones.utils.files import write_text_atomic
 
     cfg, model = load_model(args.config, args.checkpoint)
     images = load_images(cfg, model, dataset_images(cfg, args.images))

@@ -38,6 +38,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from backbones.engine.checkpoint.safe_load import CheckpointReadError, UnsafeCheckpointError, safe_load
+from backbones.utils.files import file_sha256
 
 #: torch hub's convention for a hash in a file name: ``name-<hex>.ext``, the hex digits a SHA-256 prefix (8+).
 HASH_IN_NAME = re.compile(r"-([a-f0-9]{8,})\.")
@@ -72,15 +73,6 @@ def cached_path(url: str, model_dir: str | None = None) -> Path:
     if not name:
         raise CheckpointReadError(f"checkpoint URL {url} names no file")
     return cache_dir(model_dir) / hashlib.sha256(url.encode()).hexdigest()[:16] / name
-
-
-def file_sha256(path: Path) -> str:
-    """The SHA-256 of a file, read in 1 MiB chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def purge(path: Path) -> list[Path]:

@@ -30,7 +30,6 @@ from mmengine.dist import barrier, is_main_process
 from mmengine.hooks import CheckpointHook
 from mmengine.registry import HOOKS
 
-from backbones.engine.checkpoint.atomic import remove_stale_temporaries, write_text_atomic
 from backbones.engine.checkpoint.pretrained import (
     DEFAULT_MIN_SHARE,
     QUIET_LOGGER,
@@ -39,6 +38,7 @@ from backbones.engine.checkpoint.pretrained import (
     report_load,
 )
 from backbones.engine.checkpoint.resume import is_remote, resume_checkpoint
+from backbones.utils.files import remove_stale_temporaries, write_text_atomic
 
 #: the file backend of the zoo's checkpoints (registered in :mod:`backbones.engine.checkpoint.atomic`).
 ATOMIC_BACKEND = dict(backend="atomic_local")

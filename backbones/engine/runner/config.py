@@ -43,7 +43,7 @@ def _count_classes(dataset: dict) -> int:
     if not osp.isdir(folder):
         raise FileNotFoundError(f"num_classes='auto' needs the training folder {folder} (data_root / data_prefix), "
                                 f"which does not exist; prepare the data or set num_classes")
-    from backbones.engine.folders import class_folders
+    from backbones.utils.folders import class_folders
 
     n = len(class_folders(folder))
     if n < 2:

@@ -6,7 +6,7 @@ import torch.nn as nn
 from mmengine.hooks import Hook
 from mmengine.registry import HOOKS
 
-from backbones.engine.checkpoint.atomic import write_atomic
+from backbones.utils.files import write_atomic
 
 
 @HOOKS.register_module()

@@ -19,7 +19,7 @@ Choices (an environment for a child process; an allocator cannot be changed insi
 
 Usage from a shell (what the run scripts do)::
 
-    eval "$(python backbones/cli/allocator.py --exports)"   # the file alone: no package import
+    eval "$(python backbones/utils/allocator.py --exports)"   # the file alone: no package import
 """
 from __future__ import annotations
 
@@ -101,7 +101,7 @@ def active_allocator() -> str:
 def main(argv: list[str] | None = None) -> int:
     """Print the ``export`` lines of an allocator for a shell to ``eval`` (nothing if the environment already
     chooses one), or the allocator of this process."""
-    parser = argparse.ArgumentParser(prog="python -m backbones.cli.allocator", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m backbones.utils.allocator", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--exports", choices=ALLOCATORS, nargs="?", const=RUN_SETUP, default=None,
                         help=f"print export lines for this allocator (no name: the run setup, {RUN_SETUP})")

@@ -67,7 +67,7 @@ def test_analysis_tools_end_to_end(tmp_path, digits) -> None:  # noqa: ANN001, F
     import vis_attention
     from conftest import small_config
 
-    from backbones.cli.loading import load_model
+    from backbones.apis.loading import load_model
 
     cfg_path = small_config(tmp_path, digits, base=DIGITS_RA)
     _, model = load_model(str(cfg_path), None)

@@ -6,13 +6,13 @@ from pathlib import Path
 
 import torch
 
-from backbones.cli.loading import load_images, load_model, test_batch
+from backbones.apis.loading import load_images, load_model, test_batch
 from backbones_cli import parsers
 
 
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
-    from backbones.cli.exporting import example_inputs, export_spec
+    from backbones.apis.exporting import example_inputs, export_spec
     from backbones.deploy import convert_to_deploy
     from backbones.deploy.export import FORMATS, ExportWriteError, differences, dynamic_axes, export, run_exported
 

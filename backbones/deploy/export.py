@@ -1,6 +1,6 @@
 """Export a network to TorchScript, ONNX or a ``torch.export`` program with a dynamic batch, and run the file back.
 
-The exported network is any module taking one or more tensors (the task wrappers of :mod:`backbones.cli.exporting`
+The exported network is any module taking one or more tensors (the task wrappers of :mod:`backbones.apis.exporting`
 adapt the zoo's models: classifier logits, segmentation logits or labels at the input size, part logits given the
 object category). Every input's first axis is the batch and is exported dynamic in ONNX and ``torch.export``, and
 so are the axes listed in ``dynamic``, as far as the network allows (:func:`dynamic_axes` reads what the file

@@ -55,7 +55,7 @@ def child(spec: dict) -> dict:
     torch.set_num_threads(spec["threads"])
     precision = PRECISION_KINDS.get(spec["kind"], spec.get("precision", "fp32"))
     if spec["kind"] == "gemm" and precision != "fp32":  # the dynamically quantized Linear / bf16 matmul probe
-        from backbones.cli.benchmark import gemm_gflops
+        from backbones.apis.timing import gemm_gflops
 
         rate, n = gemm_gflops(precision=precision)
         return dict(rate=rate, n=n)

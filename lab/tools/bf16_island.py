@@ -22,7 +22,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import backbones  # noqa: F401  (the config's checkpoint through the safe loader)
     import backbones.models.mixers.external_attention as ea
-    from backbones.cli.loading import load_model, test_batch
+    from backbones.apis.loading import load_model, test_batch
     from backbones.deploy import convert_to_deploy
     from backbones.utils.machine import cpu_flags, cpu_model
 

@@ -20,8 +20,8 @@ def main(argv: list[str] | None = None) -> int:
     from mmengine.dataset import pseudo_collate
     from mmengine.registry import DATASETS, DefaultScope
 
-    from backbones.cli.exporting import example_inputs, export_spec
-    from backbones.cli.loading import load_model
+    from backbones.apis.exporting import example_inputs, export_spec
+    from backbones.apis.loading import load_model
     from backbones.utils.machine import cpu_flags, cpu_model
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)

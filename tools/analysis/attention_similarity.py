@@ -21,7 +21,7 @@ from pathlib import Path
 
 import torch
 
-from backbones.cli.loading import dataset_images, load_images, load_model
+from backbones.apis.loading import dataset_images, load_images, load_model
 
 
 def plot(sim, path: str, title: str) -> None:  # noqa: ANN001

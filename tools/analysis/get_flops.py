@@ -16,7 +16,7 @@ from pathlib import Path
 
 import torch
 
-from backbones.cli.loading import load_model
+from backbones.apis.loading import load_model
 
 
 def flops_of(model: torch.nn.Module, shape: tuple[int, int], forward=None) -> int:  # noqa: ANN001

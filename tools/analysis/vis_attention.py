@@ -14,7 +14,7 @@ from pathlib import Path
 
 import torch
 
-from backbones.cli.loading import load_images, load_model
+from backbones.apis.loading import load_images, load_model
 
 
 def class_token_map(maps: list[torch.Tensor], block: int, grid: tuple[int, int]) -> torch.Tensor:

@@ -184,6 +184,8 @@ LINT_PROBES = {
                                     "import backbones.pointcloud.io  # probe\n", "library layers"),
     "models import a task": ("backbones/models/block.py", "import backbones.classification  # probe\n",
                              "library layers"),
+    "models import the deploy pipeline": ("backbones/models/block.py", "import backbones.deploy.precision  # probe\n",
+                                          "library layers"),
     "two modules import each other": ("backbones/pointcloud/file_layout.py",
                                       "import backbones.pointcloud.io  # probe\n", "no circle"),
     "the console commands import the library": ("backbones_cli/parsers.py", "import backbones.models  # probe\n",

@@ -3,7 +3,7 @@
 :func:`convert_to_deploy` walks a model (a backbone, a classifier, a segmentor, a point-cloud model) bottom-up and
 replaces, in place, every module that defines ``to_deploy()`` by what it returns, after its children are converted:
 the zoo's blocks, foldable stems and backbones each define their own inference form (their own switch) in their own
-file (:mod:`backbones.deploy.base`). The walk is one way: no module calls back into it.
+file (:mod:`backbones.models.deploy.base`). The walk is one way: no module calls back into it.
 Everything else (heads, necks, plain stems) stays as it is, in eval mode. The converted model computes what
 the plain model computes in eval mode (to float rounding), holds only its folded weights, keeps no state
 between calls and can be traced and exported; it cannot be trained (``train()`` raises), so training,
@@ -17,7 +17,7 @@ from typing import Any
 import torch
 import torch.nn as nn
 
-from backbones.deploy.base import DeployModule
+from backbones.models.deploy.base import DeployModule
 
 
 def convert_to_deploy(model: nn.Module, precision: str = "fp32", calibrate: Callable[[nn.Module], Any] | None = None

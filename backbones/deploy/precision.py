@@ -8,7 +8,7 @@ conversion; nothing switches by itself.
   way out (forward hooks on those modules), so heads and necks of other libraries keep float32. PyTorch's CPU
   kernels already accumulate bfloat16 reductions in float32: softmax, LayerNorm's statistics, ``sum`` (EA's
   double normalisation) and the GEMMs' dot products.
-* ``int8``: every ``nn.Linear`` of the model, the deploy forms' :func:`~backbones.deploy.base.frozen_linear` ones
+* ``int8``: every ``nn.Linear`` of the model, the deploy forms' :func:`~backbones.models.deploy.base.frozen_linear` ones
   included, becomes ``torch.ao``'s dynamically quantized Linear (weights int8 per output channel, activations
   quantized per tensor at run time; fbgemm / oneDNN kernels, VNNI where the CPU has it). Deploy modules first give
   the products their float32 layout reads as matrices as Linear modules (``DeployModule.for_precision``): FF-only's
@@ -37,7 +37,7 @@ from typing import Any
 import torch
 import torch.nn as nn
 
-from backbones.deploy.base import DeployModule
+from backbones.models.deploy.base import DeployModule
 
 PRECISIONS = ("fp32", "bf16", "int8")
 

@@ -24,7 +24,7 @@ import torch.nn as nn
 from torch.nn.utils import parametrize
 from torch.nn.utils.parametrizations import spectral_norm
 
-from backbones.deploy.base import DeployModule
+from backbones.models.deploy.base import DeployModule
 from backbones.models.mixers import build_mixer
 
 #: layer types whose ``weight`` :func:`spectral_norm_all` normalises

@@ -23,7 +23,7 @@ import torch.nn as nn
 from timm.layers import DropPath
 from torch.utils.checkpoint import checkpoint
 
-from backbones.deploy.base import DeployModule
+from backbones.models.deploy.base import DeployModule
 from backbones.models.layers.mlp import Mlp
 from backbones.models.mixers import TokenMixer, build_mixer, mixer_class
 

@@ -29,7 +29,7 @@ from typing import ClassVar
 
 import torch.nn as nn
 
-from backbones.deploy.base import DeployModule, ModuleBranch
+from backbones.models.deploy.base import DeployModule, ModuleBranch
 
 #: Block settings a backbone may offer, with the value that means "not used" (see ``build_mixer``).
 #: ``num_heads``, ``num_tokens`` and ``grid_size`` are geometry: offered to every mixer, taken by those

@@ -13,8 +13,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from backbones.deploy.base import DeployModule, bare_norm, folded_or_plain, frozen_linear
-from backbones.deploy.fold import fold_affine, folds_norm, layer_norm_parts
+from backbones.models.deploy.base import DeployModule, bare_norm, folded_or_plain, frozen_linear
+from backbones.models.deploy.fold import fold_affine, folds_norm, layer_norm_parts
 from backbones.models.layers.double_norm import double_normalize, memory_map_t, read_map_t
 from backbones.models.layers.dropout import Dropout
 from backbones.models.mixers.base import TokenMixer
@@ -111,7 +111,7 @@ class ExternalAttentionBranch(DeployModule):
     tokens innermost (:func:`~backbones.models.layers.double_norm.memory_map_t`): as fast in eager, and onnxruntime's
     Softmax needs no transposes (docs/benchmark.md has the exported timings of both layouts). The
     composed memories are buffers (the transposed layout reads them as matrices) until the int8 pass asks for them
-    as :func:`~backbones.deploy.base.frozen_linear` modules (:meth:`for_precision`: the map then in the tokens'
+    as :func:`~backbones.models.deploy.base.frozen_linear` modules (:meth:`for_precision`: the map then in the tokens'
     (B, N, h, S) layout); the four Linears of the other form are such modules."""
 
     @classmethod

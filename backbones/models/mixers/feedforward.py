@@ -20,8 +20,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from backbones.deploy.base import DeployModule, folded_or_plain, frozen_linear
-from backbones.deploy.fold import fold_affine, folds_norm, layer_norm_parts
+from backbones.models.deploy.base import DeployModule, folded_or_plain, frozen_linear
+from backbones.models.deploy.fold import fold_affine, folds_norm, layer_norm_parts
 from backbones.models.layers.dropout import Dropout
 from backbones.models.mixers.base import TokenMixer
 from backbones.models.mixers.registry import register_mixer
@@ -119,8 +119,8 @@ class TokenMlpBranch(DeployModule):
     weight broadcast), so nothing is transposed or copied into another layout, and the residual is the
     accumulator of the second product. The statistics over N are two means over axis 1 (``var_mean`` over a
     non-innermost axis is several times slower on CPU). For int8 (:meth:`for_precision`) the two products become
-    :func:`~backbones.deploy.base.frozen_linear` modules over the token axis of the transposed tokens (B, C, N), so
-    that the quantizers see them.
+    :func:`~backbones.models.deploy.base.frozen_linear` modules over the token axis of the transposed tokens
+    (B, C, N), so that the quantizers see them.
     """
 
     @classmethod

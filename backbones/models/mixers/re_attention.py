@@ -13,7 +13,7 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 
-from backbones.deploy.fold import batch_norm_scale_shift
+from backbones.models.deploy.fold import batch_norm_scale_shift
 from backbones.models.mixers.registry import register_mixer
 from backbones.models.mixers.self_attention import SelfAttention
 

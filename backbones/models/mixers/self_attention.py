@@ -15,8 +15,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from backbones.deploy.base import DeployModule, bare_norm, folded_or_plain, frozen_linear
-from backbones.deploy.fold import fold_affine, folds_norm, layer_norm_parts
+from backbones.models.deploy.base import DeployModule, bare_norm, folded_or_plain, frozen_linear
+from backbones.models.deploy.fold import fold_affine, folds_norm, layer_norm_parts
 from backbones.models.layers.dropout import Dropout
 from backbones.models.mixers.base import TokenMixer
 from backbones.models.mixers.registry import register_mixer

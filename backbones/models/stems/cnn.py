@@ -7,8 +7,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 from mmengine.registry import MODELS
 
-from backbones.deploy.base import DeployModule
-from backbones.deploy.fold import fold_conv_bn
+from backbones.models.deploy.base import DeployModule
+from backbones.models.deploy.fold import fold_conv_bn
 from backbones.models.stems.patch import conv_out
 
 

@@ -10,8 +10,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 from mmengine.registry import MODELS
 
-from backbones.deploy.base import DeployModule
-from backbones.deploy.fold import compose, fold_affine
+from backbones.models.deploy.base import DeployModule
+from backbones.models.deploy.fold import compose, fold_affine
 from backbones.models.layers.double_norm import double_normalize, memory_map_t, read_map_t
 from backbones.models.layers.dropout import Dropout
 from backbones.models.layers.mlp import Mlp, MlpBranch

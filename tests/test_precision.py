@@ -236,3 +236,21 @@ def test_export_tool_writes_a_bf16_file_and_refuses_bf16_onnx(tmp_path: Path, di
     proc = subprocess.run([sys.executable, "tools/deploy/export.py", str(cfg), str(ckpt), "--format", "onnx",
                            "--deploy", "--precision", "bf16"], cwd=ROOT, capture_output=True, text=True)
     assert proc.returncode == 2 and "no bfloat16 kernels" in proc.stderr
+
+
+def test_deploy_options_are_validated_once_for_every_caller() -> None:
+    """One options object (backbones.deploy.options.DeployOptions) checks what the test tool, the export tool and
+    DeployHook are asked for, with the same words."""
+    from backbones.deploy.hook import DeployHook
+    from backbones.deploy.options import DeployOptions
+
+    assert DeployOptions("int8", 4, "val").as_dict() == dict(precision="int8", calibrate=4, calibrate_from="val",
+                                                             compile=False, autotune=False)
+    for bad, words in ((dict(precision="int4"), "precision='int4': expected one of"),
+                       (dict(precision="bf16", calibrate=2), "calibrate=2 calibrates int8 activations"),
+                       (dict(precision="int8", calibrate=True), "calibrate=True: expected a number of batches"),
+                       (dict(autotune=True), "autotune=True tunes the compilation: it needs compile=True")):
+        with pytest.raises(ValueError, match=words):
+            DeployOptions(**bad)
+        with pytest.raises(ValueError, match=f"DeployHook: {words}"):
+            DeployHook(**bad)

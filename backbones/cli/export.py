@@ -7,6 +7,7 @@ from pathlib import Path
 import torch
 
 from backbones.apis.loading import load_images, load_model, test_batch
+from backbones.deploy.options import DeployOptions
 from backbones_cli import parsers
 
 
@@ -26,8 +27,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.precision == "bf16" and (args.format == "onnx" or not args.deploy):
         parser.error("--precision bf16 exports the deploy form (--deploy) as torchscript or exported; onnxruntime's "
                      "CPU provider has no bfloat16 kernels for most operators")
-    if args.calibrate < 0 or (args.calibrate and args.precision != "int8"):
-        parser.error(f"--calibrate {args.calibrate}: a number of batches >= 0, with --precision int8")
+    try:  # the deploy options, validated once
+        DeployOptions(args.precision, args.calibrate, args.calibrate_from)
+    except ValueError as e:
+        parser.error(f"{e} (flags --precision, --calibrate, --calibrate-from)")
     if args.tolerance is None:
         args.tolerance = 1e-4 if args.precision == "fp32" else 0.1
     for what, path in (("config", args.config), ("checkpoint", args.checkpoint), ("input", args.input)):

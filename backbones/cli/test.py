@@ -6,6 +6,7 @@ import os.path as osp
 
 import backbones  # noqa: F401  (registries, hooks, the safe checkpoint loaders)
 from backbones.cli import common
+from backbones.deploy.options import DeployOptions
 
 MISMATCH = "The model and loaded state dict do not match exactly"  # mmengine's strict-load message
 
@@ -13,27 +14,21 @@ MISMATCH = "The model and loaded state dict do not match exactly"  # mmengine's 
 def main(argv: list[str] | None = None) -> dict:
     """Test; returns the metrics."""
     args = common.parse_args(argv, test=True)
+    if args.precision != "fp32" and not args.deploy:
+        raise SystemExit(f"error: --precision {args.precision} sets the precision of the deploy form; add --deploy")
+    try:  # the deploy options, validated once (DeployHook takes them as they are)
+        options = DeployOptions(args.precision, args.calibrate, args.calibrate_from, args.compile, args.autotune)
+    except ValueError as e:
+        raise SystemExit(f"error: {e} (flags --precision, --calibrate, --calibrate-from, --compile, "
+                         f"--autotune)") from None
     if not osp.isfile(args.checkpoint):
         raise SystemExit(f"error: checkpoint {args.checkpoint} does not exist")
-    if args.autotune and not args.compile:
-        raise SystemExit("error: --autotune tunes the compilation of --compile; give both")
     cfg = common.load_config(args)
     cfg.load_from = args.checkpoint
     if args.allow_partial:
         common.allow_partial_load_from(cfg)
-    if args.precision != "fp32" and not args.deploy:
-        raise SystemExit(f"error: --precision {args.precision} sets the precision of the deploy form; add --deploy")
-    if args.calibrate and args.precision != "int8":
-        raise SystemExit(f"error: --calibrate {args.calibrate} calibrates int8 activations; add --precision int8")
-    if args.calibrate < 0:
-        raise SystemExit(f"error: --calibrate {args.calibrate}: expected a number of batches >= 0")
     if args.deploy or args.compile:
-        cfg.custom_hooks = [*cfg.get("custom_hooks", []),
-                            dict(type="DeployHook", compile=args.compile, autotune=args.autotune,
-                                 precision=args.precision, calibrate=args.calibrate,
-                                 calibrate_from=args.calibrate_from)]
-    common.add_hook(cfg, "ClassCountCheckHook")  # 12 class folders against a 10-class model: refused, not scored
-    common.add_hook(cfg, "FiniteWeightsCheckHook")  # NaN / inf weights: refused, naming the checkpoint
+        cfg.custom_hooks = [*cfg.get("custom_hooks", []), dict(type="DeployHook", **options.as_dict())]
     if args.out:
         evaluators = cfg.test_evaluator if isinstance(cfg.test_evaluator, list) else [cfg.test_evaluator]
         cfg.test_evaluator = [*evaluators, dict(type="AtomicDumpResults", out_file_path=args.out)]

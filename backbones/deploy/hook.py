@@ -13,7 +13,8 @@ from mmengine.registry import HOOKS
 
 from backbones.deploy.compile import compile_for_inference
 from backbones.deploy.convert import convert_to_deploy
-from backbones.deploy.precision import PRECISIONS, precision_summary
+from backbones.deploy.options import DeployOptions
+from backbones.deploy.precision import precision_summary
 
 
 class CalibrationBatches:
@@ -101,15 +102,10 @@ class DeployHook(Hook):
 
     def __init__(self, compile: bool = False, autotune: bool = False,  # noqa: A002  (the user's word)
                  precision: str = "fp32", calibrate: int = 0, calibrate_from: str = "train") -> None:
-        if precision not in PRECISIONS:
-            raise ValueError(f"DeployHook: precision {precision!r}: expected one of {list(PRECISIONS)}")
-        if not isinstance(calibrate, int) or calibrate < 0:
-            raise ValueError(f"DeployHook: calibrate={calibrate!r}: expected a number of batches >= 0")
-        if calibrate and precision != "int8":
-            raise ValueError(f"DeployHook: calibrate={calibrate} calibrates int8 activations; precision is "
-                             f"{precision!r}, expected 'int8'")
-        if calibrate_from not in ("train", "val"):
-            raise ValueError(f"DeployHook: calibrate_from={calibrate_from!r}: expected 'train' or 'val'")
+        try:
+            self.options = DeployOptions(precision, calibrate, calibrate_from, compile, autotune)
+        except ValueError as e:
+            raise ValueError(f"DeployHook: {e}") from None
         self.compile, self.autotune, self.precision = compile, autotune, precision
         self.calibrate, self.calibrate_from = calibrate, calibrate_from
         self._times: list[float] = []

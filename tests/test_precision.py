@@ -215,7 +215,7 @@ def test_test_tool_runs_the_deploy_form_in_each_precision(tmp_path: Path, digits
     assert proc.returncode != 0 and "add --deploy" in proc.stderr
     proc = subprocess.run([sys.executable, "tools/test.py", str(cfg), str(ckpt), "--deploy", "--calibrate", "2"],
                           cwd=ROOT, capture_output=True, text=True)
-    assert proc.returncode != 0 and "add --precision int8" in proc.stderr
+    assert proc.returncode != 0 and "calibrates int8 activations" in proc.stderr
 
 
 def test_export_tool_writes_a_bf16_file_and_refuses_bf16_onnx(tmp_path: Path, digits: Path) -> None:  # noqa: F811

@@ -29,6 +29,8 @@ def main(argv: list[str] | None = None) -> dict:
         common.allow_partial_load_from(cfg)
     if args.deploy or args.compile:
         cfg.custom_hooks = [*cfg.get("custom_hooks", []), dict(type="DeployHook", **options.as_dict())]
+    common.add_hook(cfg, "ClassCountCheckHook")  # 12 class folders against a 10-class model: refused, not scored
+    common.add_hook(cfg, "FiniteWeightsCheckHook")  # NaN / inf weights: refused, naming the checkpoint
     if args.out:
         evaluators = cfg.test_evaluator if isinstance(cfg.test_evaluator, list) else [cfg.test_evaluator]
         cfg.test_evaluator = [*evaluators, dict(type="AtomicDumpResults", out_file_path=args.out)]

@@ -38,8 +38,9 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tools"), str(ROOT / "tests")]
 import train  # noqa: E402  (tools/train.py: imports torch, mmengine, backbones)
 from forked_runs import run_forked  # noqa: E402
 
-import backbones.engine.checkpoint.atomic as atomic  # noqa: E402
+import backbones.engine.checkpoint.atomic as atomic_backend  # noqa: E402
 import backbones.engine.runner.checkpoint_hook as checkpoint  # noqa: E402
+import backbones.utils.files as atomic  # noqa: E402
 
 KILLED = 137  # the exit status of a killed process
 FAULTS = ("none", "before_write", "mid_write", "before_rename", "before_last_checkpoint",
@@ -56,7 +57,7 @@ def install(fault: str) -> None:
     """Patch the writer so that the second save of an ``epoch_N.pth`` meets ``fault``."""
     saves = {"n": 0}
     real_create, real_fdopen, real_replace = atomic.create_temporary, os.fdopen, os.replace
-    real_text, real_remove = checkpoint.write_text_atomic, atomic.AtomicLocalBackend.remove
+    real_text, real_remove = checkpoint.write_text_atomic, atomic_backend.AtomicLocalBackend.remove
     on_last_checkpoint = fault == "mid_write_last_checkpoint"
 
     def is_target(path: Path) -> bool:
@@ -121,7 +122,7 @@ def install(fault: str) -> None:
     atomic.os.fdopen = fdopen
     atomic.os.replace = replace
     checkpoint.write_text_atomic = write_text
-    atomic.AtomicLocalBackend.remove = remove
+    atomic_backend.AtomicLocalBackend.remove = remove
 
 
 def run_child(argv: list[str], fault: str) -> int:

@@ -178,7 +178,7 @@ def test_the_allocator_script_exports_the_run_setup_unless_the_caller_chose(tmp_
     import os
     import subprocess
 
-    from backbones.cli import allocator
+    from backbones.utils import allocator
 
     script = ROOT / "backbones/utils/allocator.py"
     env = {k: v for k, v in os.environ.items() if k not in allocator.CHOOSING}

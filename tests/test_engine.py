@@ -21,7 +21,7 @@ def test_interrupted_checkpoint_write_keeps_the_old_file(tmp_path, monkeypatch) 
     file follows the umask."""
     from mmengine.runner.checkpoint import save_checkpoint
 
-    from backbones.engine.checkpoint import atomic
+    from backbones.utils import files as atomic
 
     target, backend = tmp_path / "epoch_1.pth", dict(backend="atomic_local")
     old_umask = os.umask(0o027)
@@ -59,8 +59,8 @@ def test_remove_stale_temporaries_takes_only_the_writer_s_files(tmp_path) -> Non
 
 def test_dump_results_is_atomic(tmp_path, monkeypatch) -> None:  # noqa: ANN001
     """tools/test.py --out: a failed dump leaves the previous file."""
-    from backbones.engine.checkpoint import atomic
     from backbones.engine.runner import AtomicDumpResults
+    from backbones.utils import files as atomic
 
     out = tmp_path / "preds.pkl"
     metric = AtomicDumpResults(out_file_path=str(out))

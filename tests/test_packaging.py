@@ -89,14 +89,14 @@ fast = backbones.convert_to_deploy(backbones.MixerViT('eamlp-7').eval())
 print(tuple(fast(torch.randn(2, 3, 224, 224))[0].shape))
 """)
     assert "['eamlp-14', 'eamlp-19', 'eamlp-24', 'eamlp-7'] MixerViT 5717416" in out
-    out = py(installed, """
+    index = py(installed, """
 import backbones.mim
 from modelindex.load_model_index import load
 index = load(str(backbones.mim.MIM / 'model-index.yml'))  # as openmim's `mim search backbones` reads it
 names = {c.name for c in index.collections}
 print('collections', len(names), all(m.in_collection in names for m in index.models if m.in_collection))
 """)
-    assert "collections" in out and out.split()[-1] == "True" and int(out.split()[-2]) >= 5, out
+    assert "collections" in index and index.split()[-1] == "True" and int(index.split()[-2]) >= 5, index
     assert "(2, 256)" in out  # eamlp-7: width 256
 
 

@@ -5,7 +5,17 @@ Training follows mmengine's documented GAN recipe: ``train_step(data, optim_wrap
 :class:`~backbones.generation.optim.GANOptimWrapperConstructor`) and steps each on its own network's loss. Every
 training iteration is one discriminator step; every ``n_disc``-th also a generator step (SNGAN: 5, SAGAN: 1 with
 the two time-scale learning rates). An exponential moving average of the generator (``ema_momentum``) is kept
-in the model, so it is saved and resumed with it and used for evaluation and sampling.
+in the model, so it is saved and resumed with it and used for evaluation and sampling; until the generator's
+``ema_start``-th step the average is a copy of the generator.
+
+Data-efficient training (:mod:`backbones.generation.augment`): with ``augment`` set, every image the discriminator
+sees - real and fake, in its own step and in the generator's - first passes the same differentiable augmentation
+(DiffAugment; optionally adaptive, ADA), and ``lecam_weight`` > 0 adds LeCam's regulariser to the discriminator's
+loss (its moving averages of the real and fake scores are buffers, saved and resumed).
+
+Several processes: with mmengine's ``MMSeparateDistributedDataParallel`` (``model_wrapper_cfg``) each network is
+wrapped on its own and this model's ``train_step`` still drives the step; the model reaches the unwrapped networks
+through :meth:`ConditionalGAN.unwrap` where it needs their attributes.
 
 Batches come from :class:`~backbones.generation.datasets.ImageFolderTensors`: ``inputs`` a list of (C, H, W)
 uint8 tensors, ``data_samples`` a list of ``BaseDataElement`` with ``gt_label`` and the metainfo ``sample_idx``.
@@ -22,6 +32,7 @@ from mmengine.registry import MODELS
 from mmengine.structures import BaseDataElement
 
 from backbones.engine.runner.seeding import derive_seed
+from backbones.generation.augment import DiffAugment, lecam_regulariser
 
 
 def hinge_d_loss(real_scores: torch.Tensor, fake_scores: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -65,15 +76,29 @@ class ConditionalGAN(BaseModel):
             + m param``); None: no average.
         eval_seed: the noise of the evaluation sample with ``sample_idx`` i is drawn from ``(eval_seed, i)``, so
             every evaluation of a checkpoint sees the same samples and the global generators are left alone.
+        ema_start: generator steps during which the moving average is reset to a copy of the generator (0: it
+            averages from the first step).
+        augment: ``dict(policy='translation,cutout', p=1.0, ada_target=None, ...)``, the arguments of
+            :class:`~backbones.generation.augment.DiffAugment`, or None for none.
+        lecam_weight: weight of LeCam's regulariser in the discriminator's loss (0: none; the paper: 0.3).
+        lecam_decay: decay of its moving averages of the discriminator's mean real and fake scores.
         data_preprocessor: defaults to :class:`GANDataPreprocessor`.
         init_cfg: mmengine initialisation config.
     """
 
     def __init__(self, generator: dict, discriminator: dict, n_disc: int = 1, ema_momentum: float | None = None,
-                 eval_seed: int = 0, data_preprocessor: dict | None = None, init_cfg: dict | None = None) -> None:
+                 eval_seed: int = 0, ema_start: int = 0, augment: dict | None = None, lecam_weight: float = 0.0,
+                 lecam_decay: float = 0.99, data_preprocessor: dict | None = None,
+                 init_cfg: dict | None = None) -> None:
         super().__init__(data_preprocessor=data_preprocessor or dict(type="GANDataPreprocessor"), init_cfg=init_cfg)
         if n_disc < 1:
             raise ValueError(f"ConditionalGAN: n_disc must be >= 1, got {n_disc}")
+        if ema_start < 0 or lecam_weight < 0 or not 0 <= lecam_decay < 1:
+            raise ValueError(f"ConditionalGAN: expected ema_start >= 0, lecam_weight >= 0 and 0 <= lecam_decay < 1, "
+                             f"got {ema_start}, {lecam_weight}, {lecam_decay}")
+        self.ema_start, self.lecam_weight, self.lecam_decay = ema_start, lecam_weight, lecam_decay
+        self.augment = DiffAugment(**augment) if augment is not None else None
+        self.register_buffer("lecam_ema", torch.zeros(2))  # moving averages of the mean real and fake scores
         self.generator = MODELS.build(generator)
         self.discriminator = MODELS.build(discriminator)
         self.n_disc, self.eval_seed = n_disc, eval_seed
@@ -84,7 +109,27 @@ class ConditionalGAN(BaseModel):
     @property
     def noise_dim(self) -> int:
         """Z, the generator's noise width."""
-        return self.generator.noise_dim
+        return self.unwrap(self.generator).noise_dim
+
+    @staticmethod
+    def unwrap(module: torch.nn.Module) -> torch.nn.Module:
+        """``module`` itself, or the network inside a data-parallel wrapper (its ``module``)."""
+        return getattr(module, "module", module)
+
+    def discriminate(self, images: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """The discriminator's scores (B,) of ``images`` after the augmentation (if any): what both steps use."""
+        if self.augment is not None:
+            images = self.augment(images)
+        return self.discriminator(images, labels)
+
+    def lecam(self, real_scores: torch.Tensor, fake_scores: torch.Tensor) -> torch.Tensor:
+        """Update the moving averages of the mean scores with this batch (the first batch sets them), then
+        LeCam's term against them (:func:`~backbones.generation.augment.lecam_regulariser`), unweighted."""
+        with torch.no_grad():
+            means = torch.stack([real_scores.mean(), fake_scores.mean()])
+            decay = self.lecam_decay if int(self.d_steps) > 0 else 0.0
+            self.lecam_ema.mul_(decay).add_((1 - decay) * means)
+        return lecam_regulariser(real_scores, fake_scores, self.lecam_ema[0], self.lecam_ema[1])
 
     @property
     def sampler(self) -> torch.nn.Module:
@@ -120,7 +165,8 @@ class ConditionalGAN(BaseModel):
                 own network's parameters.
 
         Returns:
-            The logged losses: ``loss_d_real``, ``loss_d_fake`` and, on generator steps, ``loss_g``.
+            The logged losses: ``loss_d_real``, ``loss_d_fake``, ``loss_lecam`` (weighted; with LeCam), ``aug_p``
+            (with augmentation) and, on generator steps, ``loss_g``.
         """
         g_optim, d_optim = optim_wrapper["generator"], optim_wrapper["discriminator"]
         data = self.data_preprocessor(data, True)
@@ -129,8 +175,15 @@ class ConditionalGAN(BaseModel):
         with d_optim.optim_context(self.discriminator):
             with torch.no_grad():
                 fake = self.generator(self.noise(len(labels), real.device), labels)
-            scores = self.discriminator(torch.cat([real, fake]), torch.cat([labels, labels]))
-            d_loss, log_vars = self.parse_losses(hinge_d_loss(*scores.split(len(labels))))
+            real_scores, fake_scores = self.discriminate(torch.cat([real, fake]),
+                                                         torch.cat([labels, labels])).split(len(labels))
+            losses = hinge_d_loss(real_scores, fake_scores)
+            if self.lecam_weight > 0:
+                losses["loss_lecam"] = self.lecam_weight * self.lecam(real_scores, fake_scores)
+            d_loss, log_vars = self.parse_losses(losses)
+        if self.augment is not None:
+            self.augment.observe(real_scores)
+            log_vars["aug_p"] = self.augment.p.detach().clone()
         d_optim.zero_grad()  # nothing from an earlier generator step reaches this one
         d_optim.update_params(d_loss)
         self.d_steps += 1
@@ -139,14 +192,16 @@ class ConditionalGAN(BaseModel):
             try:
                 with g_optim.optim_context(self.generator):
                     fake = self.generator(self.noise(len(labels), real.device), labels)
-                    g_loss, g_vars = self.parse_losses(hinge_g_loss(self.discriminator(fake, labels)))
+                    g_loss, g_vars = self.parse_losses(hinge_g_loss(self.discriminate(fake, labels)))
                 g_optim.zero_grad()
                 g_optim.update_params(g_loss)
             finally:
                 self.discriminator.requires_grad_(True)
             log_vars.update(loss_g=g_vars["loss_g"])
             if self.generator_ema is not None:
-                self.generator_ema.update_parameters(self.generator)
+                if int(self.d_steps) // self.n_disc <= self.ema_start:
+                    self.generator_ema.steps.zero_()  # the next update copies the generator
+                self.generator_ema.update_parameters(self.unwrap(self.generator))
         log_vars.pop("loss", None)
         return log_vars
 

@@ -63,6 +63,37 @@ class GANDataPreprocessor(BaseDataPreprocessor):
         return dict(inputs=inputs.float() / 127.5 - 1, data_samples=data.get("data_samples"))
 
 
+def _rename(state_dict: dict, rename: Any) -> None:
+    """Rename every key of ``state_dict`` by ``rename(key)`` in place, keeping the order."""
+    items = [(rename(k), v) for k, v in state_dict.items()]
+    state_dict.clear()
+    state_dict.update(items)
+
+
+def _wrapped_children(module: torch.nn.Module) -> list[str]:
+    """Names of the children that a data-parallel wrapper holds (MMSeparateDistributedDataParallel wraps them)."""
+    from torch.nn.parallel import DistributedDataParallel
+
+    return [name for name, child in module.named_children() if isinstance(child, DistributedDataParallel)]
+
+
+def _unwrapped_keys(module: torch.nn.Module, state_dict: dict, prefix: str, local_metadata: dict) -> None:
+    """state_dict post-hook: ``generator.module.x`` -> ``generator.x`` for wrapped children, so a checkpoint of a
+    several-process run has the keys of a one-process run."""
+    heads = [prefix + name + "." for name in _wrapped_children(module)]
+    if heads:
+        _rename(state_dict, lambda k: next((h + k[len(h) + 7:] for h in heads if k.startswith(h + "module.")), k))
+
+
+def _wrapped_keys(module: torch.nn.Module, state_dict: dict, prefix: str, *args: Any) -> None:
+    """load_state_dict pre-hook, the inverse of :func:`_unwrapped_keys`: ``generator.x`` -> ``generator.module.x``
+    for wrapped children, so any checkpoint loads in any number of processes."""
+    heads = [prefix + name + "." for name in _wrapped_children(module)]
+    if heads:
+        _rename(state_dict, lambda k: next((h + "module." + k[len(h):] for h in heads
+                                            if k.startswith(h) and not k.startswith(h + "module.")), k))
+
+
 @MODELS.register_module()
 class ConditionalGAN(BaseModel):
     """A class-conditional GAN with hinge loss: generator, discriminator, optional generator EMA.
@@ -105,6 +136,8 @@ class ConditionalGAN(BaseModel):
         self.generator_ema = (ExponentialMovingAverage(self.generator, momentum=ema_momentum)
                               if ema_momentum is not None else None)
         self.register_buffer("d_steps", torch.zeros((), dtype=torch.long))  # saved: resume keeps the G/D rhythm
+        self.register_state_dict_post_hook(_unwrapped_keys)
+        self.register_load_state_dict_pre_hook(_wrapped_keys)
 
     @property
     def noise_dim(self) -> int:

@@ -3,7 +3,7 @@ checkpointing, reproducible randomness, Precise BN, a CPU data-parallel wrapper,
 config conveniences and model builder of the tools.
 """
 from backbones.engine.runner.checkpoint_hook import AtomicCheckpointHook
-from backbones.engine.runner.distributed import CPUDistributedDataParallel
+from backbones.engine.runner.distributed import CPUDistributedDataParallel, CPUSeparateDistributedDataParallel
 from backbones.engine.runner.dump import AtomicDumpResults
 from backbones.engine.runner.hooks import PreciseBNStatsHook, WeightsConsistencyHook
 from backbones.engine.runner.seeding import (
@@ -13,6 +13,7 @@ from backbones.engine.runner.seeding import (
            StepSeedHook,
 )
 
-__all__ = ["AtomicCheckpointHook", "AtomicDumpResults", "CPUDistributedDataParallel", "PreciseBNStatsHook",
+__all__ = ["AtomicCheckpointHook", "AtomicDumpResults", "CPUDistributedDataParallel",
+           "CPUSeparateDistributedDataParallel", "PreciseBNStatsHook",
            "SeedAugmentations", "SeedTaggedInfiniteSampler", "SeedTaggedSampler", "StepSeedHook",
            "WeightsConsistencyHook"]

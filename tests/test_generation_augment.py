@@ -54,7 +54,7 @@ def test_gradient_reaches_the_generator_through_the_augmentation() -> None:
     labels = torch.arange(4)
     fake = model.generator(model.noise(4, torch.device("cpu")), labels)
     fake.retain_grad()
-    model.discriminate(fake, labels).mean().backward()
+    model.discriminate(fake, labels)[0].mean().backward()
     assert fake.grad is not None and fake.grad.abs().sum() > 0
     grads = [p.grad for p in model.generator.parameters()]
     assert sum(g is not None and bool(g.abs().sum() > 0) for g in grads) > len(grads) // 2
@@ -159,3 +159,23 @@ def test_ema_is_a_copy_of_the_generator_until_ema_start() -> None:
     ema = dict(plain.generator_ema.module.named_parameters())
     assert not all(torch.equal(p, ema[k]) for k, p in plain.generator.named_parameters())
     assert any(not torch.equal(p, before[k]) for k, p in ema.items())
+
+
+def test_auxiliary_class_losses_train_the_class_head_from_both_steps() -> None:
+    """aux_weight > 0: the discriminator's class head gets the real images' cross-entropy in its step, the
+    generator the fakes' cross-entropy for their labels; a discriminator without the head is refused."""
+    torch.manual_seed(0)
+    model = augmented_gan(aux_weight=1.0)
+    with pytest.raises(ValueError, match="aux_classifier"):
+        model.train_step(batch(), optimizers(model))
+    model = ConditionalGAN(
+        generator=dict(type="SAGANGenerator", out_channels=1, base_width=8, noise_dim=16),
+        discriminator=dict(type="SAGANDiscriminator", in_channels=1, base_width=8, aux_classifier=True),
+        aux_weight=0.5)
+    head = snapshot(model.discriminator.classifier)
+    log = model.train_step(batch(), optimizers(model))
+    assert {"loss_d_cls", "loss_g_cls"} <= set(log)
+    assert float(log["loss_d_cls"].detach()) > 0 and float(log["loss_g_cls"].detach()) > 0
+    assert any(not torch.equal(p, head[k]) for k, p in model.discriminator.classifier.named_parameters())
+    scores, logits = model.discriminator(torch.zeros(6, 1, 32, 32), torch.arange(6), with_logits=True)
+    assert scores.shape == (6,) and logits.shape == (6, 10)

@@ -113,13 +113,16 @@ class ConditionalGAN(BaseModel):
             :class:`~backbones.generation.augment.DiffAugment`, or None for none.
         lecam_weight: weight of LeCam's regulariser in the discriminator's loss (0: none; the paper: 0.3).
         lecam_decay: decay of its moving averages of the discriminator's mean real and fake scores.
+        aux_weight: weight of the auxiliary classification losses (AC-GAN, Odena et al. 2017; needs a discriminator
+            with a class head): cross-entropy of the head on the real images in the discriminator's step
+            (``loss_d_cls``) and on the fakes for their labels in the generator's (``loss_g_cls``); 0: none.
         data_preprocessor: defaults to :class:`GANDataPreprocessor`.
         init_cfg: mmengine initialisation config.
     """
 
     def __init__(self, generator: dict, discriminator: dict, n_disc: int = 1, ema_momentum: float | None = None,
                  eval_seed: int = 0, ema_start: int = 0, augment: dict | None = None, lecam_weight: float = 0.0,
-                 lecam_decay: float = 0.99, data_preprocessor: dict | None = None,
+                 lecam_decay: float = 0.99, aux_weight: float = 0.0, data_preprocessor: dict | None = None,
                  init_cfg: dict | None = None) -> None:
         super().__init__(data_preprocessor=data_preprocessor or dict(type="GANDataPreprocessor"), init_cfg=init_cfg)
         if n_disc < 1:
@@ -128,6 +131,9 @@ class ConditionalGAN(BaseModel):
             raise ValueError(f"ConditionalGAN: expected ema_start >= 0, lecam_weight >= 0 and 0 <= lecam_decay < 1, "
                              f"got {ema_start}, {lecam_weight}, {lecam_decay}")
         self.ema_start, self.lecam_weight, self.lecam_decay = ema_start, lecam_weight, lecam_decay
+        if aux_weight < 0:
+            raise ValueError(f"ConditionalGAN: aux_weight must be >= 0, got {aux_weight}")
+        self.aux_weight = aux_weight
         self.augment = DiffAugment(**augment) if augment is not None else None
         self.register_buffer("lecam_ema", torch.zeros(2))  # moving averages of the mean real and fake scores
         self.generator = MODELS.build(generator)
@@ -149,11 +155,14 @@ class ConditionalGAN(BaseModel):
         """``module`` itself, or the network inside a data-parallel wrapper (its ``module``)."""
         return getattr(module, "module", module)
 
-    def discriminate(self, images: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        """The discriminator's scores (B,) of ``images`` after the augmentation (if any): what both steps use."""
+    def discriminate(self, images: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The discriminator's scores (B,) of ``images`` after the augmentation (if any), what both steps use, and
+        its class logits (B, K) with ``aux_weight`` > 0 (else None)."""
         if self.augment is not None:
             images = self.augment(images)
-        return self.discriminator(images, labels)
+        if self.aux_weight > 0:
+            return self.discriminator(images, labels, with_logits=True)
+        return self.discriminator(images, labels), None
 
     def lecam(self, real_scores: torch.Tensor, fake_scores: torch.Tensor) -> torch.Tensor:
         """Update the moving averages of the mean scores with this batch (the first batch sets them), then
@@ -208,9 +217,11 @@ class ConditionalGAN(BaseModel):
         with d_optim.optim_context(self.discriminator):
             with torch.no_grad():
                 fake = self.generator(self.noise(len(labels), real.device), labels)
-            real_scores, fake_scores = self.discriminate(torch.cat([real, fake]),
-                                                         torch.cat([labels, labels])).split(len(labels))
+            scores, logits = self.discriminate(torch.cat([real, fake]), torch.cat([labels, labels]))
+            real_scores, fake_scores = scores.split(len(labels))
             losses = hinge_d_loss(real_scores, fake_scores)
+            if logits is not None:
+                losses["loss_d_cls"] = self.aux_weight * F.cross_entropy(logits[:len(labels)], labels)
             if self.lecam_weight > 0:
                 losses["loss_lecam"] = self.lecam_weight * self.lecam(real_scores, fake_scores)
             d_loss, log_vars = self.parse_losses(losses)
@@ -225,12 +236,16 @@ class ConditionalGAN(BaseModel):
             try:
                 with g_optim.optim_context(self.generator):
                     fake = self.generator(self.noise(len(labels), real.device), labels)
-                    g_loss, g_vars = self.parse_losses(hinge_g_loss(self.discriminate(fake, labels)))
+                    scores, logits = self.discriminate(fake, labels)
+                    losses = hinge_g_loss(scores)
+                    if logits is not None:
+                        losses["loss_g_cls"] = self.aux_weight * F.cross_entropy(logits, labels)
+                    g_loss, g_vars = self.parse_losses(losses)
                 g_optim.zero_grad()
                 g_optim.update_params(g_loss)
             finally:
                 self.discriminator.requires_grad_(True)
-            log_vars.update(loss_g=g_vars["loss_g"])
+            log_vars.update({k: v for k, v in g_vars.items() if k != "loss"})
             if self.generator_ema is not None:
                 if int(self.d_steps) // self.n_disc <= self.ema_start:
                     self.generator_ema.steps.zero_()  # the next update copies the generator

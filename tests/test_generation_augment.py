@@ -179,3 +179,17 @@ def test_auxiliary_class_losses_train_the_class_head_from_both_steps() -> None:
     assert any(not torch.equal(p, head[k]) for k, p in model.discriminator.classifier.named_parameters())
     scores, logits = model.discriminator(torch.zeros(6, 1, 32, 32), torch.arange(6), with_logits=True)
     assert scores.shape == (6,) and logits.shape == (6, 10)
+
+
+def test_channels_last_holds_conv_weights_channels_last_and_computes_the_same() -> None:
+    torch.manual_seed(0)
+    plain = augmented_gan()
+    torch.manual_seed(0)
+    fast = augmented_gan(channels_last=True)
+    conv = fast.discriminator.first.conv1.parametrizations.weight.original
+    assert conv.is_contiguous(memory_format=torch.channels_last) and conv.shape[-1] == 3
+    labels = torch.arange(4)
+    noise = torch.randn(4, 16)
+    torch.testing.assert_close(fast.generator(noise, labels), plain.generator(noise, labels), atol=1e-5, rtol=1e-4)
+    log = fast.train_step(batch(), optimizers(fast))
+    assert "loss_g" in log and torch.isfinite(log["loss_d_real"].detach())

@@ -4,5 +4,5 @@ _base_ = [
     '../../_base_/datasets/digits_gen_32px.py',
     '../../_base_/schedules/gan_adam_2k.py',
 ]
-mixer = dict(mixer='SelfAttention')
+mixer = dict(mixer='SelfAttention', num_heads=1)  # one head, as SAGAN's block
 model = dict(generator=dict(attention=mixer), discriminator=dict(attention=mixer))

@@ -68,9 +68,9 @@ def plan(s: dict) -> list[Run]:
                 info=dict(kind=kind)) for seed in s["seeds"] for kind in s["kinds"]]
     m = s.get("mirrors")
     if m:
-        mirror = dict(mirror=True)
+        overrides = {**s.get("extra", {}), "val_evaluator.mirror": True, "test_evaluator.mirror": True}
         runs += [Run(label=f"gan-mirrors {kind}", config=CONFIG.format(KINDS[kind]), seed=seed, length=m["length"],
-                     dataset="digit_mirrors", overrides=dict(val_evaluator=mirror, test_evaluator=mirror),
+                     dataset="digit_mirrors", overrides=dict(overrides),
                      metric=MIRROR_METRICS[0], extra_metrics=MIRROR_METRICS[1:],
                      loss_keys=("loss_d_real", "loss_d_fake"), cost=(m["length"] or 1000) / 100, rate_key=kind,
                      info=dict(kind=kind, experiment="mirrors")) for seed in m["seeds"] for kind in m["kinds"]]

@@ -12,7 +12,7 @@ model = dict(
     discriminator=dict(type='SAGANDiscriminator', num_classes=10, in_channels=1, base_width=16,
                        attention=attention),
     n_disc=1,
-    ema_momentum=0.002,  # evaluation and sampling use the generator's moving average (half-life ~350 G steps)
+    ema_momentum=0.01,  # evaluation and sampling use the generator's moving average (half-life ~70 G steps)
     ema_start=500,  # ... a copy of the generator for its first 500 steps
     augment=dict(policy='translation'),
     lecam_weight=0.0,

@@ -23,8 +23,6 @@ block), then External attention against self-attention; quality as above plus th
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import torch
@@ -32,6 +30,7 @@ import torch
 from backbones.utils.files import write_text_atomic
 from lab.runs.report import figure, fmt_spread, group, markdown_table, save_png, values, write_table
 from lab.runs.runs import Context, Run, code_digest, resolve_config, run_key
+from lab.study.sample_grids import sample_grids
 
 NAME = "generation"
 CONFIG = "configs/generation/digits/{}-w16_1xb32-1k_digits-32px.py"
@@ -161,7 +160,7 @@ def report(results: list[dict], out: Path, header: list[str], references: list[d
                          sections)]
     if by_kind:
         paths.append(_plot(by_kind, references, out / "fd.png"))
-        grid = _samples(by_kind, out / "samples.png")
+        grid = sample_grids(by_kind, out / "samples.png")
         paths += [grid] if grid else []
     return paths + extra
 
@@ -200,28 +199,3 @@ def _plot(by_kind: dict[tuple, list[dict]], references: list[dict] | None, path:
     return save_png(fig, path)
 
 
-def _samples(by_kind: dict[tuple, list[dict]], path: Path) -> Path | None:
-    """Seed 0 (or the lowest seed) of each kind: ``tools/generate.py`` grids side by side."""
-    from PIL import Image
-
-    root = Path(__file__).resolve().parents[2]
-    grids = []
-    for (kind,), runs in by_kind.items():
-        run = min(runs, key=lambda r: r["seed"])
-        ckpt = Path(run["checkpoint"])
-        png = path.with_name(f".grid-{KINDS[kind]}.png")
-        proc = subprocess.run([sys.executable, "tools/generate.py", str(ckpt.parents[1] / "config.py"), str(ckpt),
-                               "--num", "6", "--out", str(png)], cwd=root, capture_output=True, text=True)
-        if proc.returncode:
-            raise RuntimeError(f"tools/generate.py failed for {kind} ({ckpt}):\n{proc.stderr[-1500:]}")
-        with Image.open(png) as img:
-            grids.append((kind, run["seed"], img.copy()))
-        png.unlink()
-    if not grids:
-        return None
-    fig, axes = figure(len(grids), 1.6, 2.9)
-    for ax, (kind, seed, img) in zip(axes, grids):
-        ax.imshow(img, cmap="gray", vmin=0, vmax=255, interpolation="nearest")
-        ax.set_title(f"{kind}\nseed {seed}", fontsize=7)
-        ax.axis("off")
-    return save_png(fig, path, dpi=120)

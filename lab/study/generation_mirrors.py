@@ -30,7 +30,7 @@ def compare(a: list[float], b: list[float], higher_better: bool) -> str:
 
 def mirror_sections(runs: list[dict], out: Path) -> tuple[list[str], list[Path]]:
     """The experiment's markdown sections and its sample grid (``mirrors-samples.png``)."""
-    from lab.study.generation import _samples
+    from lab.study.sample_grids import sample_grids
 
     by_kind = group(runs, "kind")
     rows = [[kind, len(rs), *[fmt_spread(_metric(rs, key), digits) for key, _, digits, _ in COLUMNS],
@@ -50,5 +50,5 @@ def mirror_sections(runs: list[dict], out: Path) -> tuple[list[str], list[Path]]
                 f"(real validation images: {fmt_spread(real)}).",
                 "### Which block wins (better / worse: the seeds' ranges do not overlap)",
                 "\n".join(lines) or "- not enough runs for a comparison"]
-    grid = _samples(by_kind, out / "mirrors-samples.png")
+    grid = sample_grids(by_kind, out / "mirrors-samples.png")
     return sections, [grid] if grid else []

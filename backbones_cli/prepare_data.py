@@ -5,6 +5,7 @@ Usage::
     backbones-prepare-data digits OUT [--size 32] [--val-fraction 0.2] [--seed 0]
     backbones-prepare-data digit-scenes OUT [--size 64] [--train 2000] [--val 400] [--seed 0]
     backbones-prepare-data digit-pairs [OUT] [--digits data/digits] [--rule sum]
+    backbones-prepare-data digit-mirrors [OUT] [--digits data/digits]
     backbones-prepare-data shapes OUT [--train 60] [--test 20] [--points 1024] [--seed 0]
 
 The generators are the library's (``backbones.bundled``); layouts: docs/datasets.md. The flags parse here, before the
@@ -42,6 +43,10 @@ def parser(prog: str | None = None) -> argparse.ArgumentParser:
     pairs.add_argument("out_dir", nargs="?", default="data/digit_pairs")
     pairs.add_argument("--digits", default="data/digits", help="the digits folder (built there if missing)")
     pairs.add_argument("--rule", default="sum", choices=PAIR_RULES, help="label rule (the configs: sum)")
+    mirrors = sub.add_parser("digit-mirrors", help="a digit and its mirror image in one picture (generation: the "
+                                                   "two halves must agree)")
+    mirrors.add_argument("out_dir", nargs="?", default="data/digit_mirrors")
+    mirrors.add_argument("--digits", default="data/digits", help="the digits folder (built there if missing)")
     shapes = sub.add_parser("shapes", help="generated point-cloud shapes in ModelNet40 / ShapeNetPart layouts")
     shapes.add_argument("out_dir")
     shapes.add_argument("--train", type=int, default=60, help="training shapes per class / category")
@@ -72,6 +77,10 @@ def run(args: argparse.Namespace) -> None:
         out = importlib.import_module("backbones.bundled.digit_pairs").prepare_pairs(args.out_dir, args.digits,
                                                                                      rule=args.rule)
         print(f"digit pairs in {out}")
+    elif args.dataset == "digit-mirrors":
+        importlib.import_module("backbones.bundled.digits").prepare(args.digits)
+        out = importlib.import_module("backbones.bundled.digit_mirrors").prepare_mirrors(args.out_dir, args.digits)
+        print(f"digit mirrors in {out}")
     else:
         built = importlib.import_module("backbones.bundled.shapes").prepare(args.out_dir, args.train, args.test,
                                                                             args.points, args.seed)

@@ -57,7 +57,7 @@ class _Model:
 
 sys.modules["pavi"] = types.SimpleNamespace(modelcloud=types.SimpleNamespace(get=_Model))
 
-import backbones.safe_loading  # noqa: E402,F401
+import backbones  # noqa: E402,F401  (registers the safe loader for every scheme)
 from backbones.engine.checkpoint.loaders import unsafe_schemes  # noqa: E402
 
 assert unsafe_schemes() == [], unsafe_schemes()

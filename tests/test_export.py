@@ -260,7 +260,7 @@ def test_generator_exports_noise_and_label_to_images(fmt: str, digits, tmp_path)
 
     from backbones.engine.runner.config import build_model
 
-    config = ROOT / "configs/generation/digits/sagan_selfattention-w16_1xb32-2k_digits-32px.py"
+    config = ROOT / "configs/generation/digits/sagan_selfattention-w16_1xb32-1k_digits-32px.py"
     cfg = tmp_path / "gan.py"
     cfg.write_text(f"_base_ = ['{config}']\n" + "".join(
         f"{split}_dataloader = dict(dataset=dict(data_root='{digits}'))\n" for split in ("train", "val", "test")))

@@ -21,7 +21,7 @@ from backbones.generation.metrics import (
 )
 
 MIXERS = ["SelfAttention", "FeedForwardMixer", "ReAttention", "ExternalAttention", "IdentityMixer"]
-CONFIG = ROOT / "configs/generation/digits/sagan_selfattention-w16_1xb32-2k_digits-32px.py"
+CONFIG = ROOT / "configs/generation/digits/sagan_selfattention-w16_1xb32-1k_digits-32px.py"
 ENV = {"OMP_NUM_THREADS": "1"}
 
 

@@ -166,6 +166,7 @@ MICRO = {
     "reattention-scale": dict(depth=2, seeds=(0,), epochs=1, width=16, heads=2, variants=("unscaled", "scaled"),
                               extra={"digits": TINY}),
     "generation": dict(kinds=("ExternalAttention", "none (SNGAN)"), seeds=(0,), length=2,
+                       mirrors=dict(kinds=("none (SNGAN)",), seeds=(0,), length=2),
                        extra={"model.generator.base_width": 8, "model.discriminator.base_width": 8,
                               "train_dataloader.batch_size": 8, "train_dataloader.dataset.indices": 64,
                               "default_hooks.logger.interval": 1,
@@ -175,7 +176,7 @@ MICRO = {
 }
 PNGS = {"collapse": ["depth.png", "offsets.png"], "ffonly": ["mixing.png", "stems.png"],
         "external": ["sweep.png", "memory.png"], "reattention-scale": ["seeds.png"],
-        "generation": ["fd.png", "samples.png"]}
+        "generation": ["fd.png", "samples.png", "mirrors-samples.png"]}
 
 
 @pytest.mark.parametrize("name", sorted(MICRO))
@@ -186,7 +187,9 @@ def test_micro_study_writes_json_table_plots_and_reuses_runs(name: str, tmp_path
     from lab.study.cli import STUDIES, run_study
 
     lines: list[str] = []
-    ctx = Context(root=ROOT, cache=tmp_path / "cache", data_roots={"digits": digits}, log=lines.append)
+    ctx = Context(root=ROOT, cache=tmp_path / "cache", data_roots={"digits": digits,
+                                                                 "digit_mirrors": tmp_path / "mirrors"},
+                  log=lines.append)
     out = tmp_path / "out"
     assert run_study(STUDIES[name], MICRO[name], ctx, out, "quick", f"micro {name}", jobs=2) == 0, "\n".join(lines)
     doc = json.loads((out / "runs.json").read_text())
@@ -204,6 +207,11 @@ def test_micro_study_writes_json_table_plots_and_reuses_runs(name: str, tmp_path
         with Image.open(out / png) as im:
             im.verify()
         assert (out / png).stat().st_size < 200_000
+    if name == "generation":  # the mirrored-digits experiment: its own section, the mirror error measured
+        assert "## Mirrored digits" in table
+        mirrored = [r for r in doc["runs"] if r["info"].get("experiment") == "mirrors"]
+        assert len(mirrored) == 1 and mirrored[0]["metrics"]["gen/mirror_err_real"] == 0
+        assert mirrored[0]["metrics"]["gen/mirror_err"] > 0
     if name == "collapse":
         sim = doc["runs"][0]["metrics"]["similarity"]
         assert len(sim["adjacent"]) == 1 and len(sim["head_similarity"]) == 2 and sim["threshold"] == 0.9
@@ -256,7 +264,7 @@ def test_verify_reruns_a_run_as_its_study_plans_it(tmp_path: Path, digits: Path)
 
     lines: list[str] = []
     ctx = Context(root=ROOT, cache=tmp_path / "cache", data_roots={"digits": digits}, log=lines.append)
-    settings = dict(MICRO["generation"], kinds=("none (SNGAN)",))
+    settings = dict(MICRO["generation"], kinds=("none (SNGAN)",), mirrors=None)
     assert run_study(STUDIES["generation"], settings, ctx, tmp_path / "out", "quick", "micro", verify_runs=1) == 0, \
         "\n".join(lines)
     assert any("[verify] gan none (SNGAN) (seed 0): reproduced" in ln for ln in lines), "\n".join(lines)

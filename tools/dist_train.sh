@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Multi-process training through torchrun and the 'pytorch' launcher.
 #   bash tools/dist_train.sh CONFIG NPROC [train.py args...]
-# The allocator: the run setup of the package's cli/allocator.py unless the environment chooses one.
+# The allocator: the run setup of the package's utils/allocator.py unless the environment chooses one.
 # Env: PORT (default 29500), NNODES, NODE_RANK, MASTER_ADDR, PYTHON (default: the repo's .venv).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

@@ -1,8 +1,8 @@
 """The datasets the zoo builds itself from data it ships with (no download): scikit-learn's handwritten digits as
 an image folder (:mod:`.digits`), digit scenes for segmentation (:mod:`.digit_scenes`), digit pairs that need
-token mixing (:mod:`.digit_pairs`) and open3d shapes for point clouds (:mod:`.shapes`). Each builds
-deterministically into a folder beside its target and renames it into place; :func:`ensure_data` builds one on
-first use.
+token mixing (:mod:`.digit_pairs`), mirrored digits whose halves must agree (:mod:`.digit_mirrors`) and open3d
+shapes for point clouds (:mod:`.shapes`). Each builds deterministically into a folder beside its target and renames
+it into place; :func:`ensure_data` builds one on first use.
 """
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from pathlib import Path
 DATASETS: dict[str, tuple[str, str]] = {
     "digits": ("data/digits", ""),
     "digit_pairs": ("data/digit_pairs", ""),
+    "digit_mirrors": ("data/digit_mirrors", ""),
     "digit_scenes": ("data/digit_scenes", ""),
     "shapes_cls": ("data/shapes", "modelnet_shapes"),
     "shapes_part": ("data/shapes", "shapenetpart_shapes"),
@@ -71,6 +72,13 @@ def builder(dataset: str, digits: Path) -> Callable[[Path], object]:
             ensure_data("digits", digits, digits)
             return prepare_pairs(folder, digits)
         return pairs
+    if dataset == "digit_mirrors":
+        from backbones.bundled.digit_mirrors import prepare_mirrors
+
+        def mirrors(folder: Path) -> Path:
+            ensure_data("digits", digits, digits)
+            return prepare_mirrors(folder, digits)
+        return mirrors
     raise KeyError(f"unknown dataset {dataset!r}; valid: {sorted(DATASETS)}")
 
 

@@ -79,6 +79,12 @@ def batched(fn: Callable[[torch.Tensor], torch.Tensor], images: torch.Tensor, ba
     return torch.cat([fn(images[i:i + batch_size]) for i in range(0, len(images), batch_size)])
 
 
+def mirror_error(images: torch.Tensor) -> float:
+    """Mean absolute difference between (M, C, H, W) uint8 images and their left-right mirror images, % of 255."""
+    x = images.float()
+    return 100 * float((x - x.flip(-1)).abs().mean()) / 255
+
+
 @METRICS.register_module()
 class GenerationMetric(BaseMetric):
     """Sample quality of a class-conditional generator against the real validation images.
@@ -90,7 +96,10 @@ class GenerationMetric(BaseMetric):
     * ``precision``, ``recall``: k-NN manifold precision and recall in that space (fractions, higher is better);
     * ``sample_acc``: the classifier's accuracy (%) on the samples against the labels they were generated for;
     * ``real_acc``: its accuracy (%) on the real images (the reference for ``sample_acc``);
-    * ``fid_inception``: FID with Inception-v3 pool features, when ``inception_weights`` is given.
+    * ``fid_inception``: FID with Inception-v3 pool features, when ``inception_weights`` is given;
+    * ``mirror_err``, ``mirror_err_real``: with ``mirror``, the mean absolute difference between a sample and its
+      left-right mirror image, % of the grey range, of the samples and of the real images (0 on a set of mirrored
+      images, :mod:`backbones.bundled.digit_mirrors`).
 
     Args:
         data_root: the dataset folder whose ``train/`` split trains the feature classifier.
@@ -100,6 +109,7 @@ class GenerationMetric(BaseMetric):
             evenly spaced training images only, for quick tests).
         k: neighbours of the precision / recall manifolds.
         inception_weights: a local ``torchvision.models.inception_v3`` state dict file, or None.
+        mirror: also report the mirror errors.
         collect_device, prefix: as mmengine's ``BaseMetric``.
     """
 
@@ -107,11 +117,13 @@ class GenerationMetric(BaseMetric):
 
     def __init__(self, data_root: str, classifier_path: str | None = None, classifier_epochs: int = 6,
                  classifier_seed: int = 0, classifier_images: int | None = None, k: int = 3,
-                 inception_weights: str | None = None, collect_device: str = "cpu", prefix: str | None = None) -> None:
+                 inception_weights: str | None = None, mirror: bool = False, collect_device: str = "cpu",
+                 prefix: str | None = None) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix)
         self.data_root, self.classifier_path = data_root, classifier_path
         self.classifier_epochs, self.classifier_seed = classifier_epochs, classifier_seed
         self.classifier_images, self.k, self.inception_weights = classifier_images, k, inception_weights
+        self.mirror = mirror
 
     def process(self, data_batch: object, data_samples: Sequence[dict]) -> None:
         """Keep each sample's generated and real image and its label."""
@@ -163,6 +175,8 @@ class GenerationMetric(BaseMetric):
         if len(real) == len(labels):
             metrics["real_acc"] = 100 * float((batched(lambda x: model(scale(x)), real).argmax(1) == labels)
                                               .float().mean())
+        if self.mirror:
+            metrics["mirror_err"], metrics["mirror_err_real"] = mirror_error(fake), mirror_error(real)
         if self.inception_weights:
             from backbones.generation.features import InceptionFeatures
 

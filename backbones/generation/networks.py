@@ -153,10 +153,12 @@ class SAGANDiscriminator(nn.Module):
         in_channels: image channels C (1 or 3).
         base_width: w.
         attention: as :class:`SAGANGenerator`.
+        aux_classifier: also a (spectrally normalised) linear class head on ``h`` (AC-GAN, Odena et al. 2017,
+            arXiv 1610.09585), whose logits ``forward(..., with_logits=True)`` returns beside the scores.
     """
 
     def __init__(self, num_classes: int = 10, in_channels: int = 3, base_width: int = 32,
-                 attention: dict | None = None) -> None:
+                 attention: dict | None = None, aux_classifier: bool = False) -> None:
         super().__init__()
         w = base_width
         self.first = DiscriminatorBlock(in_channels, w, down=True, first=True)
@@ -165,16 +167,24 @@ class SAGANDiscriminator(nn.Module):
                                     DiscriminatorBlock(4 * w, 4 * w, down=False))
         self.linear = sn(nn.Linear(4 * w, 1))
         self.embed = sn(nn.Embedding(num_classes, 4 * w))
+        self.classifier = sn(nn.Linear(4 * w, num_classes)) if aux_classifier else None
         _init(self)
         nn.init.xavier_uniform_(self.embed.parametrizations.weight.original)
 
-    def forward(self, images: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        """(B, C, 32, 32) images in [-1, 1] and (B,) int labels -> (B,) scores (real: high)."""
+    def forward(self, images: torch.Tensor, labels: torch.Tensor,
+                with_logits: bool = False) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        """(B, C, 32, 32) images in [-1, 1] and (B,) int labels -> (B,) scores (real: high); ``with_logits``
+        (needs ``aux_classifier``): the scores and the class head's (B, K) logits."""
         h = self.first(images)
         if self.attention is not None:
             h = self.attention(h)
         h = F.relu(self.blocks(h)).sum(dim=(2, 3))  # (B, 4w)
-        return self.linear(h).squeeze(1) + (self.embed(labels) * h).sum(dim=1)
+        scores = self.linear(h).squeeze(1) + (self.embed(labels) * h).sum(dim=1)
+        if not with_logits:
+            return scores
+        if self.classifier is None:
+            raise ValueError("SAGANDiscriminator: with_logits needs a discriminator built with aux_classifier=True")
+        return scores, self.classifier(h)
 
     def to_deploy(self) -> SAGANDiscriminator:
         """The deploy switch, in place: every spectral norm baked into its weight (as the generator's)."""

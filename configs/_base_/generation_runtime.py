@@ -18,6 +18,11 @@ env_cfg = dict(
     mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
     dist_cfg=dict(backend='nccl'),
 )
+# Several processes (tools/dist_train.sh): each network in its own data-parallel wrapper, the model's train_step
+# still drives both optimizers (mmengine's MMSeparateDistributedDataParallel; the zoo's subclass also takes CPU
+# modules); ignored in one process.
+model_wrapper_cfg = dict(type='CPUSeparateDistributedDataParallel', broadcast_buffers=False,
+                         find_unused_parameters=False)
 log_processor = dict(by_epoch=False)
 log_level = 'INFO'
 load_from = None

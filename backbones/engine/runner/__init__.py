@@ -3,7 +3,7 @@ checkpointing, one writer per work dir, reproducible randomness, Precise BN, a C
 result dumps, and the config conveniences and model builder of the tools.
 """
 from backbones.engine.runner.checkpoint_hook import AtomicCheckpointHook
-from backbones.engine.runner.distributed import CPUDistributedDataParallel
+from backbones.engine.runner.distributed import CPUDistributedDataParallel, CPUSeparateDistributedDataParallel
 from backbones.engine.runner.dump import AtomicDumpResults
 from backbones.engine.runner.hooks import (
            ClassCountCheckHook,
@@ -20,7 +20,7 @@ from backbones.engine.runner.seeding import (
 )
 from backbones.engine.runner.work_dir_lock import WorkDirBusyError, WorkDirLock, WorkDirLockHook
 
-__all__ = ["AtomicCheckpointHook", "AtomicDumpResults", "CPUDistributedDataParallel", "ClassCountCheckHook",
-           "ClassCountError", "FiniteWeightsCheckHook", "PreciseBNStatsHook", "SeedAugmentations",
-           "SeedTaggedInfiniteSampler", "SeedTaggedSampler", "StepSeedHook", "WeightsConsistencyHook",
-           "WorkDirBusyError", "WorkDirLock", "WorkDirLockHook"]
+__all__ = ["AtomicCheckpointHook", "AtomicDumpResults", "CPUDistributedDataParallel",
+           "CPUSeparateDistributedDataParallel", "ClassCountCheckHook", "ClassCountError", "FiniteWeightsCheckHook",
+           "PreciseBNStatsHook", "SeedAugmentations", "SeedTaggedInfiniteSampler", "SeedTaggedSampler", "StepSeedHook",
+           "WeightsConsistencyHook", "WorkDirBusyError", "WorkDirLock", "WorkDirLockHook"]

@@ -15,9 +15,16 @@ class WeightsConsistencyHook(Hook):
 
     Each rank computes a float64 checksum vector of its parameters and buffers; rank 0 writes all of
     them to ``work_dir/weights_consistency.json`` and every rank raises if they differ.
+
+    Args:
+        parameters_only: compare the parameters only (a GAN's generator keeps per-process BatchNorm statistics,
+            as data parallelism without synchronised BatchNorm does).
     """
 
     priority = "LOWEST"
+
+    def __init__(self, parameters_only: bool = False) -> None:
+        self.parameters_only = parameters_only
 
     def after_train(self, runner) -> None:  # noqa: ANN001
         import json
@@ -26,7 +33,8 @@ class WeightsConsistencyHook(Hook):
         from mmengine.dist import all_gather_object, get_rank, get_world_size
 
         model = runner.model.module if hasattr(runner.model, "module") else runner.model
-        sums = [float(t.detach().double().sum()) for t in model.state_dict().values() if t.is_floating_point()]
+        tensors = (dict(model.named_parameters()) if self.parameters_only else model.state_dict()).values()
+        sums = [float(t.detach().double().sum()) for t in tensors if t.is_floating_point()]
         gathered = all_gather_object(sums)
         same = all(g == gathered[0] for g in gathered)
         if get_rank() == 0:

@@ -2,7 +2,7 @@
 _base_ = [
     '../../_base_/models/sagan_digits.py',
     '../../_base_/datasets/digits_gen_32px.py',
-    '../../_base_/schedules/gan_adam_2k.py',
+    '../../_base_/schedules/gan_adam_1k.py',
 ]
 mixer = dict(mixer='FeedForwardMixer')
 model = dict(generator=dict(attention=mixer), discriminator=dict(attention=mixer))

@@ -5,7 +5,7 @@
 _base_ = [
     '../../_base_/models/sagan_digits.py',
     '../../_base_/datasets/digits_gen_32px.py',
-    '../../_base_/schedules/gan_adam_2k.py',
+    '../../_base_/schedules/gan_adam_1k.py',
 ]
 mixer = dict(mixer=dict(type='ExternalAttention', num_heads=1, memory=64, expansion=1, _delete_=True))
 model = dict(generator=dict(attention=mixer), discriminator=dict(attention=mixer))

@@ -2,6 +2,6 @@
 _base_ = [
     '../../_base_/models/sagan_digits.py',
     '../../_base_/datasets/digits_gen_32px.py',
-    '../../_base_/schedules/gan_adam_2k.py',
+    '../../_base_/schedules/gan_adam_1k.py',
 ]
 model = dict(generator=dict(attention=None), discriminator=dict(attention=None))

@@ -1,0 +1,54 @@
+"""The mirrored-digits experiment of the generation study (:mod:`lab.study.generation`): its table, the
+comparisons that decide the claim test (self-attention against both controls, then External attention against
+self-attention, by whether the seeds' ranges overlap) and a sample grid."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from lab.runs.report import fmt_spread, group, markdown_table, values
+
+#: the metrics of the table: (key, column, decimals, higher is better)
+COLUMNS = (("gen/fd", "FD (lower better)", 2, False), ("gen/sample_acc", "sample acc %", 2, True),
+           ("gen/mirror_err", "mirror error % (lower better)", 2, False), ("gen/precision", "precision", 3, True),
+           ("gen/recall", "recall", 3, True))
+#: the comparisons: (block, against)
+PAIRS = (("SelfAttention", "IdentityMixer"), ("SelfAttention", "none (SNGAN)"), ("ExternalAttention", "SelfAttention"))
+
+
+def _metric(runs: list[dict], name: str) -> list[float]:
+    return values(runs, lambda r: r["metrics"].get(name))
+
+
+def compare(a: list[float], b: list[float], higher_better: bool) -> str:
+    """``'better'`` / ``'worse'`` when the two seed ranges do not overlap (a against b), else ``'overlap'``."""
+    if not a or not b:
+        return "-"
+    if min(max(a), max(b)) >= max(min(a), min(b)):
+        return "overlap"
+    return "better" if (min(a) > max(b)) == higher_better else "worse"
+
+
+def mirror_sections(runs: list[dict], out: Path) -> tuple[list[str], list[Path]]:
+    """The experiment's markdown sections and its sample grid (``mirrors-samples.png``)."""
+    from lab.study.sample_grids import sample_grids
+
+    by_kind = group(runs, "kind")
+    rows = [[kind, len(rs), *[fmt_spread(_metric(rs, key), digits) for key, _, digits, _ in COLUMNS],
+             fmt_spread([r["seconds"]["train"] / 60 for r in rs], 1)] for (kind,), rs in by_kind.items()]
+    real = values(runs, lambda r: r["metrics"].get("gen/mirror_err_real"))
+    lines = []
+    for a, b in PAIRS:
+        ra, rb = by_kind.get((a,)), by_kind.get((b,))
+        if not ra or not rb:
+            continue
+        verdicts = [f"{col.split(' (')[0]} {fmt_spread(_metric(ra, key))} vs {fmt_spread(_metric(rb, key))}: "
+                    f"{compare(_metric(ra, key), _metric(rb, key), hib)}" for key, col, _, hib in COLUMNS[:3]]
+        lines.append(f"- {a} against {b} ({len(ra)} and {len(rb)} seeds): " + "; ".join(verdicts))
+    sections = ["## Mirrored digits: global structure (each image a digit and its mirror image)",
+                markdown_table(["attention block", "seeds", *[c for _, c, _, _ in COLUMNS], "train min"], rows),
+                f"Each cell: median [min-max] over the seeds. mirror error: mean |x - flip(x)|, % of the grey range "
+                f"(real validation images: {fmt_spread(real)}).",
+                "### Which block wins (better / worse: the seeds' ranges do not overlap)",
+                "\n".join(lines) or "- not enough runs for a comparison"]
+    grid = sample_grids(by_kind, out / "mirrors-samples.png")
+    return sections, [grid] if grid else []

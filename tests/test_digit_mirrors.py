@@ -45,3 +45,12 @@ def test_prepare_is_deterministic_and_mirrored(digits: Path, tmp_path: Path) -> 
     for path in sorted((a / "val").glob("*/*.png"))[:20]:
         img = np.asarray(Image.open(path))
         assert img.ndim == 2 and np.array_equal(img, img[:, ::-1]) and img.max() > 0
+
+
+def test_study_comparison_needs_seed_ranges() -> None:
+    from lab.study.generation_mirrors import compare
+
+    assert compare([1.0], [2.0], higher_better=True) == "one seed, no verdict"
+    assert compare([3.0, 4.0], [1.0, 2.0], higher_better=True) == "better"
+    assert compare([3.0, 4.0], [1.0, 2.0], higher_better=False) == "worse"
+    assert compare([1.0, 3.0], [2.0, 4.0], higher_better=True) == "overlap"

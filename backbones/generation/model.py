@@ -117,7 +117,7 @@ class ConditionalGAN(BaseModel):
             with a class head): cross-entropy of the head on the real images in the discriminator's step
             (``loss_d_cls``) and on the fakes for their labels in the generator's (``loss_g_cls``); 0: none.
         channels_last: hold the networks' 4-d weights and the real batch in the channels-last memory format
-            (oneDNN's convolutions run a GAN step at width 16 about a quarter faster on CPU; docs/benchmark.md).
+            (oneDNN's convolutions: a GAN step at width 16 took 20-30% less CPU time).
         data_preprocessor: defaults to :class:`GANDataPreprocessor`.
         init_cfg: mmengine initialisation config.
     """

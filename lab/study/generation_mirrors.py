@@ -20,9 +20,12 @@ def _metric(runs: list[dict], name: str) -> list[float]:
 
 
 def compare(a: list[float], b: list[float], higher_better: bool) -> str:
-    """``'better'`` / ``'worse'`` when the two seed ranges do not overlap (a against b), else ``'overlap'``."""
+    """``'better'`` / ``'worse'`` when the two seed ranges do not overlap (a against b), else ``'overlap'``; with
+    fewer than 2 seeds on a side there are no ranges: ``'one seed, no verdict'``."""
     if not a or not b:
         return "-"
+    if min(len(a), len(b)) < 2:
+        return "one seed, no verdict"
     if min(max(a), max(b)) >= max(min(a), min(b)):
         return "overlap"
     return "better" if (min(a) > max(b)) == higher_better else "worse"

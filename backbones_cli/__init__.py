@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import sys
+from collections.abc import Callable
 
 from backbones_cli import parsers
 
@@ -34,36 +35,21 @@ def dispatch(command: str, argv: list[str] | None = None) -> None:
     importlib.import_module(module).cli()
 
 
-def train() -> None:
-    """``backbones-train``."""
-    dispatch("backbones-train")
+def entry(command: str) -> Callable[[], None]:
+    """The console-script function of ``command`` (``backbones-train`` -> :func:`train`, ...)."""
+
+    def run() -> None:
+        dispatch(command)
+
+    run.__name__ = run.__qualname__ = command.removeprefix("backbones-").replace("-", "_")
+    run.__doc__ = f"``{command}``: :func:`dispatch`."
+    return run
 
 
-def test() -> None:
-    """``backbones-test``."""
-    dispatch("backbones-test")
-
-
-def export() -> None:
-    """``backbones-export``."""
-    dispatch("backbones-export")
-
-
-def convert() -> None:
-    """``backbones-convert``."""
-    dispatch("backbones-convert")
-
-
-def infer_points() -> None:
-    """``backbones-infer-points``."""
-    dispatch("backbones-infer-points")
-
-
-def benchmark() -> None:
-    """``backbones-benchmark``."""
-    dispatch("backbones-benchmark")
-
-
-def generate() -> None:
-    """``backbones-generate``."""
-    dispatch("backbones-generate")
+train = entry("backbones-train")
+test = entry("backbones-test")
+export = entry("backbones-export")
+convert = entry("backbones-convert")
+infer_points = entry("backbones-infer-points")
+benchmark = entry("backbones-benchmark")
+generate = entry("backbones-generate")

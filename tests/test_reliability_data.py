@@ -129,7 +129,7 @@ def test_gan_class_count_mismatch_is_a_clear_error(tmp_path: Path, twelve_classe
     import train
     from conftest import ROOT
 
-    cfg = ROOT / "configs/generation/digits/sngan_none-w16_1xb32-2k_digits-32px.py"
+    cfg = ROOT / "configs/generation/digits/sngan_none-w16_1xb32-1k_digits-32px.py"
     opts = [f"{split}_dataloader.dataset.data_root={twelve_classes}" for split in ("train", "val", "test")]
     with pytest.raises(SystemExit) as e:
         train.main([str(cfg), "--work-dir", str(tmp_path / "w"), "--cfg-options", *opts,

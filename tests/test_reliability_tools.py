@@ -12,7 +12,7 @@ from conftest import DIGITS_CFG, ROOT, load_cfg, small_config
 
 from backbones.engine.runner.config import build_model
 
-GAN_CFG = ROOT / "configs/generation/digits/sngan_none-w16_1xb32-2k_digits-32px.py"
+GAN_CFG = ROOT / "configs/generation/digits/sngan_none-w16_1xb32-1k_digits-32px.py"
 
 
 @pytest.fixture(scope="module")

@@ -22,6 +22,10 @@ COMMANDS = {
     "backbones-infer-points": (parsers.infer_points, "backbones.cli.infer_points"),
     "backbones-benchmark": (parsers.benchmark, "backbones.cli.benchmark"),
     "backbones-generate": (parsers.generate, "backbones.cli.generate"),
+    "backbones-flops": (parsers.flops, "backbones.cli.flops"),
+    "backbones-vis-attention": (parsers.vis_attention, "backbones.cli.vis_attention"),
+    "backbones-attention-similarity": (parsers.attention_similarity, "backbones.cli.attention_similarity"),
+    "backbones-demo": (parsers.demo, "backbones.cli.demo"),
 }
 
 
@@ -53,3 +57,7 @@ convert = entry("backbones-convert")
 infer_points = entry("backbones-infer-points")
 benchmark = entry("backbones-benchmark")
 generate = entry("backbones-generate")
+flops = entry("backbones-flops")
+vis_attention = entry("backbones-vis-attention")
+attention_similarity = entry("backbones-attention-similarity")
+demo = entry("backbones-demo")

@@ -254,3 +254,76 @@ def generate(prog: str | None = None) -> argparse.ArgumentParser:
     parser.add_argument("--batch", type=int, default=256, help="samples generated at a time (default 256)")
     parser.add_argument("--cfg-options", nargs="+", action=DictAction, help="override config keys: key=value")
     return parser
+
+
+FLOPS = """Parameters and FLOPs of a config's model (or of every preset) at an input shape.
+
+FLOPs count 2 per multiply-add (torch.utils.flop_counter) for one image; papers usually quote multiply-adds
+("FLOPs" = MACs), i.e. half of this figure, listed as GMACs. The count is of the plain model (the papers'
+equations); ``--deploy`` counts the converted model (backbones.deploy), where EA's memories are folded into its
+projections.
+"""
+
+VIS_ATTENTION = """Overlay a trained model's attention on an input image (PNG).
+
+For self-attention and Re-attention: the class token's attention to the patches in ``--block``, averaged over heads.
+For External attention: the class token's row of the token affinity A A^T that the memory induces
+(backbones.analysis.attention). The map is shown beside the image, upsampled over it.
+"""
+
+ATTENTION_SIMILARITY = """DeepViT's attention-collapse measure for a trained model: block-to-block attention similarity.
+
+Runs ``--images`` images of the config's test set (evenly spaced over it), records every block's attention map
+(self-attention, Re-attention) or memory map (External attention, compared through the token affinities A A^T it
+induces; backbones.analysis.attention, DeepViT's Eq. 3), prints the similarity of each block to the next, the number
+of "similar blocks" (similarity above the threshold) and the cross-head similarity inside each block, and writes a
+heat map (and, with ``--json``, the figures: ``adjacent``, ``similar_blocks``, ``matrix``, ``head_similarity``,
+``images``, ``threshold``). For Re-attention, whose maps are re-generated (heads mixed, BatchNorm: signed and
+centred) before they weight the values, the same figures of its softmax maps are added under ``before_transform``.
+"""
+
+DEMO = """Build every preset of the zoo, print its parameter count against the official one and check a forward pass.
+
+Exit code 1 if any preset's parameter count differs from the official count or its output is not finite.
+"""
+
+
+def flops(prog: str | None = None) -> argparse.ArgumentParser:
+    """The FLOP counter's flags."""
+    parser = _parser(prog, FLOPS)
+    parser.add_argument("config", nargs="?", help="a config file (or --presets)")
+    parser.add_argument("--presets", action="store_true", help="every preset with a 1000-class head")
+    parser.add_argument("--shape", type=int, nargs=2, default=(224, 224), metavar=("H", "W"))
+    parser.add_argument("--deploy", action="store_true", help="count the deploy form (convert_to_deploy)")
+    return parser
+
+
+def vis_attention(prog: str | None = None) -> argparse.ArgumentParser:
+    """The attention overlay's flags."""
+    parser = _parser(prog, VIS_ATTENTION)
+    parser.add_argument("config", help="image classification config file")
+    parser.add_argument("checkpoint", help="checkpoint file")
+    parser.add_argument("image", help="image file")
+    parser.add_argument("--block", type=int, default=-1, help="the block whose map is shown (default: the last)")
+    parser.add_argument("--out", default="attention.png", help="PNG file to write (default attention.png)")
+    return parser
+
+
+def attention_similarity(prog: str | None = None) -> argparse.ArgumentParser:
+    """The attention-collapse measure's flags."""
+    parser = _parser(prog, ATTENTION_SIMILARITY)
+    parser.add_argument("config", help="image classification config file")
+    parser.add_argument("checkpoint", help="checkpoint file")
+    parser.add_argument("--images", type=int, default=32, help="test images measured (default 32)")
+    parser.add_argument("--threshold", type=float, default=0.9, help="'similar' above this (default 0.9)")
+    parser.add_argument("--out", default="attention_similarity.png", help="heat map PNG")
+    parser.add_argument("--json", default=None, help="also write the figures to this JSON file")
+    return parser
+
+
+def demo(prog: str | None = None) -> argparse.ArgumentParser:
+    """The preset check's flags (``--presets`` is checked against the library's table when the command runs)."""
+    parser = _parser(prog, DEMO)
+    parser.add_argument("--img-size", type=int, default=224)
+    parser.add_argument("--presets", nargs="*", default=None, metavar="PRESET", help="default: every preset")
+    return parser

@@ -1,4 +1,5 @@
-"""Attention analysis shared by tools/analysis/{attention_similarity,vis_attention}.py: maps read from outside the
+"""Attention analysis shared by the analysis commands (``backbones-attention-similarity``, ``backbones-vis-attention``)
+and the lab: maps read from outside the
 model, through forward hooks (:func:`collect_maps`), so the model keeps no analysis state.
 
 DeepViT (Zhou et al. 2021, arXiv 2103.11886, Sec. 3, Eq. 3) diagnoses "attention collapse" with the
@@ -134,3 +135,38 @@ def head_similarity(maps: list[torch.Tensor]) -> list[float]:
 def similar_blocks(sim: torch.Tensor, threshold: float = 0.9) -> int:
     """How many blocks have a map whose similarity to the previous block's exceeds ``threshold``."""
     return int((sim.diagonal(offset=1) > threshold).sum())
+
+
+def similarity_figures(maps: list[torch.Tensor], raw: list[torch.Tensor] | None = None,
+                       threshold: float = 0.9) -> dict:
+    """DeepViT's collapse figures of one model's maps: ``adjacent`` (each block's similarity to the next),
+    ``similar_blocks``, ``matrix`` (L, L), ``head_similarity``, ``threshold``; when the softmax maps ``raw``
+    differ from the maps (Re-attention re-generates its maps), the same figures of ``raw`` under
+    ``before_transform``.
+
+    Args:
+        maps: one (I, h, N, M) map per block (:func:`collect_maps`).
+        raw: the maps before any map transform (``collect_maps(..., raw=True)``).
+        threshold: a block is "similar" above it.
+    """
+
+    def figures(ms: list[torch.Tensor]) -> dict:
+        sim = block_similarity(ms)
+        return dict(adjacent=sim.diagonal(offset=1).tolist(), similar_blocks=similar_blocks(sim, threshold),
+                    matrix=sim.tolist(), head_similarity=head_similarity(ms))
+
+    result = dict(figures(maps), threshold=threshold)
+    if raw is not None and any(not torch.equal(a, b) for a, b in zip(maps, raw)):
+        result["before_transform"] = figures(raw)
+    return result
+
+
+def class_token_map(maps: list[torch.Tensor], block: int, grid: tuple[int, int]) -> torch.Tensor:
+    """(h, w) map of the class token's attention to the patches in ``block`` (image 0, mean over heads).
+
+    Args:
+        maps: one (I, h, 1 + h*w, M) map per block, the class token first (:func:`collect_maps`).
+        block: the block (negative counts from the end).
+        grid: the patch grid (h, w).
+    """
+    return maps[block][0, :, 0, 1:].mean(0).reshape(grid)

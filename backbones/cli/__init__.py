@@ -1,4 +1,3 @@
-"""The tools' implementations, one module per console command (their flags and dispatch: :mod:`backbones_cli`), and
-what they share: loading a config's model and inputs (:mod:`.loading`), the train / test tools' runner
-(:mod:`.common`), the description of the machine a figure was measured on (:mod:`.machine`) and the allocator
-(:mod:`.allocator`)."""
+"""The console commands' entry points, one module per command (``python -m backbones.cli.NAME``; flags, help and
+dispatch: :mod:`backbones_cli`): each parses, calls the library and prints. What the train / test commands share
+(building mmengine's runner from the flags) is :mod:`.common`."""

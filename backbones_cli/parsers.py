@@ -4,7 +4,7 @@ the script's name, as argparse does).
 
 A few lists of names are spelled here rather than imported from the library, which this package must not import:
 the precisions (``backbones.deploy.precision.PRECISIONS``), the export formats (``backbones.deploy.export.FORMATS``)
-and the checkpoint formats (``backbones.converters.FORMATS``); tests/test_cli.py checks that they agree.
+and the checkpoint formats (``backbones.converters.FORMATS``); tests/unit/cli/test_console.py checks that they agree.
 """
 from __future__ import annotations
 

@@ -1,0 +1,324 @@
+"""Image generation (backbones.generation): SAGAN's networks with every zoo mixer, the two-optimizer GAN step, the
+metric's pieces against known answers, exact resume with two optimizers, and the tools end to end on tiny runs."""
+from __future__ import annotations
+
+import copy
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from backbones.engine.checkpoint import safe_load
+from backbones.generation import MixerAttention2d, SAGANDiscriminator, SAGANGenerator
+from backbones.generation.metrics import (
+    GenerationMetric,
+    feature_frechet_distance,
+    frechet_distance,
+    precision_recall,
+)
+from tests.support import run_tool
+from tests.support.gan import batch, optimizers, snapshot, tiny_config, tiny_gan
+
+MIXERS = ["SelfAttention", "FeedForwardMixer", "ReAttention", "ExternalAttention", "IdentityMixer"]
+ENV = {"OMP_NUM_THREADS": "1"}
+
+
+def changed(before: dict[str, torch.Tensor], module: torch.nn.Module) -> set[str]:
+    return {k for k, p in module.named_parameters() if not torch.equal(p, before[k])}
+
+
+# --- networks ---------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("mixer", MIXERS)
+def test_attention_block_starts_as_the_identity(mixer: str) -> None:
+    torch.manual_seed(0)
+    block = MixerAttention2d(16, (8, 8), mixer, num_heads=2).train()
+    x = torch.randn(2, 16, 8, 8)
+    assert block.gamma.item() == 0.0
+    assert torch.equal(block(x), x)
+    with torch.no_grad():
+        block.gamma.fill_(1.0)
+    if mixer != "IdentityMixer":  # with the gate open the mixer's output is added
+        assert not torch.allclose(block(x), x)
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+@pytest.mark.parametrize("mixer", [*MIXERS, None])
+def test_every_mixer_and_the_controls_generate_images(mixer: str | None, channels: int) -> None:
+    torch.manual_seed(0)
+    attention = None if mixer is None else dict(mixer=mixer, num_heads=2)
+    g = SAGANGenerator(10, channels, base_width=8, noise_dim=16, attention=attention)
+    d = SAGANDiscriminator(10, channels, base_width=8, attention=attention)
+    labels = torch.tensor([0, 3, 9])
+    images = g(torch.randn(3, 16), labels)
+    assert images.shape == (3, channels, 32, 32) and images.abs().max() <= 1
+    assert d(images, labels).shape == (3,)
+    blocks = [m for net in (g, d) for m in net.modules() if isinstance(m, MixerAttention2d)]
+    assert len(blocks) == (0 if mixer is None else 2)  # one attention block per network, none for SNGAN
+    assert all(type(b.mixer).__name__ == mixer for b in blocks)
+
+
+def test_projection_discriminator_depends_on_the_label() -> None:
+    torch.manual_seed(0)
+    d = SAGANDiscriminator(10, 1, base_width=8).eval()
+    x = torch.randn(2, 1, 32, 32)
+    assert not torch.allclose(d(x, torch.tensor([0, 0])), d(x, torch.tensor([1, 1])))
+
+
+# --- the deploy form --------------------------------------------------------------------------------------------
+
+#: relative error (norm of the difference / norm of float32's output) of each precision's deploy form
+DEPLOY_TOLERANCE = {"fp32": 1e-5, "bf16": 0.03, "int8": 0.1}
+
+
+def _relative(got: torch.Tensor, want: torch.Tensor) -> float:
+    return ((got - want).norm() / want.norm()).item()
+
+
+@pytest.mark.parametrize("precision", ["fp32", "bf16", "int8"])
+@pytest.mark.parametrize("mixer", [*MIXERS, None])
+def test_deploy_form_of_both_networks_in_every_precision(mixer: str | None, precision: str) -> None:
+    """Spectral norms baked, the mixer's own branch form: what the eval-mode networks compute, in each precision;
+    every Linear int8 in int8; a deep copy converted leaves the original working (torch's parametrised classes are
+    shared between copies)."""
+    from backbones.deploy import convert_to_deploy, precision_summary
+    from backbones.generation.layers import DeployAttention2d
+
+    torch.manual_seed(0)
+    gan = tiny_gan(mixer).train()
+    labels = torch.tensor([0, 3, 9, 1])
+    with torch.no_grad():
+        for _ in range(3):  # power iterations: the stored singular vectors move away from their start
+            gan.discriminator(gan.generator(torch.randn(4, 16), labels), labels)
+        for block in (m for m in gan.modules() if isinstance(m, MixerAttention2d)):
+            block.gamma.fill_(0.5)  # the gate open
+        gan.eval()
+        noise = torch.randn(4, 16)
+        images = gan.generator(noise, labels)
+        scores = gan.discriminator(images, labels)
+        deployed = convert_to_deploy(copy.deepcopy(gan), precision)
+        assert _relative(deployed.generator(noise, labels), images) < DEPLOY_TOLERANCE[precision]
+        assert _relative(deployed.discriminator(images, labels), scores) < DEPLOY_TOLERANCE[precision]
+        assert torch.equal(gan.generator(noise, labels), images)  # the original is untouched
+    assert not any(hasattr(m, "parametrizations") for m in deployed.modules())
+    blocks = [m for m in deployed.modules() if isinstance(m, DeployAttention2d)]
+    assert len(blocks) == (0 if mixer is None else 3)  # generator, discriminator, the generator's EMA
+    summary = precision_summary(deployed)
+    if precision == "int8":
+        fp32 = precision_summary(convert_to_deploy(copy.deepcopy(gan)))  # + the products read as matrices
+        products = [n for n in fp32["float_matrices"] if n.endswith((".w1", ".w2", ".in_w", ".out_w"))]
+        assert summary["float_linears"] == 0 and summary["int8_linears"] == fp32["float_linears"] + len(products) > 0
+    if precision == "bf16":
+        assert summary["bf16_modules"] == ["generator", "discriminator", "generator_ema.module"]
+
+
+# --- the GAN step ----------------------------------------------------------------------------------------------
+
+def test_each_optimizer_holds_only_its_network() -> None:
+    model = tiny_gan()
+    wrappers = optimizers(model)
+    for name in ("generator", "discriminator"):
+        held = {id(p) for group in wrappers[name].optimizer.param_groups for p in group["params"]}
+        assert held == {id(p) for p in getattr(model, name).parameters()}
+    assert not any(p.requires_grad for p in model.generator_ema.parameters())
+
+
+@pytest.mark.parametrize("frozen", ["generator", "discriminator"])
+def test_gan_step_updates_each_network_with_its_own_optimizer(frozen: str) -> None:
+    """With one network's learning rate 0, a step changes the other network and leaves this one bit for bit:
+    neither optimizer reaches the other's parameters (and no gradient of one step leaks into the other)."""
+    torch.manual_seed(0)
+    model = tiny_gan()
+    wrappers = optimizers(model, g_lr=0.0 if frozen == "generator" else 1e-3,
+                          d_lr=0.0 if frozen == "discriminator" else 1e-3)
+    other = "discriminator" if frozen == "generator" else "generator"
+    g0, d0 = snapshot(model.generator), snapshot(model.discriminator)
+    log = model.train_step(batch(), wrappers)
+    assert set(log) == {"loss_d_real", "loss_d_fake", "loss_g"}
+    moved = changed(g0 if other == "generator" else d0, getattr(model, other))
+    assert not changed(g0 if frozen == "generator" else d0, getattr(model, frozen))
+    assert len(moved) > len(list(getattr(model, other).parameters())) // 2, moved
+
+
+def test_n_disc_discriminator_steps_per_generator_step() -> None:
+    torch.manual_seed(0)
+    model = tiny_gan(n_disc=2)
+    wrappers = optimizers(model)
+    g0, d0 = snapshot(model.generator), snapshot(model.discriminator)
+    log = model.train_step(batch(), wrappers)  # D step only
+    assert "loss_g" not in log and not changed(g0, model.generator) and changed(d0, model.discriminator)
+    assert int(model.generator_ema.steps) == 0
+    d1 = snapshot(model.discriminator)
+    log = model.train_step(batch(), wrappers)  # D step and G step
+    assert "loss_g" in log and changed(g0, model.generator) and changed(d1, model.discriminator)
+    assert int(model.d_steps) == 2 and int(model.generator_ema.steps) == 1
+
+
+def test_predict_gives_one_fixed_sample_per_real_image() -> None:
+    torch.manual_seed(0)
+    model = tiny_gan().eval()
+    data = model.data_preprocessor(batch(4), False)
+    assert data["inputs"].min() >= -1 and data["inputs"].max() <= 1
+    first = [s.fake_img.clone() for s in model.predict(data["inputs"], copy.deepcopy(data["data_samples"]))]
+    torch.manual_seed(123)  # the global generator does not decide the evaluation noise
+    again = model.predict(data["inputs"], data["data_samples"])
+    assert all(torch.equal(a, s.fake_img) for a, s in zip(first, again))
+    assert again[0].fake_img.dtype == torch.uint8 and again[0].fake_img.shape == (1, 32, 32)
+    raw = batch(4)["inputs"][0]
+    assert torch.equal(again[0].real_img, raw)  # [-1, 1] and back is exact for uint8
+
+
+# --- the metric's pieces -----------------------------------------------------------------------------------------
+
+def test_frechet_distance_of_gaussians_in_closed_form() -> None:
+    """N(m1, diag a) vs N(m2, diag b): FD = |m1 - m2|^2 + sum (sqrt a - sqrt b)^2. Exact from the parameters
+    (1e-9), and from 200,000 samples per set within 0.05 (the value is 7.55; the estimate's spread is ~0.01)."""
+    m1, m2 = np.zeros(4), np.array([1.0, 0.0, -1.0, 2.0])
+    a, b = np.array([1.0, 2.0, 0.5, 1.0]), np.array([2.0, 1.0, 0.5, 3.0])
+    want = float(((m1 - m2) ** 2).sum() + ((np.sqrt(a) - np.sqrt(b)) ** 2).sum())
+    assert abs(frechet_distance(m1, np.diag(a), m2, np.diag(b)) - want) < 1e-9
+    rng = np.random.default_rng(0)
+    x = m1 + rng.standard_normal((200_000, 4)) * np.sqrt(a)
+    y = m2 + rng.standard_normal((200_000, 4)) * np.sqrt(b)
+    assert abs(feature_frechet_distance(x, y) - want) < 0.05
+    assert feature_frechet_distance(x, x) == pytest.approx(0.0, abs=1e-8)
+
+
+def test_frechet_distance_with_non_commuting_covariances() -> None:
+    """Against Tr sqrtm(S1 S2) from scipy for full covariances."""
+    from scipy.linalg import sqrtm
+
+    rng = np.random.default_rng(1)
+    s1, s2 = (m @ m.T + 0.1 * np.eye(5) for m in rng.standard_normal((2, 5, 5)))
+    mu1, mu2 = rng.standard_normal((2, 5))
+    want = ((mu1 - mu2) ** 2).sum() + np.trace(s1 + s2 - 2 * sqrtm(s1 @ s2).real)
+    assert frechet_distance(mu1, s1, mu2, s2) == pytest.approx(want, rel=1e-8)
+
+
+def test_precision_recall_on_identical_disjoint_and_collapsed_sets() -> None:
+    rng = np.random.default_rng(0)
+    real = rng.standard_normal((400, 8))
+    assert precision_recall(real, real.copy()) == (1.0, 1.0)
+    assert precision_recall(real, real + 100.0) == (0.0, 0.0)
+    two_modes = np.concatenate([real[:200] - 20, real[200:] + 20])
+    p, r = precision_recall(two_modes, two_modes[:200] + 0.01)  # one mode only: precise, half the recall
+    assert p == 1.0 and 0.45 < r < 0.55
+
+
+@pytest.fixture(scope="module")
+def digit_sets(digits: Path, tmp_path_factory) -> tuple[GenerationMetric, torch.Tensor, torch.Tensor]:  # noqa: ANN001
+    from backbones.generation import ImageFolderTensors
+
+    cache = tmp_path_factory.mktemp("cnn") / "cnn.pth"
+    metric = GenerationMetric(str(digits), classifier_path=str(cache), classifier_epochs=6, classifier_images=400)
+    images, labels = ImageFolderTensors(str(digits), "val", classes_from="train", size=32, channels=1).all_images()
+    return metric, images, labels
+
+
+def test_feature_classifier_is_trained_once_deterministically(digit_sets, tmp_path: Path) -> None:  # noqa: ANN001
+    from backbones.generation.features import load_feature_classifier, train_feature_classifier
+
+    metric, _, _ = digit_sets
+    model = metric.classifier(1, 32)
+    cached, meta = load_feature_classifier(metric.classifier_path)
+    assert meta["train_images"] == 400 and meta["val_accuracy"] > 0.8, meta
+    assert all(torch.equal(v, cached.state_dict()[k]) for k, v in model.state_dict().items())
+    stamp = Path(metric.classifier_path).stat().st_mtime_ns
+    metric.classifier(1, 32)  # read back from the cache, not retrained
+    assert Path(metric.classifier_path).stat().st_mtime_ns == stamp
+    runs = [train_feature_classifier(metric.data_root, tmp_path / f"{i}.pth", channels=1, epochs=1, max_images=100)
+            for i in range(2)]
+    assert runs[0] == runs[1]
+    a, b = (safe_load(tmp_path / f"{i}.pth")["state_dict"] for i in range(2))
+    assert all(torch.equal(v, b[k]) for k, v in a.items())  # same seed, same weights bit for bit
+
+
+def test_metric_ranks_degraded_images_below_real_ones(digit_sets) -> None:  # noqa: ANN001
+    """Half of the val images as the reference; the other half as they are scores best on every measure, and
+    worse as noise, blurred (5x5 box) or with their pixels shuffled."""
+    metric, images, labels = digit_sets
+    ref, cand, cand_labels = images[::2], images[1::2], labels[1::2]
+    from lab.study.generation import degrade  # the study's references: the same three degradations
+
+    real = metric.evaluate_images(ref, cand, cand_labels)
+    assert real["sample_acc"] > 80 and real["precision"] > 0.6 and real["recall"] > 0.6, real
+    for name in ("noise", "blurred", "shuffled"):
+        fake = degrade(cand, name)
+        bad = metric.evaluate_images(ref, fake, cand_labels)
+        assert bad["fd"] > 2 * real["fd"], (name, bad, real)
+        assert bad["precision"] < real["precision"] and bad["sample_acc"] < real["sample_acc"], (name, bad, real)
+
+
+def test_inception_features_from_a_local_weights_file(tmp_path: Path) -> None:
+    """torchvision's Inception-v3 layout read from a file through the safe loader (random weights here)."""
+    from torchvision.models import inception_v3
+
+    from backbones.generation.features import InceptionFeatures
+
+    torch.manual_seed(0)
+    torch.save(inception_v3(weights=None, aux_logits=True, init_weights=False).state_dict(), tmp_path / "inc.pth")
+    net = InceptionFeatures(str(tmp_path / "inc.pth"))
+    feats = net(torch.randint(0, 256, (2, 1, 32, 32), dtype=torch.uint8))
+    assert feats.shape == (2, 2048) and torch.isfinite(feats).all()
+
+
+# --- training through the tools ----------------------------------------------------------------------------------
+
+
+def assert_same_gan_state(a: dict, b: dict) -> None:
+    """Same weights and buffers, and the same state of both optimizers, bit for bit."""
+    assert a["state_dict"].keys() == b["state_dict"].keys()
+    for k, v in a["state_dict"].items():
+        assert torch.equal(v, b["state_dict"][k]), k
+    assert set(a["optimizer"]) == set(b["optimizer"]) == {"generator", "discriminator"}
+    for name in ("generator", "discriminator"):
+        sa, sb = a["optimizer"][name]["state"], b["optimizer"][name]["state"]
+        assert sa.keys() == sb.keys() and len(sa) > 0, name
+        for i in sa:
+            for k in sa[i]:
+                assert torch.equal(torch.as_tensor(sa[i][k]), torch.as_tensor(sb[i][k])), (name, i, k)
+
+
+def test_resume_with_two_optimizers_is_exact(digits: Path, tmp_path: Path) -> None:
+    """4 iterations straight vs 2, then ``--resume`` to 4: weights, buffers (EMA, spectral-norm vectors, step
+    counter) and both Adam states equal bit for bit."""
+    straight, split = tmp_path / "straight", tmp_path / "split"
+    run_tool("tools/train.py", str(tiny_config(tmp_path, digits, 4, False)), "--work-dir", str(straight), env=ENV)
+    run_tool("tools/train.py", str(tiny_config(tmp_path, digits, 2, False)), "--work-dir", str(split), env=ENV)
+    run_tool("tools/train.py", str(tiny_config(tmp_path, digits, 4, False)), "--work-dir", str(split), "--resume",
+             env=ENV)
+    a, b = safe_load(straight / "iter_4.pth"), safe_load(split / "iter_4.pth")
+    assert_same_gan_state(a, b)
+    early = safe_load(straight / "iter_2.pth")["state_dict"]
+    assert any(not torch.equal(v, early[k]) for k, v in a["state_dict"].items())  # iterations 3-4 did train
+    assert int(a["state_dict"]["d_steps"]) == 4
+
+
+def test_train_test_generate_tools(digits: Path, tmp_path: Path) -> None:
+    cfg = tiny_config(tmp_path, digits, 2)
+    work = tmp_path / "work"
+    train = run_tool("tools/train.py", str(cfg), "--work-dir", str(work), env=ENV)
+    assert re.search(r"gen/fd: [0-9.]+", train.stdout + train.stderr)
+    ckpt = work / "iter_2.pth"
+    test = run_tool("tools/test.py", str(cfg), str(ckpt), "--work-dir", str(tmp_path / "test"), env=ENV)
+    metrics = dict(re.findall(r"gen/(\w+): ([0-9.]+)", test.stdout + test.stderr))
+    assert {"fd", "precision", "recall", "sample_acc", "real_acc"} <= set(metrics)
+    test = run_tool("tools/test.py", str(cfg), str(ckpt), "--deploy", "--precision", "int8", "--calibrate", "1",
+                    "--work-dir", str(tmp_path / "test-int8"), env=ENV)
+    assert re.search(r"DeployHook: .*, 9 Linears int8 \(0 left in float; activation scales calibrated on 1 batches",
+                     test.stdout + test.stderr)
+    assert {"fd", "sample_acc"} <= set(re.findall(r"gen/(\w+): [0-9.]+", test.stdout + test.stderr))
+    out = tmp_path / "grid.png"
+    gen = run_tool("tools/generate.py", str(cfg), str(ckpt), "--num", "3", "--out", str(out), env=ENV)
+    assert str(out) in gen.stdout
+    from PIL import Image
+
+    with Image.open(out) as img:  # 10 rows of 3 samples, 2 px apart
+        assert img.size == (3 * 34 + 2, 10 * 34 + 2) and img.mode == "L"
+    one = run_tool("tools/generate.py", str(cfg), str(ckpt), "--num", "4", "--label", "7", "--out",
+                   str(tmp_path / "seven.png"), env=ENV)
+    assert "1 x 4 samples" in one.stdout
+    with Image.open(tmp_path / "seven.png") as img:
+        assert img.size == (4 * 34 + 2, 34 + 2)

@@ -1,7 +1,7 @@
 # EANet (Guo et al. 2021): dilated ResNet-101 (output stride 8) -> EAHead, plus mmseg's usual FCN auxiliary head.
 # Backbone as the official code builds it: ResNetV1c deep stem with 128 channels, layer3 dilations (1, 2, 2, ...),
 # layer4 dilations (2, 8, 16). mmseg's ResLayer uses multi_grid values as the dilations themselves, so
-# multi_grid=(2, 8, 16) gives exactly those (tests/unit/segmentation/test_eanet.py checks every block and the logits).
+# multi_grid=(2, 8, 16) gives exactly those (tests/e2e/test_eanet_parity.py checks every block and the logits).
 norm_cfg = dict(type='SyncBN', requires_grad=True)  # paper recipe (synchronised BN over GPUs); CPU runs: BN
 data_preprocessor = dict(
     type='SegDataPreProcessor',

@@ -99,11 +99,3 @@ def test_input_size_scales_pipelines_and_model_together() -> None:
     gan = load_cfg(next((ROOT / "configs/generation/digits").glob("*.py")))
     with pytest.raises(ValueError, match="needs an image config whose model has backbone.img_size"):
         set_input_size(gan, 64)
-
-
-def test_train_tool_takes_the_input_size(tmp_path: Path, digits: Path) -> None:  # noqa: F811
-    from tests.support import run_tool, small_config
-
-    cfg = small_config(tmp_path, digits, epochs=1, train_images=32)
-    log = run_tool("tools/train.py", str(cfg), "--work-dir", str(tmp_path / "w"), "--input-size", "24").stdout
-    assert "img_size=24" in log and (tmp_path / "w" / "epoch_1.pth").exists()

@@ -7,16 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-import torch
-
 from tests.support import ROOT
-from tests.support.crafted import zip_bomb
-
-
-def weights(path: Path, n: int = 4096) -> Path:
-    torch.save({"state_dict": {"w": torch.arange(n, dtype=torch.float32)}, "meta": {"epoch": 1}}, path)
-    return path
-
+from tests.support.crafted import weights, zip_bomb
 
 PEAK = """
 import json, resource, sys, time, torch

@@ -77,6 +77,12 @@ def craft(path: Path, kind: str, marker: Path, state: dict | None = None) -> Pat
     return path
 
 
+def weights(path: Path, n: int = 4096) -> Path:
+    """A clean checkpoint (one float tensor ``w`` of ``n`` values, a meta dict) to craft zip files from."""
+    torch.save({"state_dict": {"w": torch.arange(n, dtype=torch.float32)}, "meta": {"epoch": 1}}, path)
+    return path
+
+
 def zip_entries(path: Path) -> list[dict]:
     """The entries of a zip checkpoint as ``dict(name=..., data=...)``, in the order they are stored."""
     import zipfile

@@ -10,12 +10,7 @@ import torch
 
 from backbones.engine.checkpoint import CheckpointReadError, safe_load
 from backbones.engine.checkpoint.resume import checkpoint_problem
-from tests.support.crafted import crc_bypass, write_zip, zip_entries
-
-
-def weights(path: Path, n: int = 4096) -> Path:
-    torch.save({"state_dict": {"w": torch.arange(n, dtype=torch.float32)}, "meta": {"epoch": 1}}, path)
-    return path
+from tests.support.crafted import crc_bypass, weights, write_zip, zip_entries
 
 
 def test_crc_bypass_through_a_second_zip_reading_is_refused(tmp_path: Path) -> None:

@@ -176,7 +176,7 @@ MICRO = {
 }
 PNGS = {"collapse": ["depth.png", "offsets.png"], "ffonly": ["mixing.png", "stems.png"],
         "external": ["sweep.png", "memory.png"], "reattention-scale": ["seeds.png"],
-        "generation": ["fd.png", "samples.png", "mirrors-samples.png"]}
+        "generation": ["fd.png", "samples.png", "mirrors.png", "mirrors-samples.png"]}
 
 
 @pytest.mark.parametrize("name", sorted(MICRO))

@@ -12,7 +12,9 @@ finished runs on the current code and checks that they repeat their stored metri
 depths / epochs / seeds (at most ~10 minutes per study on 2 cores) and says so in every output; the full
 mode prints its estimated time before it starts. ``--plan`` lists the runs and the estimate, and stops.
 ``--report`` writes the outputs from the runs finished so far (trains and measures nothing; every output says
-how many of the study's runs it holds): a long study's results while it is still running.
+how many of the study's runs it holds): a long study's results while it is still running. ``--only EXPERIMENT``
+keeps one experiment of a study with several (a run's ``info['experiment']``, ``main`` when it names none; e.g.
+``generation --only mirrors``): the other experiments' runs are neither trained nor reported.
 
 Every cached result is verified before it is reused (``lab/runs/run_cache.py``): an edited, truncated or
 unverifiable result (one written before results carried digests), or a missing or changed checkpoint, is named
@@ -31,7 +33,7 @@ from types import ModuleType
 from backbones.bundled import data_digest
 from backbones.utils.machine import machine_info
 from lab.runs.run_cache import code_digest, code_note, invalid_note
-from lab.runs.runs import Context, estimate, finished_results, hms, keyed, repo_root, run_all, verify, write_runs
+from lab.runs.runs import Context, Run, estimate, finished_results, hms, keyed, repo_root, run_all, verify, write_runs
 from lab.study import collapse, external, ffonly, generation, reattention_scale
 
 STUDIES: dict[str, ModuleType] = {m.NAME: m for m in (collapse, reattention_scale, ffonly, external, generation)}
@@ -40,11 +42,15 @@ QUICK_NOTE = ("**QUICK MODE** (`--quick`): fewer depths, epochs, seeds and sizes
 
 
 def run_study(module: ModuleType, settings: dict, ctx: Context, out: Path, mode: str, command: str,
-              jobs: int = 1, plan_only: bool = False, verify_runs: int = 0, report_only: bool = False) -> int:
+              jobs: int = 1, plan_only: bool = False, verify_runs: int = 0, report_only: bool = False,
+              only: str | None = None) -> int:
     """Run (or reuse) a study's runs and write its outputs; returns the exit code (1 if a run failed or, with
     ``verify_runs``, a rerun on the current code did not reproduce its stored metrics). ``report_only``: write the
-    outputs of the runs finished so far, training and measuring nothing (1 if it left out invalid cached results)."""
+    outputs of the runs finished so far, training and measuring nothing (1 if it left out invalid cached results).
+    ``only``: the runs of that experiment alone (:func:`only_experiment`)."""
     runs = module.plan(settings)
+    if only is not None:
+        runs = only_experiment(runs, only, module.NAME)
     if plan_only or report_only:  # data sets are not built here: runs on a data set not built yet are unfinished
         _, keys = keyed(ctx, runs, {r.dataset: data_digest(ctx.data_root(r.dataset)) for r in runs})
         unique = dict(zip(keys, runs))
@@ -105,6 +111,20 @@ def run_study(module: ModuleType, settings: dict, ctx: Context, out: Path, mode:
     return 1 if errors or invalid else 0
 
 
+def experiment_of(run: Run) -> str:
+    """The experiment a planned run belongs to: its ``info['experiment']``, ``main`` when it names none."""
+    return str(run.info.get("experiment", "main"))
+
+
+def only_experiment(runs: list[Run], name: str, study: str) -> list[Run]:
+    """The runs of experiment ``name``; a name no run has is an error naming the study's experiments."""
+    kept = [r for r in runs if experiment_of(r) == name]
+    if not kept:
+        names = sorted({experiment_of(r) for r in runs})
+        raise SystemExit(f"error: --only {name!r}: study {study!r} has no such experiment; valid: {names}")
+    return kept
+
+
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
     parser = argparse.ArgumentParser(prog="python -m lab.study", description=__doc__,
@@ -120,6 +140,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="write the outputs from the runs finished so far; train and measure nothing")
     parser.add_argument("--verify", type=int, default=0, metavar="N",
                         help="after the study, rerun N of its finished runs on the current code and compare metrics")
+    parser.add_argument("--only", default=None, metavar="EXPERIMENT",
+                        help="run and report one experiment of the study (e.g. generation: main, mirrors)")
     args = parser.parse_args(argv)
     if args.jobs < 1 or args.threads < 1:
         parser.error(f"--jobs and --threads must be at least 1, got {args.jobs} and {args.threads}")
@@ -131,4 +153,5 @@ def main(argv: list[str] | None = None) -> int:
                   log=lambda s: print(s, flush=True))
     command = " ".join(["python -m lab.study", *(argv if argv is not None else sys.argv[1:])])
     settings = module.QUICK if args.quick else module.FULL
-    return run_study(module, settings, ctx, out, mode, command, args.jobs, args.plan, args.verify, args.report)
+    return run_study(module, settings, ctx, out, mode, command, args.jobs, args.plan, args.verify, args.report,
+                     args.only)

@@ -1,11 +1,11 @@
 """The mirrored-digits experiment of the generation study (:mod:`lab.study.generation`): its table, the
 comparisons that decide the claim test (self-attention against both controls, then External attention against
-self-attention, by whether the seeds' ranges overlap) and a sample grid."""
+self-attention, by whether the seeds' ranges overlap), a plot of every seed and a sample grid."""
 from __future__ import annotations
 
 from pathlib import Path
 
-from lab.runs.report import fmt_spread, group, markdown_table, values
+from lab.runs.report import figure, fmt_spread, group, markdown_table, save_png, values
 
 #: the metrics of the table: (key, column, decimals, higher is better)
 COLUMNS = (("gen/fd", "FD (lower better)", 2, False), ("gen/sample_acc", "sample acc %", 2, True),
@@ -32,7 +32,7 @@ def compare(a: list[float], b: list[float], higher_better: bool) -> str:
 
 
 def mirror_sections(runs: list[dict], out: Path) -> tuple[list[str], list[Path]]:
-    """The experiment's markdown sections and its sample grid (``mirrors-samples.png``)."""
+    """The experiment's markdown sections, its plot (``mirrors.png``) and sample grid (``mirrors-samples.png``)."""
     from lab.study.sample_grids import sample_grids
 
     by_kind = group(runs, "kind")
@@ -54,4 +54,20 @@ def mirror_sections(runs: list[dict], out: Path) -> tuple[list[str], list[Path]]
                 "### Which block wins (better / worse: the seeds' ranges do not overlap)",
                 "\n".join(lines) or "- not enough runs for a comparison"]
     grid = sample_grids(by_kind, out / "mirrors-samples.png")
-    return sections, [grid] if grid else []
+    return sections, [plot(by_kind, out / "mirrors.png"), *([grid] if grid else [])]
+
+
+def plot(by_kind: dict[tuple, list[dict]], path: Path) -> Path:
+    """FD, sample accuracy and mirror error per block: every seed a dot, the median a bar."""
+    fig, axes = figure(3, 3.6, 3.2)
+    kinds = [k for (k,) in by_kind]
+    for ax, (key, col, _, _) in zip(axes, COLUMNS[:3]):
+        for i, kind in enumerate(kinds):
+            pts = sorted(_metric(by_kind[(kind,)], key))
+            ax.plot([i] * len(pts), pts, "o", ms=4, alpha=0.7, color=f"C{i}")
+            if pts:
+                ax.hlines(pts[len(pts) // 2], i - 0.25, i + 0.25, color=f"C{i}")
+        ax.set_xticks(range(len(kinds)), [k.replace(" (SNGAN)", "\n(SNGAN)") for k in kinds], rotation=30,
+                      fontsize=7, ha="right")
+        ax.set_ylabel(col, fontsize=8)
+    return save_png(fig, path)

@@ -176,7 +176,7 @@ MICRO = {
 }
 PNGS = {"collapse": ["depth.png", "offsets.png"], "ffonly": ["mixing.png", "stems.png"],
         "external": ["sweep.png", "memory.png"], "reattention-scale": ["seeds.png"],
-        "generation": ["fd.png", "samples.png", "mirrors-samples.png"]}
+        "generation": ["fd.png", "samples.png", "mirrors.png", "mirrors-samples.png"]}
 
 
 @pytest.mark.parametrize("name", sorted(MICRO))
@@ -269,3 +269,24 @@ def test_verify_reruns_a_run_as_its_study_plans_it(tmp_path: Path, digits: Path)
         "\n".join(lines)
     assert any("[verify] gan none (SNGAN) (seed 0): reproduced" in ln for ln in lines), "\n".join(lines)
     assert any("verify: 1 of 1 reruns on the current code reproduced" in ln for ln in lines)
+
+
+def test_only_keeps_one_experiment_and_names_the_valid_ones(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                            capsys: pytest.CaptureFixture) -> None:
+    """``--only``: the generation study's mirrored-digits runs alone (every seed and block, the full length), the
+    digits runs alone as ``main``; an unknown experiment is an error naming the valid ones."""
+    from lab.study import generation
+    from lab.study.cli import main, only_experiment
+
+    runs = generation.plan(generation.FULL)
+    mirrors = only_experiment(runs, "mirrors", "generation")
+    assert len(mirrors) == 12 and all(r.dataset == "digit_mirrors" and r.length == 1000 for r in mirrors)
+    assert [r.info["kind"] for r in mirrors[:4]] == list(generation.MIRROR_KINDS)  # seed-major
+    main_runs = only_experiment(runs, "main", "generation")
+    assert len(main_runs) == 18 and all(r.dataset == "digits" for r in main_runs)
+    with pytest.raises(SystemExit, match=r"--only 'digits'.*valid: \['main', 'mirrors'\]"):
+        only_experiment(runs, "digits", "generation")
+    monkeypatch.chdir(ROOT)
+    assert main(["generation", "--plan", "--only", "mirrors", "--cache", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "full: 12 runs, 0 finished" in out and "gan-mirrors" in out and "gan SelfAttention" not in out

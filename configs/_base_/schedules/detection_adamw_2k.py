@@ -1,5 +1,5 @@
 # From scratch on digit detection: AdamW 1e-3 (no decay on position tables, norms and biases), gradient clipping,
-# 200 warm-up iterations, linear decay to 0 at 2k iterations; evaluated every 500 iterations, checkpointed at the end.
+# 200 warm-up iterations, linear decay to 0 at 2k iterations; evaluated every 250 iterations, checkpointed at the end.
 optim_wrapper = dict(
     type='OptimWrapper',
     optimizer=dict(type='AdamW', lr=1e-3, betas=(0.9, 0.999), weight_decay=0.05),
@@ -10,7 +10,7 @@ param_scheduler = [
     dict(type='LinearLR', start_factor=1e-3, by_epoch=False, begin=0, end=200),
     dict(type='PolyLR', eta_min=0.0, power=1.0, begin=200, end=max_iters, by_epoch=False),
 ]
-train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=500)
+train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=250)
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
 default_hooks = dict(

@@ -27,6 +27,8 @@ setup(
         "mmcv==2.1.0",
         "mmpretrain==1.2.0",
         "mmsegmentation==1.2.2",
+        "mmdet==3.3.0",
+        "pycocotools",
         "ftfy",
         "regex",
         "open3d==0.20.0",

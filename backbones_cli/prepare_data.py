@@ -4,6 +4,7 @@ Usage::
 
     backbones-prepare-data digits OUT [--size 32] [--val-fraction 0.2] [--seed 0]
     backbones-prepare-data digit-scenes OUT [--size 64] [--train 2000] [--val 400] [--seed 0]
+    backbones-prepare-data digit-detection OUT [--min-size 128] [--max-size 192] [--train 1200] [--val 300] [--seed 0]
     backbones-prepare-data digit-pairs [OUT] [--digits data/digits] [--rule sum]
     backbones-prepare-data digit-mirrors [OUT] [--digits data/digits]
     backbones-prepare-data shapes OUT [--train 60] [--test 20] [--points 1024] [--seed 0]
@@ -39,6 +40,13 @@ def parser(prog: str | None = None) -> argparse.ArgumentParser:
     scenes.add_argument("--train", type=int, default=2000, help="number of train scenes")
     scenes.add_argument("--val", type=int, default=400, help="number of val scenes")
     scenes.add_argument("--seed", type=int, default=0)
+    det = sub.add_parser("digit-detection", help="canvases of 2-5 digits with boxes and instance masks (COCO format)")
+    det.add_argument("out_dir")
+    det.add_argument("--min-size", type=int, default=128, help="smallest canvas side in pixels")
+    det.add_argument("--max-size", type=int, default=192, help="largest canvas side in pixels")
+    det.add_argument("--train", type=int, default=1200, help="number of train images")
+    det.add_argument("--val", type=int, default=300, help="number of val images")
+    det.add_argument("--seed", type=int, default=0)
     pairs = sub.add_parser("digit-pairs", help="two digits per image, labelled by a rule on both (needs mixing)")
     pairs.add_argument("out_dir", nargs="?", default="data/digit_pairs")
     pairs.add_argument("--digits", default="data/digits", help="the digits folder (built there if missing)")
@@ -71,6 +79,13 @@ def run(args: argparse.Namespace) -> None:
         out = importlib.import_module("backbones.bundled.digit_scenes").prepare(args.out_dir, args.size, args.train,
                                                                                 args.val, args.seed)
         print(f"digit scenes: {args.train} train / {args.val} val scenes of {args.size}x{args.size} in {out} "
+              f"(sha256 {_summary(out)['sha256'][:12]})")
+    elif args.dataset == "digit-detection":
+        out = importlib.import_module("backbones.bundled.digit_detection").prepare(
+            args.out_dir, args.min_size, args.max_size, args.train, args.val, args.seed)
+        counts = _summary(out)["counts"]
+        print(f"digit detection: {counts['train']['images']} train images ({counts['train']['instances']} digits) / "
+              f"{counts['val']['images']} val images ({counts['val']['instances']} digits) in {out} "
               f"(sha256 {_summary(out)['sha256'][:12]})")
     elif args.dataset == "digit-pairs":
         importlib.import_module("backbones.bundled.digits").prepare(args.digits)

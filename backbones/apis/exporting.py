@@ -10,6 +10,9 @@
 * Part segmentation (``PointCloudModel`` with ``PointPartSegHead``): ``inputs`` (B, N, C) and ``category`` (B,)
   int64 -> per-point part logits (B, N, P), the parts outside each cloud's category at ``-inf`` when the dataset
   names them (``category_parts``), so that an arg-max gives the restricted prediction of the standard evaluation.
+* Detection (mmdet's detectors: a ``neck`` and a ``bbox_head`` or ``roi_head``): the backbone and the neck, ``inputs``
+  (B, 3, H, W) -> the feature pyramid, one (B, C, H / s, W / s) output per level (ViTDet's simple feature pyramid,
+  Li et al. 2022); the heads' decoding and NMS stay in Python (mmdet's own post-processing).
 * Generation (a model with a ``sampler`` network and a ``noise_dim``: the zoo's ``ConditionalGAN``): ``noise``
   (B, Z) and ``label`` (B,) int64 -> images (B, C, H, W) in [-1, 1], from the sampler (the generator's EMA when the
   model keeps one).
@@ -98,11 +101,23 @@ class GeneratorOutput(nn.Module):
         return self.sampler(noise, label)
 
 
+class FeaturePyramid(nn.Module):
+    """A detector's backbone and neck: preprocessed inputs (B, 3, H, W) -> the pyramid's levels, finest first."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, inputs: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """(B, 3, H, W) -> (B, C, H / s, W / s) per level."""
+        return tuple(self.model.extract_feat(inputs))
+
+
 def export_spec(model: nn.Module, dataset_meta: dict | None = None, output: str = "logits") -> ExportSpec:
     """The network to export for ``model`` (a config's model, plain or converted) and its inputs' names and axes.
 
     Args:
-        model: mmpretrain's classifier, mmseg's segmentor or the zoo's point-cloud model.
+        model: mmpretrain's classifier, mmseg's segmentor, mmdet's detector or the zoo's point-cloud model.
         dataset_meta: the test set's meta information (part segmentation: ``classes`` and ``category_parts``).
         output: segmentation only, ``'logits'`` or ``'labels'``.
     """
@@ -120,6 +135,8 @@ def export_spec(model: nn.Module, dataset_meta: dict | None = None, output: str 
     if hasattr(model, "decode_head"):  # torch.export keeps height and width dynamic where the network allows
         return ExportSpec(SegmentationOutput(model, output), dynamic={"inputs": {2: "height", 3: "width"}},
                           description=f"{output} at the input size")
+    if hasattr(model, "neck") and (hasattr(model, "bbox_head") or hasattr(model, "roi_head")):
+        return ExportSpec(FeaturePyramid(model), description="the feature pyramid (backbone and neck)")
     return ExportSpec(Logits(model))
 
 

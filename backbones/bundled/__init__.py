@@ -1,5 +1,6 @@
 """The datasets the zoo builds itself from data it ships with (no download): scikit-learn's handwritten digits as
-an image folder (:mod:`.digits`), digit scenes for segmentation (:mod:`.digit_scenes`), digit pairs that need
+an image folder (:mod:`.digits`), digit scenes for segmentation (:mod:`.digit_scenes`), digits on canvases
+in COCO format for detection (:mod:`.digit_detection`), digit pairs that need
 token mixing (:mod:`.digit_pairs`), mirrored digits whose halves must agree (:mod:`.digit_mirrors`) and open3d
 shapes for point clouds (:mod:`.shapes`). Each builds deterministically into a folder beside its target and renames
 it into place; :func:`ensure_data` builds one on first use.
@@ -19,6 +20,7 @@ DATASETS: dict[str, tuple[str, str]] = {
     "digit_pairs": ("data/digit_pairs", ""),
     "digit_mirrors": ("data/digit_mirrors", ""),
     "digit_scenes": ("data/digit_scenes", ""),
+    "digit_detection": ("data/digit_detection", ""),
     "shapes_cls": ("data/shapes", "modelnet_shapes"),
     "shapes_part": ("data/shapes", "shapenetpart_shapes"),
 }
@@ -61,6 +63,9 @@ def builder(dataset: str, digits: Path) -> Callable[[Path], object]:
         return prepare
     if dataset == "digit_scenes":
         from backbones.bundled.digit_scenes import prepare
+        return prepare
+    if dataset == "digit_detection":
+        from backbones.bundled.digit_detection import prepare
         return prepare
     if dataset in ("shapes_cls", "shapes_part"):
         from backbones.bundled.shapes import prepare

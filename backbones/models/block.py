@@ -14,7 +14,7 @@ buffers as one without.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from typing import Any
 
@@ -117,7 +117,7 @@ class DeployBlock(DeployModule):
 
 def build_blocks(mixer: Any, depth: int, dim: int, *, mlp_ratio: float = 4.0, drop: float = 0.0,
                  drop_path_rate: float = 0.0, norm_eps: float = 1e-6, scale_adjustment: float = 1.0,
-                 mixer_first: bool = True, **settings: Any) -> nn.ModuleList:
+                 mixer_first: bool = True, global_blocks: Sequence[int] = (), **settings: Any) -> nn.ModuleList:
     """The blocks of a backbone, each with its own mixer built in one context.
 
     Args:
@@ -126,12 +126,15 @@ def build_blocks(mixer: Any, depth: int, dim: int, *, mlp_ratio: float = 4.0, dr
         dim: channels C.
         mlp_ratio, drop, norm_eps, scale_adjustment, mixer_first: as :class:`Block`.
         drop_path_rate: stochastic depth, rising linearly from 0 (first block) to this (last block).
+        global_blocks: blocks offered ``window_size=None`` (global attention) whatever ``settings`` says (ViTDet's
+            few global blocks among windowed ones, Li et al. 2022).
         **settings: the block settings offered to every mixer (``num_heads``, ``num_tokens``, ``grid_size``,
-            ``qkv_bias``, ``attn_drop``, ``proj_drop``, ``token_resize``; :func:`~backbones.models.mixers.build_mixer`).
+            ``qkv_bias``, ``attn_drop``, ``proj_drop``, ``token_resize``, ``window_size``;
+            :func:`~backbones.models.mixers.build_mixer`).
 
     Raises:
-        ValueError: a mixer list of another length than ``depth``, or a mixer built for a fixed token count
-            when the count is unknown (``num_tokens`` None).
+        ValueError: a mixer list of another length than ``depth``, a mixer built for a fixed token count
+            when the count is unknown (``num_tokens`` None), or a global block out of range.
     """
     specs = list(mixer) if isinstance(mixer, (list, tuple)) else [mixer] * depth
     if len(specs) != depth:
@@ -141,9 +144,13 @@ def build_blocks(mixer: Any, depth: int, dim: int, *, mlp_ratio: float = 4.0, dr
         settings.pop("num_tokens", None)
         for spec in specs:
             _check_token_count(spec)
+    bad = [i for i in global_blocks if not (isinstance(i, int) and 0 <= i < depth)]
+    if bad:
+        raise ValueError(f"global_blocks {list(global_blocks)}: {bad} out of range for {depth} blocks (0..{depth - 1})")
     blocks = nn.ModuleList()
     for i, spec in enumerate(specs):
-        blocks.append(Block(dim, build_mixer(spec, dim, **settings), mlp_ratio, drop,
+        offered = dict(settings, window_size=None) if i in global_blocks else settings
+        blocks.append(Block(dim, build_mixer(spec, dim, **offered), mlp_ratio, drop,
                             drop_path_rate * i / max(depth - 1, 1), norm_eps, scale_adjustment, mixer_first))
     return blocks
 

@@ -89,6 +89,11 @@ class MixerViT(SafePretrainedMixin, BaseModule):
             partial load (:mod:`backbones.engine.checkpoint.pretrained`).
         with_cp: activation checkpointing per block while training (mmpretrain's ``with_cp``): each block's
             activations are recomputed in the backward pass; same gradients, less memory, more compute.
+        window_size: window attention with s x s windows on the patch grid in every block but ``global_blocks``
+            (ViTDet, Li et al. 2022: 14, with global blocks 2, 5, 8, 11 of ViT-B); offered to every block's mixer as
+            the block setting ``window_size`` (a mixer that does not take it is refused). None: global everywhere.
+            Needs ``with_cls_token=False``.
+        global_blocks: blocks that keep global attention when ``window_size`` is set.
     """
 
     def __init__(self, arch: str | dict = "deit-small", img_size: int | Sequence[int] = 224, in_channels: int = 3,
@@ -96,7 +101,8 @@ class MixerViT(SafePretrainedMixin, BaseModule):
                  with_cls_token: bool = True, final_norm: bool = True, drop_rate: float = 0.0,
                  attn_drop_rate: float = 0.0, drop_path_rate: float = 0.0, token_resize: str | None = None,
                  frozen_stages: int = -1, norm_eval: bool = False, pretrained: str | None = None,
-                 init_cfg: dict | list | None = None, with_cp: bool = False) -> None:
+                 init_cfg: dict | list | None = None, with_cp: bool = False, window_size: int | None = None,
+                 global_blocks: Sequence[int] = ()) -> None:
         if pretrained is not None:
             if init_cfg is not None:
                 raise ValueError("MixerViT: give either pretrained= or init_cfg=, not both")
@@ -113,6 +119,12 @@ class MixerViT(SafePretrainedMixin, BaseModule):
             raise ValueError("out_type='cls_token' needs with_cls_token=True")
         self.out_type, self.with_cls_token, self.final_norm = out_type, with_cls_token, final_norm
         self.out_indices = self._check_out_indices(out_indices, depth)
+        if window_size is not None and with_cls_token:
+            raise ValueError(f"MixerViT: window_size={window_size} needs with_cls_token=False (windows are cut from "
+                             f"the patch grid; a class token has no place in it)")
+        if global_blocks and window_size is None:
+            raise ValueError(f"MixerViT: global_blocks={tuple(global_blocks)} without window_size: every block is "
+                             f"already global; set window_size or drop global_blocks")
         self.frozen_stages, self.norm_eval = frozen_stages, norm_eval
         self.with_cp = with_cp
 
@@ -131,7 +143,8 @@ class MixerViT(SafePretrainedMixin, BaseModule):
             norm_eps=a.get("norm_eps", 1e-6), scale_adjustment=a.get("scale_adjustment", 1.0),
             mixer_first=a.get("mixer_first", True), num_heads=a.get("num_heads", 1),
             num_tokens=self.num_extra + grid[0] * grid[1], grid_size=grid, qkv_bias=a.get("qkv_bias", True),
-            attn_drop=attn_drop_rate, proj_drop=drop_rate, token_resize=token_resize)
+            attn_drop=attn_drop_rate, proj_drop=drop_rate, token_resize=token_resize, window_size=window_size,
+            global_blocks=tuple(global_blocks))
         self.norm = nn.LayerNorm(dim, eps=a.get("norm_eps", 1e-6)) if final_norm else nn.Identity()
         self._init_weights()
         self._freeze()

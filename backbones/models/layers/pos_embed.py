@@ -4,7 +4,7 @@ Three kinds, all called as ``pos(x, grid)`` on tokens ``x`` of shape (B, [1 +] H
 
 * :class:`LearnedPosEmbed` - timm / DeiT / DeepViT: one learned table (1, [1 +] H*W, C); its grid
   part is resized bicubically (align_corners=False) for another grid, and when loading a
-  checkpoint of another size.
+  checkpoint of another size (a checkpoint's class-token row is dropped for a table without one).
 * :class:`GridPosEmbed` - FF-only ("Do You Even Need Attention?", Melas-Kyriazi 2021): a learned
   (1, C, h, w) grid, resized bilinearly (align_corners=False) at every forward whose grid differs,
   plus a separate class-token embedding.
@@ -68,9 +68,16 @@ class LearnedPosEmbed(nn.Module):
         key = prefix + "pos_embed"
         if key in state_dict and state_dict[key].shape != self.pos_embed.shape:
             src = state_dict[key]
+            if self.num_extra == 0 and _has_class_row(src.shape[1]):  # e.g. ImageNet weights into a detector's
+                src = src[:, 1:]  # backbone without class token (ViTDet): the class token's position is dropped
             state_dict[key] = resize_tokens(src, _grid_of(src.shape[1] - self.num_extra), self.grid,
                                             self.num_extra, self.mode)
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
+
+def _has_class_row(num_tokens: int) -> bool:
+    """A table of 1 + h*h rows (a class token's row before a square grid) rather than a square grid itself."""
+    return math.isqrt(num_tokens) ** 2 != num_tokens and math.isqrt(num_tokens - 1) ** 2 == num_tokens - 1
 
 
 class GridPosEmbed(nn.Module):

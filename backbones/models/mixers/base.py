@@ -36,7 +36,7 @@ from backbones.models.deploy.base import DeployModule, ModuleBranch
 #: that declare them. The others are choices: a non-neutral value for a mixer that does not declare
 #: the setting is an error.
 GEOMETRY = ("num_heads", "num_tokens", "grid_size")
-NEUTRAL = {"qkv_bias": True, "attn_drop": 0.0, "proj_drop": 0.0, "token_resize": None}
+NEUTRAL = {"qkv_bias": True, "attn_drop": 0.0, "proj_drop": 0.0, "token_resize": None, "window_size": None}
 
 
 class TokenMixer(nn.Module):

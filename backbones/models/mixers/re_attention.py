@@ -23,15 +23,16 @@ class ReAttention(SelfAttention):
     """Self-attention plus DeepViT's head-mixing transform, (B, N, C) -> (B, N, C).
 
     Args:
-        dim, num_heads, qkv_bias, attn_drop, proj_drop, qk_scale: as :class:`SelfAttention`.
+        dim, num_heads, qkv_bias, attn_drop, proj_drop, qk_scale, window_size: as :class:`SelfAttention` (with
+            windows the head norm's batch statistics are taken over windows, padded keys included while training).
         transform_scale: multiply the re-generated map by (C / H) ** -0.5 (DeepViT-S) or not.
         norm_eps: BatchNorm epsilon.
     """
 
     def __init__(self, dim: int, num_heads: int = 8, qkv_bias: bool = True, attn_drop: float = 0.0,
                  proj_drop: float = 0.0, qk_scale: float | None = None, transform_scale: bool = False,
-                 norm_eps: float = 1e-5) -> None:
-        super().__init__(dim, num_heads, qkv_bias, attn_drop, proj_drop, qk_scale)
+                 norm_eps: float = 1e-5, window_size: int | None = None) -> None:
+        super().__init__(dim, num_heads, qkv_bias, attn_drop, proj_drop, qk_scale, window_size)
         self.head_mix = nn.Linear(num_heads, num_heads)  # weight (H_out, H_in): DeepViT's 1x1 conv
         self.head_norm = nn.BatchNorm2d(num_heads, eps=norm_eps)
         self.reatten_scale = self.scale if transform_scale else 1.0

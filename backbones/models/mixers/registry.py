@@ -70,8 +70,8 @@ def build_mixer(spec: Any, dim: int, **context: Any) -> TokenMixer:
     The mixer receives ``dim`` and exactly the settings its class declares (``TokenMixer.settings``);
     keys written in the spec itself win over the block's. Geometry (``num_heads``, ``num_tokens``,
     ``grid_size``) is only offered; any other setting with a value other than its neutral one
-    (``qkv_bias=True``, ``attn_drop=0``, ``proj_drop=0``, ``token_resize=None``) is refused when the
-    mixer does not declare it, so no configured choice is silently ignored.
+    (``qkv_bias=True``, ``attn_drop=0``, ``proj_drop=0``, ``token_resize=None``, ``window_size=None``) is refused
+    when the mixer does not declare it, so no configured choice is silently ignored.
 
     Args:
         spec: mixer name, ``dict(type=name, **kwargs)``, mixer class or ``functools.partial``.

@@ -98,7 +98,8 @@ def test_config_builds(path: Path) -> None:
 NAME = re.compile(r"^(?P<model>[a-z0-9]+)_(?P<backbone>[a-z0-9.-]+)_(?P<procs>\d+)xb(?P<batch>\d+)-(?P<length>\d+)"
                   r"(?P<unit>[ek])_(?P<dataset>[a-z0-9-]+)-(?P<input>\d+px|\d+x\d+|\d+pts)\.py$")
 MODELS = {"mixervit": "ImageClassifier", "upernet": "EncoderDecoder", "eanet": "EncoderDecoder",
-          "pct": "PointCloudModel", "sagan": "ConditionalGAN", "sngan": "ConditionalGAN"}
+          "pct": "PointCloudModel", "sagan": "ConditionalGAN", "sngan": "ConditionalGAN", "fcos": "FCOS",
+          "maskrcnn": "MaskRCNN"}
 
 
 @pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.name)

@@ -36,7 +36,6 @@ def _run(tool: str, args: list[str], cwd: Path) -> str:
     return proc.stdout + proc.stderr
 
 
-@pytest.mark.slow  # two fresh processes each (~40 s on a loaded 2-core machine); the build test below is cheaper
 @pytest.mark.parametrize("config, metrics, score", [
     ("fcos_selfattention-cnn-p16-w128-d4_1xb8-2k_digit-detection-160px.py", ["bbox"], "model.test_cfg.score_thr"),
     ("maskrcnn_selfattention-cnn-p16-w128-d4_1xb8-2k_digit-detection-160px.py", ["bbox", "segm"],

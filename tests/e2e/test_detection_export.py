@@ -7,7 +7,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.support import ROOT
+
 CONFIG = ROOT / "configs/detection/digit_detection/fcos_selfattention-cnn-p16-w128-d4_1xb8-2k_digit-detection-160px.py"
 
 

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.support import ROOT
+
 CONFIG = ROOT / "configs/detection/digit_detection/fcos_vit-tiny-win4-ld0.7_1xb8-2k_digit-detection-160px.py"
 
 

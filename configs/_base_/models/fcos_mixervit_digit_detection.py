@@ -3,25 +3,10 @@
 # (B, 128, H/16, W/16) map -> SimpleFeaturePyramid (64 channels; factors 2, 1, 0.5: strides 8, 16, 32) -> FCOS head
 # (1 stacked GN conv of 64 per branch: the convolutions dominate a CPU step). Leaf configs choose the mixer with one
 # key: model.backbone.mixer.
+_base_ = ['./mixervit_simple-fpn_digit_detection.py']
+
 model = dict(
     type='FCOS',
-    data_preprocessor=dict(
-        type='DetDataPreprocessor',
-        mean=[127.5, 127.5, 127.5],
-        std=[127.5, 127.5, 127.5],
-        bgr_to_rgb=True,
-        pad_size_divisor=32),
-    backbone=dict(
-        type='MixerViT',
-        arch=dict(embed_dims=128, depth=4, num_heads=4, mlp_ratio=2.0,
-                  stem=dict(type='CNNStem', patch_size=16, width=16), pos_embed='learned'),
-        mixer='SelfAttention',
-        img_size=160,
-        with_cls_token=False,
-        out_indices=(3, ),
-        out_type='featmap',
-        drop_path_rate=0.05),
-    neck=dict(type='SimpleFeaturePyramid', in_channels=128, out_channels=64, scale_factors=(2.0, 1.0, 0.5)),
     bbox_head=dict(
         type='FCOSHead',
         num_classes=10,

@@ -2,26 +2,11 @@
 # (conv stem width 16, stride-16 tokens, width 128, 4 blocks) -> SimpleFeaturePyramid (64 channels; strides 8, 16,
 # 32) -> RPN (anchors 2 and 4 strides wide, 3 ratios) -> RoIAlign 7x7 box head (2 FCs of 256) and 14x14 mask head
 # (2 convs of 64, 28x28 masks). Leaf configs choose the mixer with one key: model.backbone.mixer.
+_base_ = ['./mixervit_simple-fpn_digit_detection.py']
+
 model = dict(
     type='MaskRCNN',
-    data_preprocessor=dict(
-        type='DetDataPreprocessor',
-        mean=[127.5, 127.5, 127.5],
-        std=[127.5, 127.5, 127.5],
-        bgr_to_rgb=True,
-        pad_mask=True,
-        pad_size_divisor=32),
-    backbone=dict(
-        type='MixerViT',
-        arch=dict(embed_dims=128, depth=4, num_heads=4, mlp_ratio=2.0,
-                  stem=dict(type='CNNStem', patch_size=16, width=16), pos_embed='learned'),
-        mixer='SelfAttention',
-        img_size=160,
-        with_cls_token=False,
-        out_indices=(3, ),
-        out_type='featmap',
-        drop_path_rate=0.05),
-    neck=dict(type='SimpleFeaturePyramid', in_channels=128, out_channels=64, scale_factors=(2.0, 1.0, 0.5)),
+    data_preprocessor=dict(pad_mask=True),
     rpn_head=dict(
         type='RPNHead',
         in_channels=64,

@@ -27,19 +27,12 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from backbones.bundled.digit_scenes import background, digit_ink, paint
 from backbones.bundled.digits import split_indices
 
 CLASSES = tuple(str(d) for d in range(10))
 DIGITS_PER_IMAGE = (2, 5)
 DIGIT_HEIGHT = (16, 56)
-
-
-def _background(rng: np.random.Generator, height: int, width: int) -> np.ndarray:
-    """A dark, smoothly varying RGB background (height, width, 3), float in [0, 255], with pixel noise."""
-    coarse = rng.uniform(0, 90, size=(4, 4, 3)).astype(np.float32)
-    smooth = np.stack([np.asarray(Image.fromarray(coarse[..., c], mode="F").resize((width, height), Image.BILINEAR))
-                       for c in range(3)], axis=-1)
-    return smooth + rng.normal(0, 6, size=(height, width, 3))
 
 
 def _free_corner(rng: np.random.Generator, boxes: list[tuple[int, int, int, int]], h: int, w: int,
@@ -61,7 +54,7 @@ def compose(rng: np.random.Generator, scans: np.ndarray, labels: np.ndarray, min
         The image (H, W, 3) uint8 and its instances as (digit 0..9, binary mask (H, W) uint8).
     """
     height, width = (int(v) for v in rng.integers(min_size, max_size + 1, size=2))
-    img = _background(rng, height, width)
+    img = background(rng, height, width)
     boxes: list[tuple[int, int, int, int]] = []
     instances = []
     for _ in range(int(rng.integers(DIGITS_PER_IMAGE[0], DIGITS_PER_IMAGE[1] + 1))):
@@ -71,11 +64,10 @@ def compose(rng: np.random.Generator, scans: np.ndarray, labels: np.ndarray, min
         if corner is None:
             continue
         i = int(rng.integers(len(scans)))
-        ink = np.asarray(Image.fromarray((scans[i] / 16.0).astype(np.float32), mode="F").resize(
-            (w, h), Image.BILINEAR)).clip(0, 1)
+        ink = digit_ink(scans[i], h, w)
         colour = rng.uniform(150, 255, size=3)
         y, x = corner
-        img[y:y + h, x:x + w] = img[y:y + h, x:x + w] * (1 - ink[..., None]) + colour * ink[..., None]
+        paint(img, ink, y, x, colour)
         mask = np.zeros((height, width), np.uint8)
         mask[y:y + h, x:x + w] = ink >= 0.5 * ink.max()
         boxes.append((y, x, h, w))

@@ -29,12 +29,25 @@ from backbones.bundled.digits import split_indices
 MAX_DIGITS = 3
 
 
-def _background(rng: np.random.Generator, size: int) -> np.ndarray:
-    """A dark, smoothly varying RGB background (size, size, 3) float in [0, 255] with pixel noise."""
+def background(rng: np.random.Generator, height: int, width: int) -> np.ndarray:
+    """A dark, smoothly varying RGB background (height, width, 3), float in [0, 255], with pixel noise (the digit
+    scenes' and the digit-detection set's canvas)."""
     coarse = rng.uniform(0, 90, size=(4, 4, 3)).astype(np.float32)
-    smooth = np.stack([np.asarray(Image.fromarray(coarse[..., c], mode="F").resize((size, size), Image.BILINEAR))
+    smooth = np.stack([np.asarray(Image.fromarray(coarse[..., c], mode="F").resize((width, height), Image.BILINEAR))
                        for c in range(3)], axis=-1)
-    return smooth + rng.normal(0, 6, size=(size, size, 3))
+    return smooth + rng.normal(0, 6, size=(height, width, 3))
+
+
+def digit_ink(scan: np.ndarray, height: int, width: int) -> np.ndarray:
+    """A digit scan (8, 8) with values 0..16 as ink coverage in [0, 1], resized to (height, width) bilinearly."""
+    return np.asarray(Image.fromarray((scan / 16.0).astype(np.float32), mode="F").resize(
+        (width, height), Image.BILINEAR)).clip(0, 1)
+
+
+def paint(img: np.ndarray, ink: np.ndarray, y: int, x: int, colour: np.ndarray) -> None:
+    """Blend ``colour`` into ``img`` (H, W, 3) in place by the ink coverage (h, w), top-left corner (y, x)."""
+    h, w = ink.shape
+    img[y:y + h, x:x + w] = img[y:y + h, x:x + w] * (1 - ink[..., None]) + colour * ink[..., None]
 
 
 def _place(rng: np.random.Generator, boxes: list[tuple[int, int, int]], side: int, size: int) -> tuple[int, int] | None:
@@ -53,7 +66,7 @@ def compose(rng: np.random.Generator, scans: np.ndarray, labels: np.ndarray,
     Returns:
         image (size, size, 3) uint8 and label map (size, size) uint8 (0 background, k + 1 digit k).
     """
-    img = _background(rng, size)
+    img = background(rng, size, size)
     seg = np.zeros((size, size), np.uint8)
     boxes: list[tuple[int, int, int]] = []
     for _ in range(int(rng.integers(1, MAX_DIGITS + 1))):
@@ -62,12 +75,10 @@ def compose(rng: np.random.Generator, scans: np.ndarray, labels: np.ndarray,
         if corner is None:
             continue
         i = int(rng.integers(len(scans)))
-        ink = np.asarray(Image.fromarray((scans[i] / 16.0).astype(np.float32), mode="F").resize(
-            (side, side), Image.BILINEAR)).clip(0, 1)
+        ink = digit_ink(scans[i], side, side)
         colour = rng.uniform(150, 255, size=3)
         y, x = corner
-        patch = img[y:y + side, x:x + side]
-        img[y:y + side, x:x + side] = patch * (1 - ink[..., None]) + colour * ink[..., None]
+        paint(img, ink, y, x, colour)
         seg[y:y + side, x:x + side][ink >= 0.5 * ink.max()] = labels[i] + 1
         boxes.append((y, x, side))
     return np.clip(np.rint(img), 0, 255).astype(np.uint8), seg

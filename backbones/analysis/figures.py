@@ -10,7 +10,7 @@ import torch
 from backbones.utils.files import write_atomic
 
 
-def _save(fig, path: str | Path) -> None:  # noqa: ANN001
+def save_figure(fig, path: str | Path) -> None:  # noqa: ANN001
     buf = io.BytesIO()
     fig.savefig(buf, dpi=100, format="png")
     write_atomic(buf.getvalue(), path)
@@ -47,7 +47,7 @@ def save_overlay(image: torch.Tensor, heat: torch.Tensor, path: str | Path, titl
     for ax in axes:
         ax.axis("off")
     fig.tight_layout()
-    _save(fig, path)
+    save_figure(fig, path)
     plt.close(fig)
 
 
@@ -61,5 +61,5 @@ def save_similarity(sim: torch.Tensor, path: str | Path, title: str) -> None:
     ax.set_title(title)
     fig.colorbar(im, ax=ax, label="cosine similarity")
     fig.tight_layout()
-    _save(fig, path)
+    save_figure(fig, path)
     plt.close(fig)

@@ -5,6 +5,7 @@ Usage:
         [--train] [--compare] [--compile] [--rounds 5] [--json out.json] [--markdown out.md]
     python lab/tools/benchmark.py --sweep-tokens [--dim 192] [--heads 3] [--mixers ...] [--plot sweep.png]
     python lab/tools/benchmark.py PRESET --train-memory --batch 32   (training-step memory, with_cp off / on)
+    python lab/tools/benchmark.py [PRESET] --resolutions 512 768 1024 [--variants ...] [--plot res.png]
     python lab/tools/time_step.py PRESET_OR_CONFIG [--kind ...] [--profile]   (one model alone: median, profile)
 
 * The float32 GEMM rate of this machine is measured in the same rounds as the models, as one more
@@ -25,6 +26,8 @@ Usage:
   ``train_roofline`` is the FLOPs of its forward and backward over the GEMM rate, divided by the step time.
 * ``--compile`` also times the deploy form through ``torch.compile`` (compiled once, before timing) and
   gives its roofline (``compiled_roofline``: the deploy form's FLOPs over the GEMM rate and its time).
+* ``--resolutions`` times a detection backbone (the preset, default deit-small, with each mixer, global and
+  windowed; ``resolution.py``) against the input size, each (variant, size) in a fresh process.
 * ``--sweep-tokens`` times one layer of each mixer against the token count N and fits the exponent of
   time ~ N^k on the largest sizes (EA should be ~1, self-attention approaching 2).
 Peak memory is the peak resident set of a new process that builds the model, converts it and runs one
@@ -43,6 +46,7 @@ import torch
 from backbones.utils.allocator import ALLOCATORS, RUN_SETUP, child_env
 from backbones.utils.files import write_text_atomic
 from backbones.utils.machine import cpu_model
+from lab.benchmark import resolution
 from lab.benchmark.headline import child as headline_child
 from lab.benchmark.headline import headline
 from lab.benchmark.headline import markdown as headline_markdown
@@ -248,6 +252,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sweep-one", default=None, help=argparse.SUPPRESS)  # one mixer, in a child process
     parser.add_argument("--tokens", type=int, nargs="+", default=[196, 400, 784, 1600, 2500, 4096, 6400])
     parser.add_argument("--mixers", nargs="+", default=None, help="--sweep-tokens: these mixers (default: all)")
+    parser.add_argument("--resolutions", type=int, nargs="+", default=None,
+                        help="detection backbone cost at these input sizes (px), batch 1, fresh processes")
+    parser.add_argument("--variants", nargs="+", default=None, help="--resolutions: these variants (default: all)")
+    parser.add_argument("--resolution-child", default=None, help=argparse.SUPPRESS)  # JSON spec of one point
     parser.add_argument("--dim", type=int, default=192)
     parser.add_argument("--heads", type=int, default=3)
     parser.add_argument("--plot", default=None)
@@ -282,6 +290,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.worker:  # used by time_runs
         serve(build_step(args.targets[0], **json.loads(args.worker)), args.warmup)
         return 0
+    if args.resolution_child:  # used by resolution.sweep
+        print(json.dumps(resolution.child(json.loads(args.resolution_child))))
+        return 0
+    if args.resolutions:
+        resolution_report(args)
+        return 0
     if args.sweep_one:  # used by sweep_tokens
         print(json.dumps(sweep_mixer(args.sweep_one, args)))
         return 0
@@ -305,6 +319,22 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         write_text_atomic(json.dumps(rows, indent=2) + "\n", args.json)
     return 0
+
+
+def resolution_report(args: argparse.Namespace) -> list[dict]:
+    """``--resolutions``: the sweep (resolution.py), its table with the machine's name and GEMM rate, the plot."""
+    arch = (args.targets or ["deit-small"])[0]
+    rows = resolution.sweep(arch, args.resolutions, args.variants or list(resolution.VARIANTS), args.rounds,
+                            args.threads, log=lambda s: print(s, flush=True))
+    rate = gemm_rate(interleaved({"gemm": gemm_step()}, args.rounds, warmup=1)["gemm"])
+    header = (f"{cpu_model()}, GEMM rate {rate / 1e9:.0f} GFLOP/s (2048^3 float32 probe), {args.threads} threads, "
+              f"torch {torch.__version__}; {arch} backbone (no class token, stride-16 map), batch 1, float32, "
+              f"inference; median of {args.rounds} forwards; each point in a fresh process")
+    write_outputs(args, resolution.markdown(rows, header), rows)
+    if args.plot:
+        resolution.plot(rows, args.plot)
+        print(f"plot: {args.plot}")
+    return rows
 
 
 def write_outputs(args: argparse.Namespace, text: str, data: object) -> None:

@@ -256,3 +256,26 @@ def test_the_headline_with_onnx_adds_both_exported_kinds_and_their_ratio(monkeyp
     assert kinds["baseline-onnx"] == "vit-tiny" and kinds["ours-onnx"].endswith(".py")  # the shipped config
     assert result["rows"][0]["onnx_ratio"]["value"] == pytest.approx(3.0)
     assert "| vit-tiny | 100 [100-100] | 300 [300-300] | 3.00x [3.00-3.00] | 2.00x |" in hl.markdown(result)
+
+
+def test_resolution_sweep_measures_each_point_in_a_fresh_process(tmp_path, capsys, monkeypatch) -> None:  # noqa: ANN001
+    from lab.benchmark import resolution
+
+    out, plot = tmp_path / "r.json", tmp_path / "r.png"
+    monkeypatch.setattr(resolution, "FF_LIMIT_GB", 0.0)  # FF-only's token MLP then never fits: skipped, named
+    assert benchmark.main(["vit-tiny", "--resolutions", "96", "32", "--variants", "ExternalAttention",
+                           "FeedForwardMixer", "--rounds", "1", "--threads", "1", "--json", str(out), "--plot",
+                           str(plot)]) == 0
+    rows = json.loads(out.read_text())
+    assert [(r["variant"], r["size"], r.get("tokens")) for r in rows] == [
+        ("ExternalAttention", 32, 4), ("ExternalAttention", 96, 36), ("FeedForwardMixer", 32, None),
+        ("FeedForwardMixer", 96, None)]
+    assert all(r["ms"] > 0 and r["peak_mb"] >= r["before_mb"] > 0 for r in rows[:2]) and plot.stat().st_size > 0
+    assert "token-MLP weights" in rows[2]["skipped"]
+    printed = capsys.readouterr().out
+    assert cpu_model() in printed and "| ExternalAttention | " in printed and "Skipped: FeedForwardMixer at 32 px" \
+        in printed
+    # FF-only's token MLP at 1024 px of deit-small: 12 blocks x 2 x 4 x 4096^2 float32 weights
+    assert resolution.ff_weights_gb("deit-small", 1024) == pytest.approx(12 * 8 * 4096 ** 2 * 4 / 1e9)
+    with pytest.raises(SystemExit, match="unknown \\['Windowed'\\]"):
+        resolution.sweep("vit-tiny", [32], ["Windowed"], 1, 1)

@@ -4,7 +4,7 @@ Usage::
 
     backbones-prepare-data digits OUT [--size 32] [--val-fraction 0.2] [--seed 0]
     backbones-prepare-data digit-scenes OUT [--size 64] [--train 2000] [--val 400] [--seed 0]
-    backbones-prepare-data digit-detection OUT [--min-size 128] [--max-size 192] [--train 1200] [--val 300] [--seed 0]
+    backbones-prepare-data digit-detection OUT [--min-size 128] [--max-size 192] [--train 4800] [--val 300] [--seed 0]
     backbones-prepare-data digit-pairs [OUT] [--digits data/digits] [--rule sum]
     backbones-prepare-data digit-mirrors [OUT] [--digits data/digits]
     backbones-prepare-data shapes OUT [--train 60] [--test 20] [--points 1024] [--seed 0]
@@ -44,7 +44,7 @@ def parser(prog: str | None = None) -> argparse.ArgumentParser:
     det.add_argument("out_dir")
     det.add_argument("--min-size", type=int, default=128, help="smallest canvas side in pixels")
     det.add_argument("--max-size", type=int, default=192, help="largest canvas side in pixels")
-    det.add_argument("--train", type=int, default=1200, help="number of train images")
+    det.add_argument("--train", type=int, default=4800, help="number of train images")
     det.add_argument("--val", type=int, default=300, help="number of val images")
     det.add_argument("--seed", type=int, default=0)
     pairs = sub.add_parser("digit-pairs", help="two digits per image, labelled by a rule on both (needs mixing)")

@@ -1,7 +1,7 @@
 """Compose scikit-learn's handwritten digits into a detection and instance-segmentation set in COCO format.
 
 Usage:
-    backbones-prepare-data digit-detection OUT_DIR [--min-size 128] [--max-size 192] [--train 1200] [--val 300]
+    backbones-prepare-data digit-detection OUT_DIR [--min-size 128] [--max-size 192] [--train 4800] [--val 300]
         [--seed 0]
 
 Each image is an RGB canvas of random height and width in [MIN_SIZE, MAX_SIZE] (not multiples of a stride: the
@@ -87,7 +87,7 @@ def coco_annotation(mask: np.ndarray, ann_id: int, image_id: int, category_id: i
                 area=float(mask_utils.area(mask_utils.encode(np.asfortranarray(mask)))), bbox=box, iscrowd=0)
 
 
-def prepare(out_dir: str | Path, min_size: int = 128, max_size: int = 192, n_train: int = 1200, n_val: int = 300,
+def prepare(out_dir: str | Path, min_size: int = 128, max_size: int = 192, n_train: int = 4800, n_val: int = 300,
             seed: int = 0) -> Path:
     """Build the detection set in ``out_dir`` (skipped if a complete one with the same settings exists).
 

@@ -9,7 +9,7 @@ import torch
 
 from tests.support import ROOT
 
-CONFIG = ROOT / "configs/detection/digit_detection/fcos_selfattention-cnn-p16-w128-d4_1xb8-2k_digit-detection-160px.py"
+CONFIG = ROOT / "configs/detection/digit_detection/fcos_selfattention-cnn-p16-w128-d4_1xb8-4k_digit-detection-160px.py"
 
 
 def test_feature_pyramid_onnx_dynamic_batch(tmp_path: Path) -> None:

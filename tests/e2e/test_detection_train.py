@@ -38,7 +38,7 @@ def _run(tool: str, args: list[str], cwd: Path) -> str:
 
 
 @pytest.mark.parametrize("config, metrics, score", [
-    ("fcos_selfattention-cnn-p16-w128-d4_1xb8-2k_digit-detection-160px.py", ["bbox"], "model.test_cfg.score_thr"),
+    ("fcos_selfattention-cnn-p16-w128-d4_1xb8-4k_digit-detection-160px.py", ["bbox"], "model.test_cfg.score_thr"),
     ("maskrcnn_selfattention-cnn-p16-w128-d4_1xb8-2k_digit-detection-160px.py", ["bbox", "segm"],
      "model.test_cfg.rcnn.score_thr"),
 ])

@@ -1,9 +1,0 @@
-# FCOS with a small SelfAttention MixerViT (conv stem, stride-16 tokens, width 128, 4 blocks, global attention)
-# and ViTDet's simple feature pyramid on digit detection, from scratch, 1 process x 8 images, 2k iterations.
-_base_ = [
-    '../../_base_/models/fcos_mixervit_digit_detection.py',
-    '../../_base_/datasets/digit_detection_coco.py',
-    '../../_base_/detection_runtime.py',
-    '../../_base_/schedules/detection_adamw_2k.py',
-]
-model = dict(backbone=dict(mixer='SelfAttention'))

@@ -165,7 +165,7 @@ MICRO = {
                                                                "model.head.in_channels": 16}}),
     "reattention-scale": dict(depth=2, seeds=(0,), epochs=1, width=16, heads=2, variants=("unscaled", "scaled"),
                               extra={"digits": TINY}),
-    "generation": dict(kinds=("ExternalAttention", "none (SNGAN)"), seeds=(0,), length=2,
+    "generation": dict(kinds=("ExternalAttention",), seeds=(0,), length=2,
                        mirrors=dict(kinds=("none (SNGAN)",), seeds=(0,), length=2),
                        extra={"model.generator.base_width": 8, "model.discriminator.base_width": 8,
                               "train_dataloader.batch_size": 8, "train_dataloader.dataset.indices": 64,

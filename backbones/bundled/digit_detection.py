@@ -27,23 +27,12 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from backbones.bundled.digit_scenes import background, digit_ink, paint
+from backbones.bundled.digit_scenes import background, digit_ink, free_corner, paint
 from backbones.bundled.digits import split_indices
 
 CLASSES = tuple(str(d) for d in range(10))
 DIGITS_PER_IMAGE = (2, 5)
 DIGIT_HEIGHT = (16, 56)
-
-
-def _free_corner(rng: np.random.Generator, boxes: list[tuple[int, int, int, int]], h: int, w: int,
-                 height: int, width: int) -> tuple[int, int] | None:
-    """A top-left corner (y, x) for an h x w digit whose box overlaps none of ``boxes`` (y, x, h, w); None if 50
-    draws find none."""
-    for _ in range(50):
-        y, x = int(rng.integers(0, height - h + 1)), int(rng.integers(0, width - w + 1))
-        if all(y + h <= by or by + bh <= y or x + w <= bx or bx + bw <= x for by, bx, bh, bw in boxes):
-            return y, x
-    return None
 
 
 def compose(rng: np.random.Generator, scans: np.ndarray, labels: np.ndarray, min_size: int,
@@ -60,7 +49,7 @@ def compose(rng: np.random.Generator, scans: np.ndarray, labels: np.ndarray, min
     for _ in range(int(rng.integers(DIGITS_PER_IMAGE[0], DIGITS_PER_IMAGE[1] + 1))):
         h = int(rng.integers(DIGIT_HEIGHT[0], DIGIT_HEIGHT[1] + 1))
         w = max(8, int(round(h * rng.uniform(0.75, 1.1))))
-        corner = _free_corner(rng, boxes, h, w, height, width)
+        corner = free_corner(rng, boxes, h, w, height, width)
         if corner is None:
             continue
         i = int(rng.integers(len(scans)))

@@ -50,11 +50,13 @@ def paint(img: np.ndarray, ink: np.ndarray, y: int, x: int, colour: np.ndarray) 
     img[y:y + h, x:x + w] = img[y:y + h, x:x + w] * (1 - ink[..., None]) + colour * ink[..., None]
 
 
-def _place(rng: np.random.Generator, boxes: list[tuple[int, int, int]], side: int, size: int) -> tuple[int, int] | None:
-    """A top-left corner for a side x side digit that overlaps none of ``boxes`` (y, x, side); None if none found."""
+def free_corner(rng: np.random.Generator, boxes: list[tuple[int, int, int, int]], h: int, w: int, height: int,
+                width: int) -> tuple[int, int] | None:
+    """A top-left corner (y, x) for an h x w digit on a height x width canvas whose box overlaps none of ``boxes``
+    (y, x, h, w); None if 50 draws find none (the digit scenes' and the digit-detection set's placement)."""
     for _ in range(50):
-        y, x = (int(v) for v in rng.integers(0, size - side + 1, size=2))
-        if all(y + side <= by or by + bs <= y or x + side <= bx or bx + bs <= x for by, bx, bs in boxes):
+        y, x = int(rng.integers(0, height - h + 1)), int(rng.integers(0, width - w + 1))
+        if all(y + h <= by or by + bh <= y or x + w <= bx or bx + bw <= x for by, bx, bh, bw in boxes):
             return y, x
     return None
 
@@ -68,10 +70,10 @@ def compose(rng: np.random.Generator, scans: np.ndarray, labels: np.ndarray,
     """
     img = background(rng, size, size)
     seg = np.zeros((size, size), np.uint8)
-    boxes: list[tuple[int, int, int]] = []
+    boxes: list[tuple[int, int, int, int]] = []
     for _ in range(int(rng.integers(1, MAX_DIGITS + 1))):
         side = int(rng.integers(int(size * 0.3), int(size * 0.55) + 1))
-        corner = _place(rng, boxes, side, size)
+        corner = free_corner(rng, boxes, side, side, size, size)
         if corner is None:
             continue
         i = int(rng.integers(len(scans)))
@@ -80,7 +82,7 @@ def compose(rng: np.random.Generator, scans: np.ndarray, labels: np.ndarray,
         y, x = corner
         paint(img, ink, y, x, colour)
         seg[y:y + side, x:x + side][ink >= 0.5 * ink.max()] = labels[i] + 1
-        boxes.append((y, x, side))
+        boxes.append((y, x, side, side))
     return np.clip(np.rint(img), 0, 255).astype(np.uint8), seg
 
 

@@ -112,9 +112,8 @@ def markdown(rows: list[dict], header: str) -> str:
         cell = {r["size"]: r for r in rows if r["variant"] == variant}
         ms = [f"{cell[s]['ms']:.0f}" if "ms" in cell.get(s, {}) else "-" for s in sizes]
         mb = [f"{cell[s]['peak_mb']:.0f}" if "ms" in cell.get(s, {}) else "-" for s in sizes]
-        lines.append(f"| {variant} | " + " | ".join(ms) + f" | {k[variant]:.2f} | " if variant in k else
-                     f"| {variant} | " + " | ".join(ms) + " | - | ")
-        lines[-1] += " | ".join(mb) + " |"
+        exponent = f"{k[variant]:.2f}" if variant in k else "-"
+        lines.append(f"| {variant} | " + " | ".join([*ms, exponent, *mb]) + " |")
     skipped = [f"{r['variant']} at {r['size']} px ({r['skipped']})" for r in rows if "skipped" in r]
     if skipped:
         lines += ["", "Skipped: " + "; ".join(skipped) + "."]

@@ -45,6 +45,24 @@ def test_pyramid_levels_depend_on_their_own_pixels() -> None:
     assert touched == [[2, 3]]
 
 
+def test_pyramid_maps_are_contiguous_for_mmcv_roi_align() -> None:
+    """mmcv's CPU RoIAlign reads its input's memory as NCHW whatever the strides: on LayerNorm2d's channels-last
+    view it pools scrambled features (the cause of a Mask R-CNN whose second stage could not learn). The pyramid's
+    maps are contiguous, and RoIAlign on them equals torchvision's on the same values."""
+    from mmcv.ops import RoIAlign
+    from torchvision.ops import roi_align
+
+    neck = SimpleFeaturePyramid(64, 16, scale_factors=(2, 1, 0.5), num_outs=4)
+    outs = neck(torch.randn(2, 64, 10, 10))
+    assert all(o.is_contiguous() for o in outs)
+    rois = torch.tensor([[0, 10.0, 12.0, 70.0, 90.0], [1, 33.0, 20.0, 120.0, 101.0], [1, 0.0, 0.0, 159.0, 159.0]])
+    view = outs[0].permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2)  # same values, channels-last memory
+    ours = RoIAlign(7, 1 / 8, sampling_ratio=2, aligned=True)
+    want = roi_align(outs[0], rois, 7, spatial_scale=1 / 8, sampling_ratio=2, aligned=True)
+    torch.testing.assert_close(ours(outs[0], rois), want)
+    assert not torch.allclose(ours(view, rois), want), "mmcv's CPU RoIAlign now honours strides: the copy can go"
+
+
 @pytest.mark.parametrize("bad", [dict(scale_factors=(1, 2)), dict(scale_factors=(3,)), dict(num_outs=2),
                                  dict(in_channels=66)])
 def test_pyramid_refuses_bad_settings(bad: dict) -> None:

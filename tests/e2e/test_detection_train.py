@@ -39,7 +39,7 @@ def _run(tool: str, args: list[str], cwd: Path) -> str:
 
 @pytest.mark.parametrize("config, metrics, score", [
     ("fcos_selfattention-cnn-p16-w128-d4_1xb8-4k_digit-detection-160px.py", ["bbox"], "model.test_cfg.score_thr"),
-    ("maskrcnn_selfattention-cnn-p16-w128-d4_1xb8-2k_digit-detection-160px.py", ["bbox", "segm"],
+    ("maskrcnn_selfattention-cnn-p16-w128-d4_1xb8-1k_digit-detection-160px.py", ["bbox", "segm"],
      "model.test_cfg.rcnn.score_thr"),
 ])
 def test_micro_training_through_mmdet_tools(config: str, metrics: list[str], score: str, tiny_set: Path,

@@ -1,7 +1,8 @@
 # A small plain-ViT Mask R-CNN for digit detection (ViTDet-style, Li et al. 2022): the FCOS configs' MixerViT
 # (conv stem width 16, stride-16 tokens, width 128, 4 blocks) -> SimpleFeaturePyramid (64 channels; strides 8, 16,
 # 32) -> RPN (anchors 2 and 4 strides wide, 3 ratios) -> RoIAlign 7x7 box head (2 FCs of 256) and 14x14 mask head
-# (2 convs of 64, 28x28 masks). Leaf configs choose the mixer with one key: model.backbone.mixer.
+# (2 convs of 64, 28x28 masks); 64 RoIs sampled per image (a quarter positive at most: canvases hold 2-5 digits).
+# Leaf configs choose the mixer with one key: model.backbone.mixer.
 _base_ = ['./mixervit_simple-fpn_digit_detection.py']
 
 model = dict(
@@ -52,7 +53,7 @@ model = dict(
         rcnn=dict(
             assigner=dict(type='MaxIoUAssigner', pos_iou_thr=0.5, neg_iou_thr=0.5, min_pos_iou=0.5,
                           match_low_quality=True, ignore_iof_thr=-1),
-            sampler=dict(type='RandomSampler', num=128, pos_fraction=0.25, neg_pos_ub=-1, add_gt_as_proposals=True),
+            sampler=dict(type='RandomSampler', num=64, pos_fraction=0.25, neg_pos_ub=-1, add_gt_as_proposals=True),
             mask_size=28,
             pos_weight=-1,
             debug=False)),

@@ -21,11 +21,15 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))  # the checkout: the lab is not installed
 
 
+def area(boxes: np.ndarray) -> np.ndarray:
+    """Areas of (..., 4) xyxy boxes -> (...)."""
+    return (boxes[..., 2] - boxes[..., 0]) * (boxes[..., 3] - boxes[..., 1])
+
+
 def iou(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
     """IoU of one (4,) xyxy box with (K, 4) xyxy boxes -> (K,)."""
     lt, rb = np.maximum(box[:2], boxes[:, :2]), np.minimum(box[2:], boxes[:, 2:])
     inter = np.prod(np.clip(rb - lt, 0, None), axis=1)
-    area = lambda b: (b[..., 2] - b[..., 0]) * (b[..., 3] - b[..., 1])  # noqa: E731
     return inter / (area(box) + area(boxes) - inter)
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from mmengine.config import Config
 
 from tests.support import ROOT, load_cfg
 from tests.support.openmmlab import data_options, openmmlab_tool
@@ -51,6 +52,18 @@ def converted_checkpoint(arch: str, folder: Path) -> Path:
     torch.save(container(fmt, ref.state_dict()), folder / "official.pth")
     assert convert_checkpoint.main([fmt, str(folder / "official.pth"), str(folder / f"{arch}.pth")]) == 0
     return folder / f"{arch}.pth"
+
+
+def own_checkpoint(cfg: Config, folder: Path) -> Path:
+    """A checkpoint of a config's own backbone (random weights, keys under ``backbone.``): the pre-training of a
+    fine-tuning config whose backbone is not an official preset is one of the zoo's own models."""
+    from backbones import MixerViT
+
+    assert cfg.model.backbone.type == "MixerViT", cfg.model.backbone.type
+    spec = {k: v for k, v in cfg.model.backbone.items() if k not in ("type", "init_cfg")}
+    state = {f"backbone.{k}": v for k, v in MixerViT(**spec).state_dict().items()}
+    torch.save({"state_dict": state}, folder / "own.pth")
+    return folder / "own.pth"
 
 
 def data_root_keys(dataset: dict, key: str) -> list[str]:
@@ -104,7 +117,9 @@ def test_shipped_config_with_openmmlab_tools(path: Path, made_data: dict, tmp_pa
              ["train_cfg.max_iters=2", "train_cfg.val_interval=2", "default_hooks.checkpoint.interval=2"])
     init = cfg.model.get("backbone", {}).get("init_cfg")
     if isinstance(init, dict) and init.get("type") == "Pretrained":
-        opts.append(f"model.backbone.init_cfg.checkpoint={converted_checkpoint(cfg.model.backbone.arch, tmp_path)}")
+        arch = cfg.model.backbone.arch
+        ckpt = converted_checkpoint(arch, tmp_path) if isinstance(arch, str) else own_checkpoint(cfg, tmp_path)
+        opts.append(f"model.backbone.init_cfg.checkpoint={ckpt}")
     work = tmp_path / "work"
     train = openmmlab_tool(lib, "train.py", str(path), "--work-dir", str(work), "--cfg-options", *opts)
     assert re.search(METRIC[lib], train.stdout + train.stderr), train.stdout[-2000:]

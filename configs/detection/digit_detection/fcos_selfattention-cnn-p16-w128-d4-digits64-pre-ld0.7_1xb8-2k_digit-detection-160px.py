@@ -10,14 +10,10 @@ _base_ = [
     '../../_base_/models/fcos_mixervit_digit_detection.py',
     '../../_base_/datasets/digit_detection_coco.py',
     '../../_base_/detection_runtime.py',
-    '../../_base_/schedules/detection_adamw_2k.py',
+    '../../_base_/schedules/detection_adamw_2k_ld0.7.py',
 ]
 model = dict(
     backbone=dict(
         mixer='SelfAttention',
         init_cfg=dict(type='Pretrained', prefix='backbone.', strict=False, min_key_share=0.95,
                       checkpoint='checkpoints/mixervit_selfattention-cnn-p16-w128-d4_digits-64px.pth')))
-optim_wrapper = dict(
-    constructor='LayerDecayOptimWrapperConstructor',
-    paramwise_cfg=dict(_delete_=True, layer_decay_rate=0.7, flat_decay_mult=0.0,
-                       custom_keys={'pos_embed': dict(decay_mult=0.)}))

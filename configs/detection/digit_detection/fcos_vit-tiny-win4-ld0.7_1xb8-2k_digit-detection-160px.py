@@ -10,7 +10,7 @@ _base_ = [
     '../../_base_/models/fcos_mixervit_digit_detection.py',
     '../../_base_/datasets/digit_detection_coco.py',
     '../../_base_/detection_runtime.py',
-    '../../_base_/schedules/detection_adamw_2k.py',
+    '../../_base_/schedules/detection_adamw_2k_ld0.7.py',
 ]
 model = dict(
     backbone=dict(
@@ -27,10 +27,4 @@ model = dict(
         init_cfg=dict(type='Pretrained', checkpoint='checkpoints/vit-tiny_in1k.pth', prefix='backbone.',
                       strict=False, min_key_share=0.95)),
     neck=dict(in_channels=192))
-optim_wrapper = dict(
-    _delete_=True,
-    type='OptimWrapper',
-    optimizer=dict(type='AdamW', lr=2e-4, betas=(0.9, 0.999), weight_decay=0.05),
-    clip_grad=dict(max_norm=10.0, norm_type=2),
-    constructor='LayerDecayOptimWrapperConstructor',
-    paramwise_cfg=dict(layer_decay_rate=0.7, flat_decay_mult=0.0, custom_keys={'pos_embed': dict(decay_mult=0.)}))
+optim_wrapper = dict(optimizer=dict(lr=2e-4))

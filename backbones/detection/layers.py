@@ -27,9 +27,11 @@ class LayerNorm2d(nn.Module):
         self.eps = eps
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """(B, C, H, W) -> (B, C, H, W), each pixel's C values normalised then scaled and shifted."""
+        """(B, C, H, W) -> (B, C, H, W) contiguous, each pixel's C values normalised then scaled and shifted."""
         if x.dim() != 4 or x.shape[1] != self.weight.shape[0]:
             raise ValueError(f"LayerNorm2d({self.weight.shape[0]}) expects a (B, {self.weight.shape[0]}, H, W) map, "
                              f"got shape {tuple(x.shape)}")
         y = F.layer_norm(x.permute(0, 2, 3, 1), (x.shape[1],), self.weight, self.bias, self.eps)
-        return y.permute(0, 3, 1, 2)
+        # NCHW memory, not a channels-last view: mmcv's CPU ops (RoIAlign) read the memory as NCHW whatever the
+        # strides, so a view would reach them scrambled (open-mmlab/mmcv#2203)
+        return y.permute(0, 3, 1, 2).contiguous()

@@ -86,11 +86,10 @@ class SimpleFeaturePyramid(BaseModule):
         """The backbone's outputs (a tuple of (B, C, h, w) maps, or one map) -> ``num_outs`` maps, finest first:
         (B, out_channels, h * f, w * f) for each factor f, then the pooled extra levels (halving each time).
 
-        Every map is returned contiguous (NCHW memory): LayerNorm2d leaves a channels-last view, and mmcv's CPU
-        RoIAlign reads its input's memory as NCHW whatever its strides, so a two-stage head would pool scrambled
-        features from a view (open-mmlab/mmcv#2203)."""
+        Every map is contiguous (NCHW memory, as LayerNorm2d returns it and max-pooling keeps it), which mmcv's CPU
+        RoIAlign needs in a two-stage head (open-mmlab/mmcv#2203)."""
         x = inputs if isinstance(inputs, torch.Tensor) else inputs[self.in_index]
         outs = [out(lat(rescale(x))) for rescale, lat, out in zip(self.rescale, self.lateral, self.output)]
         while len(outs) < self.num_outs:
             outs.append(F.max_pool2d(outs[-1], kernel_size=1, stride=2))
-        return tuple(o.contiguous() for o in outs)
+        return tuple(outs)

@@ -18,6 +18,7 @@ def test_layer_norm_2d_equals_layer_norm_over_channels() -> None:
         ln.weight.copy_(ln2d.weight)
         ln.bias.copy_(ln2d.bias)
     torch.testing.assert_close(ln2d(x), ln(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2))
+    assert ln2d(x).is_contiguous()  # NCHW memory, as mmcv's CPU ops read it
     with pytest.raises(ValueError, match=r"LayerNorm2d\(8\) expects a \(B, 8, H, W\) map"):
         ln2d(torch.randn(2, 4, 5, 7))
 

@@ -112,10 +112,13 @@ def main() -> None:
     inferencer = DetInferencer(model=args.config, weights=args.checkpoint, device="cpu", show_progress=False)
     classes = list(inferencer.model.dataset_meta["classes"])
     images = sorted(coco["images"], key=lambda im: im["id"])
-    gts: dict[int, list] = {im["id"]: [] for im in images}
+    boxes: dict[int, list] = {im["id"]: [] for im in images}
+    labels: dict[int, list] = {im["id"]: [] for im in images}
     for a in coco["annotations"]:
         x, y, w, h = a["bbox"]
-        gts[a["image_id"]].append(([x, y, x + w, y + h], classes.index(names[a["category_id"]])))
+        boxes[a["image_id"]].append([x, y, x + w, y + h])
+        labels[a["image_id"]].append(classes.index(names[a["category_id"]]))
+    gts = [(np.array(boxes[im["id"]], np.float32).reshape(-1, 4), np.array(labels[im["id"]], int)) for im in images]
     preds, pictures = [], []
     for k, im in enumerate(images):
         path = str(args.data_root / "images" / im["file_name"])
@@ -126,17 +129,12 @@ def main() -> None:
         preds.append(pred)
         if k < args.images:
             pictures.append(mmcv.imread(path, channel_order="rgb"))
-    n_gt = sum(len(g) for g in gts.values())
+    n_gt = sum(len(gt_labels) for _, gt_labels in gts)
     print(f"{args.config}: {len(images)} val images, {n_gt} digits, IoU 0.5")
     print("| score >= | precision | recall | F1 |\n|---:|---:|---:|---:|")
     best = (-1.0, args.thresholds[0])
     for thr in args.thresholds:
-        tp = det = 0
-        for im, pred in zip(images, preds):
-            g = gts[im["id"]]
-            boxes = np.array([b for b, _ in g], np.float32).reshape(-1, 4)
-            t, d = match(pred, boxes, np.array([lab for _, lab in g], int), thr)
-            tp, det = tp + t, det + d
+        tp, det = np.sum([match(pred, *gt, thr) for pred, gt in zip(preds, gts)], axis=0)
         p, r = tp / max(det, 1), tp / n_gt
         f1 = 2 * p * r / max(p + r, 1e-9)
         best = max(best, (f1, thr))

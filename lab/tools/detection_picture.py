@@ -129,6 +129,8 @@ def main() -> None:
         preds.append(pred)
         if k < args.images:
             pictures.append(mmcv.imread(path, channel_order="rgb"))
+        if (k + 1) % 100 == 0 or k + 1 == len(images):
+            print(f"detected {k + 1}/{len(images)} val images", flush=True)
     n_gt = sum(len(gt_labels) for _, gt_labels in gts)
     print(f"{args.config}: {len(images)} val images, {n_gt} digits, IoU 0.5")
     print("| score >= | precision | recall | F1 |\n|---:|---:|---:|---:|")
